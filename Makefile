@@ -1,0 +1,47 @@
+# The two commands that matter:  make run  (set up and serve locally)  and  make test.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: help setup run test lint unit toolchain bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed ## create .venv and install the package with test tools
+
+certs/tls.crt: | $(VENV)/.installed
+	$(BIN)/egress-webhook certs --out-dir certs --service egress-webhook --namespace egress-webhook \
+	  --dns localhost --ip 127.0.0.1
+
+run: $(VENV)/.installed certs/tls.crt ## serve HTTPS admission reviews on 127.0.0.1:8443 with examples/policy.yaml
+	$(BIN)/egress-webhook serve --policy examples/policy.yaml \
+	  --tls-cert certs/tls.crt --tls-key certs/tls.key --host 127.0.0.1 --port 8443
+
+toolchain: ## build kube-apiserver, etcd, kubectl, helm and fetch Istio CRDs (cached)
+	tests/e2e/toolchain/build.sh
+
+lint: $(VENV)/.installed ## ruff, mypy --strict, hadolint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+
+unit: $(VENV)/.installed ## unit and integration tests only (no cluster)
+	$(BIN)/pytest tests --ignore=tests/e2e
+
+test: $(VENV)/.installed toolchain lint ## the whole suite: lint, unit, integration, real-cluster e2e
+	$(BIN)/pytest tests
+
+bench: $(VENV)/.installed ## benchmarks; print their figures
+	$(PY) -m bench
+
+clean: ## remove the venv and caches (not the toolchain cache in ~/.cache/egress-webhook)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,205 @@
+"""Console entry point `egress-webhook`: serve, check, certs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from webhook import __version__
+
+#: Exit codes a CI pipeline can rely on.
+EXIT_OK = 0
+EXIT_DENIED = 1
+EXIT_USAGE = 2
+
+_DESCRIPTION = """\
+Keeps Istio egress honest: every ServiceEntry and VirtualService must open only
+allowlisted external hosts, and mesh traffic to them must leave through the egress
+gateway. The same policy engine runs in the admission server and in the offline
+checker, so a verdict in CI is the verdict the cluster gives.
+"""
+
+_EPILOG = """\
+examples:
+  egress-webhook serve --policy examples/policy.yaml --tls-cert certs/tls.crt --tls-key certs/tls.key
+  helm template ./mychart | egress-webhook check --policy policy.yaml -f -
+  egress-webhook check --policy policy.yaml -f manifests/ -o json
+  egress-webhook certs --service egress-webhook --namespace egress-webhook --out-dir certs/
+"""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"EGRESS_WEBHOOK_{name}", default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command-line interface (also what `--help` prints)."""
+    parser = argparse.ArgumentParser(
+        prog="egress-webhook",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTPS admission webhook server",
+        description=(
+            "Serve admission.k8s.io/v1 AdmissionReviews on POST /validate over TLS, with "
+            "/healthz, /readyz and /metrics. The policy file and the certificate are "
+            "reloaded when they change on disk; a policy that fails to load is refused "
+            "and the last good one keeps serving. Every flag can also be set by the "
+            "environment variable named in its help."
+        ),
+    )
+    serve.add_argument(
+        "--policy",
+        type=Path,
+        default=_env("POLICY"),
+        required=_env("POLICY") is None,
+        help="policy file (env EGRESS_WEBHOOK_POLICY)",
+    )
+    serve.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=_env("TLS_CERT"),
+        required=_env("TLS_CERT") is None,
+        help="PEM serving certificate (env EGRESS_WEBHOOK_TLS_CERT)",
+    )
+    serve.add_argument(
+        "--tls-key",
+        type=Path,
+        default=_env("TLS_KEY"),
+        required=_env("TLS_KEY") is None,
+        help="PEM private key (env EGRESS_WEBHOOK_TLS_KEY)",
+    )
+    serve.add_argument(
+        "--host",
+        default=_env("HOST", "0.0.0.0"),
+        help="address to listen on (env EGRESS_WEBHOOK_HOST, default %(default)s)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(_env("PORT", "8443") or 8443),
+        help="HTTPS port (env EGRESS_WEBHOOK_PORT, default %(default)s)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default=_env("LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (env EGRESS_WEBHOOK_LOG_LEVEL, default %(default)s)",
+    )
+    serve.set_defaults(handler=_serve)
+
+    check = sub.add_parser(
+        "check",
+        help="check manifests offline against a policy (for CI)",
+        description=(
+            "Check ServiceEntry and VirtualService objects in files, folders (recursively) "
+            "or stdin (-f -) with the same engine as the server. Other kinds are skipped. "
+            "Exit code: 0 every object allowed, 1 any object denied, 2 usage error, "
+            "unreadable input or invalid policy."
+        ),
+    )
+    check.add_argument("--policy", type=Path, required=True, help="policy file")
+    check.add_argument(
+        "-f",
+        "--filename",
+        dest="paths",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="file, folder or - for stdin; repeatable; YAML (multi-document) or JSON",
+    )
+    check.add_argument(
+        "-n",
+        "--namespace",
+        default="default",
+        help="namespace for objects that do not name one, as kubectl does (default %(default)s)",
+    )
+    check.add_argument(
+        "-o",
+        "--output",
+        choices=["text", "json"],
+        default="text",
+        help="text for people, json for machines (default %(default)s)",
+    )
+    check.set_defaults(handler=_check)
+
+    certs = sub.add_parser(
+        "certs",
+        help="generate a CA and a serving certificate for the webhook",
+        description=(
+            "Write ca.crt, tls.crt and tls.key for the webhook Service (DNS names "
+            "<service>, <service>.<namespace>, <service>.<namespace>.svc and "
+            "<service>.<namespace>.svc.cluster.local, plus any --dns/--ip) and print the "
+            "base64 caBundle for the ValidatingWebhookConfiguration."
+        ),
+    )
+    certs.add_argument("--service", default="egress-webhook", help="Service name (default %(default)s)")
+    certs.add_argument(
+        "--namespace", default="egress-webhook", help="Service namespace (default %(default)s)"
+    )
+    certs.add_argument("--dns", action="append", default=[], help="extra DNS SAN; repeatable")
+    certs.add_argument("--ip", action="append", default=[], help="extra IP SAN; repeatable")
+    certs.add_argument("--days", type=int, default=365, help="validity in days (default %(default)s)")
+    certs.add_argument(
+        "--out-dir", type=Path, default=Path("certs"), help="output folder (default %(default)s)"
+    )
+    certs.add_argument(
+        "--force", action="store_true", help="overwrite existing files in --out-dir"
+    )
+    certs.set_defaults(handler=_certs)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from webhook.server.app import serve
+    from webhook.settings import Settings
+
+    settings = Settings(
+        policy=args.policy,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+    )
+    return serve(settings)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from webhook.check import run_check
+
+    return run_check(
+        policy_path=args.policy,
+        paths=args.paths,
+        namespace=args.namespace,
+        output=args.output,
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+    )
+
+
+def _certs(args: argparse.Namespace) -> int:
+    from webhook.certs import run_certs
+
+    return run_certs(args, stdout=sys.stdout, stderr=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the chosen command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

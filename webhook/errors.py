@@ -1,0 +1,34 @@
+"""One base exception per concern, named for what happened."""
+
+from __future__ import annotations
+
+
+class EgressWebhookError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class PolicyInvalidError(EgressWebhookError):
+    """The policy file could not be read or does not match the schema.
+
+    `problems` holds one line per problem, ``file:line: field.path: what is wrong``.
+    """
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(
+            f"invalid policy {source} ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
+
+
+class ManifestError(EgressWebhookError):
+    """An input manifest could not be read or parsed (names the file and line)."""
+
+
+class ReviewInvalidError(EgressWebhookError):
+    """An AdmissionReview request is malformed (maps to HTTP 400)."""
+
+
+class CertificateError(EgressWebhookError):
+    """A TLS certificate or key could not be generated, read or loaded."""

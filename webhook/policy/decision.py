@@ -1,0 +1,55 @@
+"""What the engine returns: the violations each rule found and the verdict for one object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One thing a rule found wrong with an object.
+
+    `message` is the sentence a person reads: it names the value and what would be
+    allowed; `field` is the path of the offending field (``spec.hosts[0]``); `rule`
+    is the rule's name (the module name under ``webhook/policy/rules``).
+    """
+
+    rule: str
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The verdict for one object.
+
+    `allowed` already reflects the policy mode: in ``warn`` mode a non-compliant
+    object is allowed and its violations are reported through `warnings`.
+    `handled` is False for kinds the engine does not check (they are allowed).
+    """
+
+    kind: str
+    namespace: str
+    name: str
+    allowed: bool
+    violations: tuple[Violation, ...] = ()
+    warnings: tuple[str, ...] = ()
+    handled: bool = True
+    exempt: bool = False
+    rules_hit: tuple[str, ...] = field(default=())
+
+    @property
+    def object_ref(self) -> str:
+        """``Kind namespace/name`` as a person would say it."""
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+    def message(self) -> str:
+        """One readable message listing every violation, for the API server to show."""
+        if not self.violations:
+            return f"{self.object_ref} complies with the egress policy"
+        lines = [
+            f"{self.object_ref} violates the egress policy "
+            f"({len(self.violations)} violation{'s' if len(self.violations) != 1 else ''}):"
+        ]
+        lines.extend(f"- {v.field}: {v.message} [{v.rule}]" for v in self.violations)
+        return "\n".join(lines)

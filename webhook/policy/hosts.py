@@ -1,0 +1,114 @@
+"""Host names: validation of what Istio would read differently, wildcard containment, CIDRs."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+#: One DNS label as Istio and Envoy compare it: lower-case ASCII letters, digits, hyphens.
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class HostPatternError(ValueError):
+    """A host or wildcard is not a plain lower-case DNS name that Istio reads as we do."""
+
+
+def is_ip_literal(value: str) -> bool:
+    """True for an IPv4/IPv6 address or CIDR, also when bracketed or carrying a zone."""
+    candidate = value.strip("[]").split("%", 1)[0]
+    try:
+        ipaddress.ip_network(candidate, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def host_problem(host: str) -> str | None:
+    """Why `host` cannot be compared with the allowlist, or None when it can.
+
+    The checks close the doors where Istio or Envoy would read a name differently from
+    a plain string comparison: non-ASCII (IDN homographs, case folding), a trailing dot
+    (FQDN form Envoy matches separately), partial or bare wildcards, IP literals (not a
+    name at all) and single-label names (expanded by search domains).
+    """
+    if not host:
+        return "is empty"
+    if not host.isascii():
+        return "contains non-ASCII characters (write the punycode xn-- form)"
+    if host.endswith("."):
+        return "ends with a dot (write it without the trailing dot)"
+    if host == "*":
+        return 'is the bare wildcard "*", which matches every host'
+    if is_ip_literal(host):
+        return "is an IP address, not a host name (use addresses/endpoints with CIDRs)"
+    name = host[2:] if host.startswith("*.") else host
+    if "*" in name:
+        return 'has a partial wildcard (only a leading "*." label is allowed)'
+    if len(name) > 253:
+        return "is longer than 253 characters"
+    labels = name.lower().split(".")
+    if len(labels) < 2:
+        return "is a single-label name, which resolves through search domains"
+    bad = next((label for label in labels if not _LABEL.match(label)), None)
+    if bad is not None:
+        return f'has an invalid DNS label "{bad}" (letters, digits and inner hyphens only)'
+    if host.startswith("*.") and len(labels) < 2:
+        return "is an over-broad wildcard"
+    return None
+
+
+def normalize_policy_host(host: str) -> str:
+    """Validate an allowlist host or ``*.domain`` and return it lower-cased."""
+    if not isinstance(host, str):
+        raise HostPatternError(f"host must be a string, got {host!r}")
+    problem = host_problem(host)
+    if problem is not None:
+        raise HostPatternError(f'host "{host}" {problem}')
+    if host.startswith("*.") and host.count(".") < 2:
+        raise HostPatternError(
+            f'wildcard "{host}" is over-broad: it covers a whole top-level domain '
+            '(name at least two labels after "*.", e.g. "*.example.com")'
+        )
+    return host.lower()
+
+
+def wildcard_suffix(host: str) -> str | None:
+    """The domain of a ``*.domain`` pattern, or None for an exact host."""
+    return host[2:] if host.startswith("*.") else None
+
+
+def parent_domains(name: str) -> list[str]:
+    """Every proper parent domain of `name`, nearest first: a.b.c -> [b.c, c]."""
+    labels = name.split(".")
+    return [".".join(labels[i:]) for i in range(1, len(labels))]
+
+
+def host_within(requested: str, allowed: str) -> bool:
+    """True when every name `requested` matches is also matched by `allowed`.
+
+    Both are lower-case; ``*.d`` matches any subdomain of d at any depth but not d.
+    A wildcard is only within an equal or broader wildcard, never within an exact host.
+    """
+    allowed_suffix = wildcard_suffix(allowed)
+    requested_suffix = wildcard_suffix(requested)
+    if allowed_suffix is None:
+        return requested_suffix is None and requested == allowed
+    if requested_suffix is None:
+        return requested.endswith("." + allowed_suffix)
+    return requested_suffix == allowed_suffix or requested_suffix.endswith("." + allowed_suffix)
+
+
+def hosts_overlap(a: str, b: str) -> bool:
+    """True when some name is matched by both host patterns."""
+    return host_within(a, b) or host_within(b, a)
+
+
+def ip_in_networks(
+    value: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+) -> bool:
+    """True when an address or CIDR `value` lies wholly inside one of `networks`."""
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return any(net.version == n.version and net.subnet_of(n) for n in networks)  # type: ignore[arg-type]

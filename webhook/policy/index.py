@@ -1,0 +1,101 @@
+"""The allowlist indexed once at load time, so a lookup costs a few dict probes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from webhook.policy.hosts import hosts_overlap, parent_domains, wildcard_suffix
+from webhook.policy.model import AllowlistEntry, Policy
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRef:
+    """A Gateway object named as ``namespace/name``."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class CompiledPolicy:
+    """A validated Policy with its allowlist indexed by exact host and wildcard domain."""
+
+    __slots__ = (
+        "_exact",
+        "_wildcard",
+        "egress_gateway_refs",
+        "egress_gateway_service",
+        "exempt_namespaces",
+        "policy",
+        "require_all",
+        "require_patterns",
+    )
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        exact: dict[str, list[AllowlistEntry]] = defaultdict(list)
+        wildcard: dict[str, list[AllowlistEntry]] = defaultdict(list)
+        for entry in policy.allowlist:
+            suffix = wildcard_suffix(entry.host)
+            if suffix is None:
+                exact[entry.host].append(entry)
+            else:
+                wildcard[suffix].append(entry)
+        self._exact = {k: tuple(v) for k, v in exact.items()}
+        self._wildcard = {k: tuple(v) for k, v in wildcard.items()}
+        gateway = policy.egress_gateway
+        self.egress_gateway_service = gateway.service
+        self.egress_gateway_refs = frozenset(
+            GatewayRef(*ref.split("/", 1)) for ref in gateway.gateways
+        )
+        self.require_all = "*" in gateway.require_for
+        self.require_patterns = tuple(p for p in gateway.require_for if p != "*")
+        self.exempt_namespaces = frozenset(policy.exempt_namespaces)
+
+    @property
+    def cluster_domain(self) -> str:
+        """The cluster DNS domain (``cluster.local`` by default)."""
+        return self.policy.cluster_domain
+
+    @property
+    def mode(self) -> str:
+        """``enforce`` or ``warn``."""
+        return self.policy.mode
+
+    def entries_for(self, host: str) -> tuple[AllowlistEntry, ...]:
+        """Every allowlist entry (any namespace) whose host contains the lower-case `host`."""
+        found: list[AllowlistEntry] = []
+        suffix = wildcard_suffix(host)
+        if suffix is None:
+            found.extend(self._exact.get(host, ()))
+            domains = parent_domains(host)
+        else:
+            domains = [suffix, *parent_domains(suffix)]
+        for domain in domains:
+            found.extend(self._wildcard.get(domain, ()))
+        return tuple(found)
+
+    def entries_in(self, host: str, namespace: str) -> tuple[AllowlistEntry, ...]:
+        """The entries containing `host` that `namespace` may use."""
+        return tuple(
+            e for e in self.entries_for(host) if e.namespaces is None or namespace in e.namespaces
+        )
+
+    def allowed_hosts(self, namespace: str) -> list[str]:
+        """Allowlisted hosts usable from `namespace`, for messages that say what is allowed."""
+        return sorted(
+            {
+                e.host
+                for e in self.policy.allowlist
+                if e.namespaces is None or namespace in e.namespaces
+            }
+        )
+
+    def requires_gateway(self, host: str) -> bool:
+        """True when mesh traffic to the allowlisted `host` must use the egress gateway."""
+        if self.require_all:
+            return True
+        return any(hosts_overlap(host, pattern) for pattern in self.require_patterns)

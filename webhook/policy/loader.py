@@ -1,0 +1,99 @@
+"""Policy YAML -> Policy model; every problem reported as ``file:line: field.path: what``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from webhook.errors import PolicyInvalidError
+from webhook.policy.index import CompiledPolicy
+from webhook.policy.model import Policy
+
+
+def load_policy(path: Path | str) -> CompiledPolicy:
+    """Read, validate and index the policy file at `path`."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyInvalidError(source, [f"{source}: cannot read the file: {exc}"]) from None
+    return parse_policy(text, source)
+
+
+def parse_policy(text: str, source: str = "<policy>") -> CompiledPolicy:
+    """Validate and index policy YAML `text`; `source` names it in error messages."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyInvalidError(source, [f"{where}: not valid YAML: {problem}"]) from None
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise PolicyInvalidError(
+            source, [f"{source}:1: the policy must be a mapping with an allowlist, got {got}"]
+        )
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyInvalidError(source, _problems(exc, node, source)) from None
+    return CompiledPolicy(policy)
+
+
+def _problems(exc: ValidationError, root: yaml.Node | None, source: str) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = error["loc"]
+        line = _line_of(root, loc)
+        path = _dotted(loc)
+        message = _explain(error)
+        problems.append(f"{source}:{line}: {path or '(top level)'}: {message}")
+    return problems
+
+
+def _explain(error: Any) -> str:
+    kind = error["type"]
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; see the policy reference in README.md)"
+    if kind == "literal_error":
+        return f"{msg}, got {error.get('input')!r}"
+    if kind == "missing":
+        return "required field is missing"
+    return msg
+
+
+def _dotted(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
+    """1-based line of the deepest YAML node on the path `loc`."""
+    if node is None:
+        return 1
+    line = node.start_mark.line + 1
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    child = value
+                    line = key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if 0 <= part < len(node.value):
+                child = node.value[part]
+        if child is None:
+            break
+        node = child
+        line = node.start_mark.line + 1
+    return line

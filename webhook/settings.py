@@ -1,0 +1,31 @@
+"""Runtime settings of the admission server, validated once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """What `egress-webhook serve` needs; every flag may also come from an env var."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy: Path = Field(description="Policy file (reloaded when it changes on disk).")
+    tls_cert: Path = Field(description="PEM serving certificate (chain), reloaded on change.")
+    tls_key: Path = Field(description="PEM private key of the serving certificate.")
+    host: str = Field(default="0.0.0.0", description="Address to listen on.")
+    port: int = Field(default=8443, ge=0, le=65535, description="HTTPS port (0: any free port).")
+    reload_interval: float = Field(
+        default=2.0, gt=0, description="Seconds between checks of policy and certificate files."
+    )
+    shutdown_timeout: float = Field(
+        default=25.0, ge=0, description="Seconds SIGTERM waits for in-flight reviews to finish."
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        gt=0,
+        description="Largest AdmissionReview accepted (object and oldObject may each be ~3 MiB).",
+    )
+    log_level: str = Field(default="INFO", description="Python log level name.")
