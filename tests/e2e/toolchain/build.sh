@@ -18,14 +18,17 @@ bin="$cache/bin"
 work="$cache/build"
 mkdir -p "$bin" "$work"
 
-if ! command -v go >/dev/null 2>&1; then
-  echo "error: the Go toolchain (>= 1.24) is needed to build kube-apiserver, etcd, kubectl and helm" >&2
-  echo "       for the end-to-end tests. Install it from https://go.dev/dl/ or your package manager." >&2
-  exit 1
-fi
-
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 log() { printf '[toolchain] %s\n' "$*" >&2; }
+
+# Go is needed only to build what the cache lacks: a warm cache works without it.
+need_go() {
+  if command -v go >/dev/null 2>&1; then return; fi
+  echo "error: the Go toolchain (>= 1.24) is needed to build $1 for the end-to-end tests" >&2
+  echo "       (kube-apiserver, etcd, kubectl, helm and the Istio CRDs, cached in $cache)." >&2
+  echo "       Install it from https://go.dev/dl/ or your package manager, then run: make toolchain" >&2
+  exit 1
+}
 
 # Stamp file per component: the binary is reused only if it was built from this version.
 fresh() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$2" ]; }
@@ -33,6 +36,7 @@ stamp() { echo "$2" >"$bin/.$1.version"; }
 
 build_kubernetes() {
   if fresh kube-apiserver "$KUBERNETES_VERSION" && fresh kubectl "$KUBERNETES_VERSION"; then return; fi
+  need_go "kube-apiserver and kubectl $KUBERNETES_VERSION"
   local v=$KUBERNETES_VERSION staging=v0.${KUBERNETES_VERSION#v1.} dir="$work/kubernetes-$KUBERNETES_VERSION"
   log "building kube-apiserver and kubectl $v (a cold build takes 10-20 minutes on 2 cores)"
   mkdir -p "$dir"
@@ -60,6 +64,7 @@ build_kubernetes() {
 
 build_etcd() {
   if fresh etcd "$ETCD_VERSION"; then return; fi
+  need_go "etcd $ETCD_VERSION"
   local dir="$work/etcd-$ETCD_VERSION"
   log "building etcd $ETCD_VERSION"
   mkdir -p "$dir"
@@ -70,6 +75,7 @@ build_etcd() {
 
 build_helm() {
   if fresh helm "$HELM_VERSION"; then return; fi
+  need_go "helm $HELM_VERSION"
   local dir="$work/helm-$HELM_VERSION"
   log "building helm $HELM_VERSION"
   mkdir -p "$dir"
@@ -83,6 +89,7 @@ build_helm() {
 fetch_istio_crds() {
   local out="$cache/istio-crds-$ISTIO_API_VERSION.yaml"
   if [ -s "$out" ]; then return; fi
+  need_go "the Istio CRDs (istio.io/api $ISTIO_API_VERSION)"
   log "fetching Istio CRDs from istio.io/api $ISTIO_API_VERSION"
   local dir
   dir=$(cd "$work" && GOFLAGS= go mod download -json "istio.io/api@$ISTIO_API_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
