@@ -28,6 +28,9 @@ examples:
   helm template ./mychart | egress-webhook check --policy policy.yaml -f -
   egress-webhook check --policy policy.yaml -f manifests/ -o json
   egress-webhook certs --service egress-webhook --namespace egress-webhook --out-dir certs/
+
+exit codes of check: 0 every object allowed, 1 any object denied,
+  2 usage error, unreadable or malformed input, or invalid policy.
 """
 
 
@@ -100,11 +103,24 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check",
         help="check manifests offline against a policy (for CI)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Check ServiceEntry and VirtualService objects in files, folders (recursively) "
-            "or stdin (-f -) with the same engine as the server. Other kinds are skipped. "
-            "Exit code: 0 every object allowed, 1 any object denied, 2 usage error, "
-            "unreadable input or invalid policy."
+            "Check ServiceEntry and VirtualService objects in files, folders (recursively:\n"
+            "*.yaml, *.yml, *.json) or stdin (-f -) with the same engine as the server.\n"
+            "Multi-document YAML, JSON streams and List objects are read as kubectl reads\n"
+            "them; input kubectl would refuse (duplicate keys, bad YAML) is refused here\n"
+            "too. Other kinds are skipped."
+        ),
+        epilog=(
+            "exit codes:\n"
+            "  0  every object allowed\n"
+            "  1  at least one object denied\n"
+            "  2  usage error, unreadable or malformed input, or invalid policy\n"
+            "     (each problem on stderr as file:line: what)\n"
+            "\n"
+            "examples:\n"
+            "  egress-webhook check --policy policy.yaml -f manifests/\n"
+            "  helm template ./chart | egress-webhook check --policy policy.yaml -f - -o json"
         ),
     )
     check.add_argument("--policy", type=Path, required=True, help="policy file")
@@ -135,26 +151,52 @@ def build_parser() -> argparse.ArgumentParser:
     certs = sub.add_parser(
         "certs",
         help="generate a CA and a serving certificate for the webhook",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Write ca.crt, tls.crt and tls.key for the webhook Service (DNS names "
-            "<service>, <service>.<namespace>, <service>.<namespace>.svc and "
-            "<service>.<namespace>.svc.cluster.local, plus any --dns/--ip) and print the "
-            "base64 caBundle for the ValidatingWebhookConfiguration."
+            "Write ca.crt, tls.crt and tls.key (mode 0600) for the webhook Service: DNS names\n"
+            "<service>, <service>.<namespace>, <service>.<namespace>.svc and\n"
+            "<service>.<namespace>.svc.<cluster-domain>, plus any --dns/--ip. The CA key is\n"
+            "not kept. Prints the base64 caBundle for the ValidatingWebhookConfiguration on\n"
+            "stdout (and nothing else), what it wrote on stderr. See certs/README.md."
+        ),
+        epilog=(
+            "exit codes: 0 written, 2 invalid name or address, files exist without --force,\n"
+            "or the folder cannot be written.\n"
+            "\n"
+            "example:\n"
+            "  CA_BUNDLE=$(egress-webhook certs --out-dir certs --dns localhost --ip 127.0.0.1)"
         ),
     )
-    certs.add_argument("--service", default="egress-webhook", help="Service name (default %(default)s)")
+    certs.add_argument(
+        "--service", default="egress-webhook", help="Service name (default %(default)s)"
+    )
     certs.add_argument(
         "--namespace", default="egress-webhook", help="Service namespace (default %(default)s)"
     )
-    certs.add_argument("--dns", action="append", default=[], help="extra DNS SAN; repeatable")
-    certs.add_argument("--ip", action="append", default=[], help="extra IP SAN; repeatable")
-    certs.add_argument("--days", type=int, default=365, help="validity in days (default %(default)s)")
+    certs.add_argument(
+        "--cluster-domain",
+        default="cluster.local",
+        help="cluster DNS domain for the fully qualified name (default %(default)s)",
+    )
+    certs.add_argument(
+        "--dns", action="append", default=[], metavar="NAME", help="extra DNS SAN; repeatable"
+    )
+    certs.add_argument(
+        "--ip", action="append", default=[], metavar="ADDRESS", help="extra IP SAN; repeatable"
+    )
+    certs.add_argument(
+        "--days", type=int, default=365, help="validity in days, 1 to 3650 (default %(default)s)"
+    )
+    certs.add_argument(
+        "--key-type",
+        choices=["ecdsa", "rsa"],
+        default="ecdsa",
+        help="ecdsa (P-256) or rsa (2048 bits) keys (default %(default)s)",
+    )
     certs.add_argument(
         "--out-dir", type=Path, default=Path("certs"), help="output folder (default %(default)s)"
     )
-    certs.add_argument(
-        "--force", action="store_true", help="overwrite existing files in --out-dir"
-    )
+    certs.add_argument("--force", action="store_true", help="replace existing files in --out-dir")
     certs.set_defaults(handler=_certs)
     return parser
 
