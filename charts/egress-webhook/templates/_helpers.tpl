@@ -1,0 +1,145 @@
+{{/*
+Names and labels, as `helm create` makes them.
+*/}}
+
+{{/* Chart name, overridable with nameOverride. */}}
+{{- define "egress-webhook.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name: `<release>-<name>`, or the release name alone when it already
+contains the chart name. Truncated to 63 characters (the DNS label limit).
+*/}}
+{{- define "egress-webhook.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Chart name and version, for the helm.sh/chart label. */}}
+{{- define "egress-webhook.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "egress-webhook.labels" -}}
+helm.sh/chart: {{ include "egress-webhook.chart" . }}
+{{ include "egress-webhook.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Labels that select the webhook server pods. */}}
+{{- define "egress-webhook.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "egress-webhook.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* ServiceAccount of the webhook server pods. */}}
+{{- define "egress-webhook.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "egress-webhook.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Server image reference: the digest wins over the tag. */}}
+{{- define "egress-webhook.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* kubectl image reference (cleanup hook and helm test). */}}
+{{- define "egress-webhook.kubectlImage" -}}
+{{- if .Values.kubectl.digest }}
+{{- printf "%s@%s" .Values.kubectl.repository .Values.kubectl.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.kubectl.repository (required "kubectl.tag (or kubectl.digest) must be set" .Values.kubectl.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* True (non-empty) when the webhook server runs outside the cluster (url mode). */}}
+{{- define "egress-webhook.urlMode" -}}
+{{- if .Values.webhook.url }}true{{ end }}
+{{- end }}
+
+{{/* Name of the Secret holding tls.crt and tls.key (and ca.crt, when the chart or cert-manager makes it). */}}
+{{- define "egress-webhook.tlsSecretName" -}}
+{{- if eq .Values.certs.mode "existing" }}
+{{- .Values.certs.existing.secretName }}
+{{- else }}
+{{- printf "%s-tls" (include "egress-webhook.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the serving cert-manager Certificate (also named by the CA injection annotation). */}}
+{{- define "egress-webhook.certificateName" -}}
+{{- printf "%s-serving" (include "egress-webhook.fullname" .) }}
+{{- end }}
+
+{{/* Name of the ValidatingWebhookConfiguration (cluster-scoped, so it carries the namespace). */}}
+{{- define "egress-webhook.webhookConfigurationName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "egress-webhook.fullname" .) | trunc 253 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Name of the webhook inside the configuration; it appears in every denial message. */}}
+{{- define "egress-webhook.webhookName" -}}
+{{- printf "%s.%s.egress-webhook.io" (include "egress-webhook.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/* DNS names the API server uses for the Service; the serving certificate must carry them. */}}
+{{- define "egress-webhook.serviceDNSNames" -}}
+{{- $svc := include "egress-webhook.fullname" . }}
+{{- $ns := .Release.Namespace }}
+{{- $domain := default "cluster.local" .Values.policy.clusterDomain }}
+{{- list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns $domain) | toJson }}
+{{- end }}
+
+{{/* Namespaces the webhook is never called for: kube-system, the release's own, and the exempt ones. */}}
+{{- define "egress-webhook.excludedNamespaces" -}}
+{{- list "kube-system" .Release.Namespace | concat (.Values.policy.exemptNamespaces | default list) | uniq | toJson }}
+{{- end }}
+
+{{/*
+Checks of values that the schema cannot express. Included by every template that
+depends on them, so `helm template` fails early with a message naming the value and the fix.
+*/}}
+{{- define "egress-webhook.validate" -}}
+{{- if not .Values.policy.allowlist }}
+{{- fail "policy.allowlist is empty: list the external hosts tenants may reach (see policy in values.yaml and examples/policy.yaml); an empty allowlist would deny every ServiceEntry" }}
+{{- end }}
+{{- if and (include "egress-webhook.urlMode" .) (ne .Values.certs.mode "existing") }}
+{{- fail (printf "webhook.url is set, so the server runs outside the cluster with a certificate you made: set certs.mode=existing and certs.existing.caBundle (got certs.mode=%s)" .Values.certs.mode) }}
+{{- end }}
+{{- if eq .Values.certs.mode "existing" }}
+{{- if not .Values.certs.existing.caBundle }}
+{{- fail "certs.mode=existing needs certs.existing.caBundle: the base64 PEM of the CA that signed the serving certificate (e.g. from `egress-webhook certs`)" }}
+{{- end }}
+{{- if not (contains "BEGIN CERTIFICATE" (b64dec .Values.certs.existing.caBundle)) }}
+{{- fail "certs.existing.caBundle is not base64 of a PEM certificate: encode the CA file with `base64 -w0 ca.crt`" }}
+{{- end }}
+{{- if and (not (include "egress-webhook.urlMode" .)) (not .Values.certs.existing.secretName) }}
+{{- fail "certs.mode=existing needs certs.existing.secretName: a kubernetes.io/tls Secret in the release namespace with tls.crt and tls.key" }}
+{{- end }}
+{{- end }}
+{{- if has .Values.tests.namespace (list "kube-system" .Release.Namespace) }}
+{{- fail (printf "tests.namespace=%s is never checked by the webhook (kube-system and the release namespace are excluded): pick another namespace" .Values.tests.namespace) }}
+{{- end }}
+{{- if has .Values.tests.namespace (.Values.policy.exemptNamespaces | default list) }}
+{{- fail (printf "tests.namespace=%s is in policy.exemptNamespaces, so helm test could never see a denial: pick another namespace" .Values.tests.namespace) }}
+{{- end }}
+{{- end }}
