@@ -17,7 +17,8 @@ class PolicyInvalidError(EgressWebhookError):
         self.source = source
         self.problems = problems
         super().__init__(
-            f"invalid policy {source} ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n"
+            f"invalid policy {source} ({len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''}):\n"
             + "\n".join(f"  {p}" for p in problems)
         )
 

@@ -15,7 +15,8 @@ class Settings(BaseModel):
     policy: Path = Field(description="Policy file (reloaded when it changes on disk).")
     tls_cert: Path = Field(description="PEM serving certificate (chain), reloaded on change.")
     tls_key: Path = Field(description="PEM private key of the serving certificate.")
-    host: str = Field(default="0.0.0.0", description="Address to listen on.")
+    # A pod must listen on all interfaces for its Service to reach it.
+    host: str = Field(default="0.0.0.0", description="Address to listen on.")  # noqa: S104
     port: int = Field(default=8443, ge=0, le=65535, description="HTTPS port (0: any free port).")
     reload_interval: float = Field(
         default=2.0, gt=0, description="Seconds between checks of policy and certificate files."

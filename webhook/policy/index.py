@@ -26,6 +26,7 @@ class CompiledPolicy:
     __slots__ = (
         "_exact",
         "_wildcard",
+        "egress_gateway_namespaces",
         "egress_gateway_refs",
         "egress_gateway_service",
         "exempt_namespaces",
@@ -50,6 +51,10 @@ class CompiledPolicy:
         self.egress_gateway_service = gateway.service
         self.egress_gateway_refs = frozenset(
             GatewayRef(*ref.split("/", 1)) for ref in gateway.gateways
+        )
+        # Where the egress gateway runs and reads its config: objects may always be exported there.
+        self.egress_gateway_namespaces = frozenset(
+            {gateway.service_namespace, *(ref.namespace for ref in self.egress_gateway_refs)}
         )
         self.require_all = "*" in gateway.require_for
         self.require_patterns = tuple(p for p in gateway.require_for if p != "*")

@@ -87,11 +87,13 @@ def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.value == part:
                     child = value
-                    line = key.start_mark.line + 1
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
         if child is None:
             break
         node = child

@@ -112,7 +112,7 @@ class EgressGateway(_Strict):
 
     service: str = Field(
         default="istio-egressgateway.istio-system.svc.cluster.local",
-        description="Fully qualified name of the egress gateway Service routes must send traffic to.",
+        description="Fully qualified name of the egress gateway Service mesh routes must use.",
     )
     gateways: tuple[str, ...] = Field(
         default=("istio-system/istio-egressgateway",),
@@ -127,17 +127,26 @@ class EgressGateway(_Strict):
         ),
     )
 
+    waypoints: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            'Ambient mode: waypoints ("namespace/name") that are egress gateways; an '
+            "istio.io/use-waypoint label may name only these. Empty means the label is refused."
+        ),
+    )
+
     @field_validator("service")
     @classmethod
     def _service(cls, value: str) -> str:
         host = value.lower()
         if host.count(".") < 4 or not host.endswith(".svc." + host.split(".svc.", 1)[-1]):
             raise ValueError(
-                f'{value!r} must be a fully qualified Service name, "<name>.<namespace>.svc.<cluster domain>"'
+                f"{value!r} must be a fully qualified Service name, "
+                '"<name>.<namespace>.svc.<cluster domain>"'
             )
         return host
 
-    @field_validator("gateways")
+    @field_validator("gateways", "waypoints")
     @classmethod
     def _gateways(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for ref in value:

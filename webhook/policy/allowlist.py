@@ -1,0 +1,89 @@
+"""Questions rules ask of the allowlist for one namespace, answered with readable reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from webhook.policy.hosts import host_problem, hosts_overlap, ip_in_networks
+from webhook.policy.model import AllowlistEntry
+from webhook.policy.subject import Subject
+
+#: Protocols where the proxy reads the destination name (TLS SNI or HTTP Host/:authority).
+NAME_AWARE_PROTOCOLS = frozenset({"HTTP", "HTTPS", "TLS", "HTTP2", "GRPC", "GRPC-WEB"})
+
+
+def external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
+    """Why the external `host` (as written: `raw`) may not be opened, or None."""
+    problem = host_problem(raw)
+    if problem is not None:
+        return f'host "{raw}" {problem}'
+    if hosts_overlap(host, subject.policy.egress_gateway_service):
+        return (
+            f'host "{raw}" claims the egress gateway\'s own name '
+            f'"{subject.policy.egress_gateway_service}"'
+        )
+    if not subject.is_external(host):
+        return (
+            f'host "{raw}" is in the cluster domain "{subject.policy.cluster_domain}": '
+            "in-cluster names cannot be registered as external hosts"
+        )
+    if subject.policy.entries_in(host, subject.namespace):
+        return None
+    elsewhere = sorted({ns for e in subject.policy.entries_for(host) for ns in e.namespaces or ()})
+    if elsewhere:
+        return (
+            f'host "{raw}" is allowlisted only for namespace'
+            f"{'s' if len(elsewhere) > 1 else ''} {', '.join(elsewhere)}, "
+            f'not for "{subject.namespace}"'
+        )
+    return (
+        f'host "{raw}" is not on the egress allowlist for namespace "{subject.namespace}" '
+        f"({subject.allowed_summary()})"
+    )
+
+
+def entries(subject: Subject, host: str) -> tuple[AllowlistEntry, ...]:
+    """The allowlist entries containing `host` that the subject's namespace may use."""
+    return subject.policy.entries_in(host, subject.namespace)
+
+
+def port_allowed(
+    found: Iterable[AllowlistEntry],
+    number: int,
+    protocol: str | None,
+    *,
+    any_protocol: bool = False,
+) -> bool:
+    """True when some entry allows `number` with `protocol` (None: protocol not declared).
+
+    `any_protocol` asks about the number alone (a VirtualService destination port, whose
+    protocol the ServiceEntry already answered for).
+    """
+    for entry in found:
+        for port in entry.ports:
+            if port.number != number:
+                continue
+            if any_protocol or port.protocols is None or protocol in port.protocols:
+                return True
+    return False
+
+
+def describe_ports(found: Iterable[AllowlistEntry]) -> str:
+    """``443/TLS,HTTPS, 8443`` for messages."""
+    parts = []
+    for entry in found:
+        for port in entry.ports:
+            protocols = ",".join(port.protocols) if port.protocols else "any protocol"
+            parts.append(f"{port.number}/{protocols}")
+    return ", ".join(sorted(set(parts))) or "none"
+
+
+def ip_allowed(found: Iterable[AllowlistEntry], address: str) -> bool:
+    """True when some entry's CIDRs contain the address or network `address`."""
+    return any(entry.cidrs and ip_in_networks(address, entry.cidrs) for entry in found)
+
+
+def describe_cidrs(found: Iterable[AllowlistEntry]) -> str:
+    """The CIDRs the entries allow, or a sentence saying there are none."""
+    cidrs = sorted({str(c) for entry in found for c in entry.cidrs})
+    return ", ".join(cidrs) if cidrs else "the entry has no cidrs, so no IPs are allowed"

@@ -1,0 +1,42 @@
+"""Istio's name semantics: short names, the cluster domain, and Gateway references."""
+
+from __future__ import annotations
+
+from webhook.resources.virtual_service import MESH_GATEWAY
+
+
+def resolve_service_host(host: str, namespace: str, cluster_domain: str) -> str:
+    """The FQDN Istio reads for a VirtualService host or destination.
+
+    A name without a dot is short for ``<name>.<namespace>.svc.<cluster domain>``
+    (relative to the object's namespace); anything else is taken literally.
+    Lower-cased, since DNS and Istio's registry compare case-insensitively.
+    """
+    name = host.lower()
+    if name and "." not in name and name != "*":
+        return f"{name}.{namespace}.svc.{cluster_domain}"
+    return name
+
+
+def is_in_cluster(fqdn: str, cluster_domain: str) -> bool:
+    """True for names under the cluster domain (Services, ``*.svc.cluster.local``)."""
+    name = fqdn[2:] if fqdn.startswith("*.") else fqdn
+    return name == cluster_domain or name.endswith("." + cluster_domain)
+
+
+def resolve_gateway_ref(ref: str, namespace: str) -> str:
+    """A VirtualService `gateways` entry as ``namespace/name``, or ``mesh``.
+
+    Follows Istio's resolveGatewayName: ``ns/name``; ``./name`` and a bare ``name`` are
+    in the VirtualService's namespace; the legacy ``name.ns.svc.cluster.local`` (or
+    ``name.ns``) form names namespace ``ns``.
+    """
+    if ref == MESH_GATEWAY:
+        return MESH_GATEWAY
+    if "/" in ref:
+        ns, _, name = ref.partition("/")
+        return f"{namespace if ns == '.' else ns}/{name}"
+    if "." not in ref:
+        return f"{namespace}/{ref}"
+    name, _, rest = ref.partition(".")
+    return f"{rest.split('.', 1)[0]}/{name}"

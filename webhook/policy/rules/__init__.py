@@ -1,0 +1,1 @@
+"""One module per rule. Each exposes RULE (its name) and check(subject) -> Iterator[Violation]."""

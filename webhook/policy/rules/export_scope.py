@@ -1,0 +1,54 @@
+"""Scope: an object that uses a namespace-restricted entry is not exported beyond its namespaces.
+
+exportTo defaults to every namespace ("*"), so an object for a restricted host must say
+where it goes: ".", its own namespace, the entry's namespaces, or the egress gateway's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.allowlist import entries
+from webhook.policy.decision import Violation
+from webhook.policy.subject import ServiceEntrySubject, Subject, VirtualServiceSubject
+
+RULE = "export-scope"
+
+
+def check(subject: Subject) -> Iterator[Violation]:
+    """An exportTo wider than the namespaces a restricted entry allows."""
+    if isinstance(subject, ServiceEntrySubject):
+        hosts = [h.lower() for h in subject.spec.hosts]
+        export_to = subject.spec.export_to
+    elif isinstance(subject, VirtualServiceSubject):
+        hosts = [h for leg in subject.legs for h in leg.hosts]
+        hosts += [t.host for leg in subject.legs for t in leg.targets]
+        export_to = subject.spec.export_to
+    else:
+        return
+    allowed: set[str] | None = None
+    restricted_hosts = []
+    for host in sorted(set(hosts)):
+        found = entries(subject, host)
+        if not found or any(e.namespaces is None for e in found):
+            continue  # unrestricted (or not allowlisted: reported by another rule)
+        namespaces = {ns for e in found for ns in e.namespaces or ()}
+        allowed = namespaces if allowed is None else allowed & namespaces
+        restricted_hosts.append(host)
+    if allowed is None:
+        return
+    allowed |= {subject.namespace, *subject.policy.egress_gateway_namespaces}
+    requested = export_to if export_to else ["*"]
+    for k, target in enumerate(requested):
+        namespace = subject.namespace if target == "." else target
+        if target == "~" or namespace in allowed:
+            continue
+        field = f"spec.exportTo[{k}]" if export_to else "spec.exportTo"
+        shown = '"*" (the default: every namespace)' if not export_to else f'"{target}"'
+        yield Violation(
+            RULE,
+            field,
+            f"exportTo {shown} shares {', '.join(restricted_hosts)} beyond the namespaces "
+            f"allowed to use {'it' if len(restricted_hosts) == 1 else 'them'}; "
+            f"export only to {', '.join(sorted({'.', *allowed}))}",
+        )

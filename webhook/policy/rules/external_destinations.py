@@ -1,0 +1,35 @@
+"""External destinations: every external host a route or mirror sends to is allowlisted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.allowlist import describe_ports, entries, external_host_problem, port_allowed
+from webhook.policy.decision import Violation
+from webhook.policy.subject import VirtualServiceSubject
+
+RULE = "external-destinations"
+
+
+def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
+    """A destination outside the allowlist for the namespace, or on a port it does not open."""
+    seen: set[str] = set()
+    for leg in subject.legs:
+        for target in leg.targets:
+            if target.field in seen or not subject.is_external(target.host):
+                continue
+            seen.add(target.field)
+            problem = external_host_problem(subject, target.raw_host, target.host)
+            if problem is not None:
+                yield Violation(RULE, target.field, f"destination {problem}")
+                continue
+            found = entries(subject, target.host)
+            if target.port is not None and not port_allowed(
+                found, target.port, None, any_protocol=True
+            ):
+                yield Violation(
+                    RULE,
+                    target.field.removesuffix(".host") + ".port.number",
+                    f'port {target.port} is not allowed for host "{target.raw_host}" '
+                    f"(allowed: {describe_ports(found)})",
+                )

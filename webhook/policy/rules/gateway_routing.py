@@ -1,0 +1,60 @@
+"""Gateway routing: only approved egress gateways forward to external hosts, and only to those.
+
+Gateway references resolve as Istio resolves them (``ns/name``, ``./name``, a bare
+``name`` in the VirtualService's namespace, the legacy ``name.ns.svc.cluster.local``).
+A route at another gateway (an ingress gateway, a tenant's own Gateway) that forwards
+outside the cluster leaves around the egress gateway; a route at the egress gateway
+that forwards back inside is not egress and is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.allowlist import external_host_problem
+from webhook.policy.decision import Violation
+from webhook.policy.subject import VirtualServiceSubject
+from webhook.resources.virtual_service import MESH_GATEWAY
+
+RULE = "gateway-routing"
+
+
+def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
+    """An external destination at another gateway, or an in-cluster one at the egress gateway."""
+    egress_refs = {str(ref) for ref in subject.policy.egress_gateway_refs}
+    approved = ", ".join(sorted(egress_refs))
+    for leg in subject.legs:
+        for ref in sorted(leg.gateways - {MESH_GATEWAY}):
+            is_egress = ref in egress_refs
+            for target in leg.targets:
+                external = subject.is_external(target.host)
+                if is_egress and not external:
+                    yield Violation(
+                        RULE,
+                        target.field,
+                        f'routes traffic at egress gateway "{ref}" to in-cluster host '
+                        f'"{target.raw_host}"; egress gateway routes forward only to '
+                        "allowlisted external hosts",
+                    )
+                elif not is_egress and external:
+                    yield Violation(
+                        RULE,
+                        target.field,
+                        f'forwards to external host "{target.raw_host}" at gateway "{ref}", '
+                        f"which is not an approved egress gateway (approved: {approved})",
+                    )
+            if not is_egress:
+                continue
+            for rewrite in leg.authority_rewrites:
+                problem = external_host_problem(subject, rewrite.value, rewrite.value.lower())
+                if problem is not None:
+                    yield Violation(
+                        RULE, rewrite.field, f"authority rewrite at the egress gateway: {problem}"
+                    )
+            if leg.delegate_field is not None:
+                yield Violation(
+                    RULE,
+                    leg.delegate_field,
+                    f'delegates routing at egress gateway "{ref}" to a VirtualService the '
+                    "webhook cannot see; write the routes here",
+                )

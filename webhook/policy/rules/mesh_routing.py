@@ -1,0 +1,68 @@
+"""Mesh routing: sidecar traffic to a gateway-required external host goes to the egress gateway.
+
+A leg applies to sidecars when its gateways include ``mesh`` (explicitly, by default,
+or through a match without gateways). For such a leg carrying a host that
+egressGateway.requireFor covers, every destination must be the egress gateway Service:
+no weighted share elsewhere, no mirror, no authority or Host rewrite, no delegate the
+webhook cannot see. Any sidecar leg that sends to such a host directly is refused too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.decision import Violation
+from webhook.policy.subject import VirtualServiceSubject
+
+RULE = "mesh-routing"
+
+
+def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
+    """A sidecar route that reaches an external host around the egress gateway."""
+    policy = subject.policy
+    gateway = policy.egress_gateway_service
+    for leg in subject.legs:
+        if not leg.at_sidecars:
+            continue
+        guarded = [h for h in leg.hosts if subject.is_external(h) and policy.requires_gateway(h)]
+        if not guarded:
+            for target in leg.targets:
+                if subject.is_external(target.host) and policy.requires_gateway(target.host):
+                    verb = "mirrors" if target.mirror else "sends"
+                    yield Violation(
+                        RULE,
+                        target.field,
+                        f'{verb} mesh traffic directly to external host "{target.raw_host}"; '
+                        f'route it through the egress gateway "{gateway}"',
+                    )
+            continue
+        names = ", ".join(f'"{h}"' for h in guarded)
+        for target in leg.targets:
+            if target.mirror:
+                yield Violation(
+                    RULE,
+                    target.field,
+                    f'mirrors mesh traffic for {names} to "{target.raw_host}"; traffic to '
+                    "external hosts goes only to the egress gateway, unmirrored",
+                )
+            elif target.host != gateway:
+                yield Violation(
+                    RULE,
+                    target.field,
+                    f'sends mesh traffic for {names} to "{target.raw_host}", around the '
+                    f'egress gateway; route all of it to "{gateway}"',
+                )
+        for rewrite in leg.authority_rewrites:
+            yield Violation(
+                RULE,
+                rewrite.field,
+                f'rewrites the authority of mesh traffic for {names} to "{rewrite.value}"; '
+                "remove it: the egress gateway must see the host the application asked for",
+            )
+        if leg.delegate_field is not None:
+            yield Violation(
+                RULE,
+                leg.delegate_field,
+                f"delegates mesh routing for {names} to a VirtualService the webhook cannot "
+                f'see; route to "{gateway}" here instead',
+            )

@@ -1,0 +1,82 @@
+"""ServiceEntry addresses and endpoints: IPs inside the entry's CIDRs, names allowlisted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.allowlist import (
+    describe_cidrs,
+    entries,
+    external_host_problem,
+    ip_allowed,
+)
+from webhook.policy.decision import Violation
+from webhook.policy.hosts import is_ip_literal
+from webhook.policy.subject import ServiceEntrySubject
+
+RULE = "service-entry-endpoints"
+
+
+def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
+    """An address or endpoint that sends the hosts' traffic outside what their entries allow."""
+    spec = subject.spec
+    hosts = [(h, entries(subject, h.lower())) for h in spec.hosts]
+    hosts = [(h, found) for h, found in hosts if found]  # others fail service-entry-hosts
+    for k, address in enumerate(spec.addresses):
+        field = f"spec.addresses[{k}]"
+        if not is_ip_literal(address):
+            yield Violation(RULE, field, f'address "{address}" is not an IP address or CIDR')
+            continue
+        for host, found in hosts:
+            if not ip_allowed(found, address):
+                yield Violation(
+                    RULE,
+                    field,
+                    f'address "{address}" is outside what host "{host}" may use '
+                    f"({describe_cidrs(found)})",
+                )
+    for k, endpoint in enumerate(spec.endpoints):
+        field = f"spec.endpoints[{k}].address"
+        address = endpoint.address or ""
+        if not address:
+            where = (
+                f'the gateway of network "{endpoint.network}"'
+                if endpoint.network
+                else "no address at all"
+            )
+            yield Violation(
+                RULE,
+                field,
+                f"endpoint without an address sends traffic to {where}; give the endpoint "
+                "an address inside the entry's CIDRs or an allowlisted host name",
+            )
+        elif address.startswith("unix://"):
+            yield Violation(
+                RULE,
+                field,
+                f'endpoint "{address}" is a unix socket; external hosts need network endpoints',
+            )
+        elif is_ip_literal(address):
+            if "/" in address:
+                yield Violation(
+                    RULE, field, f'endpoint "{address}" must be a single IP, not a CIDR'
+                )
+                continue
+            for host, found in hosts:
+                if not ip_allowed(found, address):
+                    yield Violation(
+                        RULE,
+                        field,
+                        f'endpoint "{address}" is outside what host "{host}" may use '
+                        f"({describe_cidrs(found)})",
+                    )
+        else:
+            problem = external_host_problem(subject, address, address.lower())
+            if problem is not None:
+                yield Violation(RULE, field, f"endpoint {problem}")
+            elif spec.effective_resolution not in ("DNS", "DNS_ROUND_ROBIN"):
+                yield Violation(
+                    RULE,
+                    "spec.resolution",
+                    f'endpoint host name "{address}" needs resolution DNS',
+                )

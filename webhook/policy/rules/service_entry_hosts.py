@@ -1,0 +1,21 @@
+"""ServiceEntry hosts: every host is a plain external name in the namespace's allowlist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.allowlist import external_host_problem
+from webhook.policy.decision import Violation
+from webhook.policy.subject import ServiceEntrySubject
+
+RULE = "service-entry-hosts"
+
+
+def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
+    """A host outside the allowlist, in the cluster domain, or read differently by Istio."""
+    if not subject.spec.hosts:
+        yield Violation(RULE, "spec.hosts", "a ServiceEntry must name at least one host")
+    for i, raw in enumerate(subject.spec.hosts):
+        problem = external_host_problem(subject, raw, raw.lower())
+        if problem is not None:
+            yield Violation(RULE, f"spec.hosts[{i}]", problem)

@@ -1,0 +1,46 @@
+"""VirtualService hosts: external hosts routed by sidecars or the egress gateway are allowlisted.
+
+Hosts of a route bound only to an ingress gateway are the names clients use to come in,
+not egress, and are left alone. Nobody may route the egress gateway's own name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.allowlist import external_host_problem
+from webhook.policy.decision import Violation
+from webhook.policy.hosts import hosts_overlap
+from webhook.policy.subject import VirtualServiceSubject
+
+RULE = "virtual-service-hosts"
+
+
+def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
+    """An external host opened at sidecars or the egress gateway that the allowlist lacks."""
+    policy = subject.policy
+    egress_refs = {str(ref) for ref in policy.egress_gateway_refs}
+    fields = {
+        subject.resolve(raw): (f"spec.hosts[{i}]", raw) for i, raw in enumerate(subject.spec.hosts)
+    }
+    for host, (field, raw) in fields.items():
+        if hosts_overlap(host, policy.egress_gateway_service):
+            yield Violation(
+                RULE,
+                field,
+                f'host "{raw}" covers the egress gateway\'s own name '
+                f'"{policy.egress_gateway_service}"; routing it would capture every '
+                "namespace's egress traffic",
+            )
+    reported: set[str] = set()
+    for leg in subject.legs:
+        if not (leg.at_sidecars or leg.gateways & egress_refs):
+            continue
+        for host in leg.hosts:
+            if host in reported or not subject.is_external(host):
+                continue
+            reported.add(host)
+            field, raw = fields.get(host, (f"{leg.field}.sniHosts", host))
+            problem = external_host_problem(subject, raw, host)
+            if problem is not None:
+                yield Violation(RULE, field, problem)

@@ -1,0 +1,77 @@
+"""The object under evaluation, parsed once and shared by every rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from webhook.policy.index import CompiledPolicy
+from webhook.policy.names import is_in_cluster, resolve_service_host
+from webhook.policy.routes import Leg, legs_of
+from webhook.resources.base import ObjectMeta
+from webhook.resources.service_entry import ServiceEntrySpec
+from webhook.resources.virtual_service import VirtualServiceSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What every rule sees: where the object lives and the policy it answers to."""
+
+    kind: str
+    namespace: str
+    name: str
+    metadata: ObjectMeta
+    policy: CompiledPolicy
+
+    def resolve(self, host: str) -> str:
+        """`host` as Istio reads it from this object's namespace."""
+        return resolve_service_host(host, self.namespace, self.policy.cluster_domain)
+
+    def is_external(self, fqdn: str) -> bool:
+        """True when a resolved name lies outside the cluster domain."""
+        return not is_in_cluster(fqdn, self.policy.cluster_domain)
+
+    def allowed_summary(self, limit: int = 8) -> str:
+        """``allowed: a, b, c`` for this namespace, or a hint when nothing is."""
+        hosts = self.policy.allowed_hosts(self.namespace)
+        if not hosts:
+            return f'nothing is allowlisted for namespace "{self.namespace}"'
+        shown = ", ".join(hosts[:limit])
+        more = f" and {len(hosts) - limit} more" if len(hosts) > limit else ""
+        return f"allowed: {shown}{more}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEntrySubject(Subject):
+    """A ServiceEntry under evaluation."""
+
+    spec: ServiceEntrySpec = field(default_factory=ServiceEntrySpec)
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualServiceSubject(Subject):
+    """A VirtualService under evaluation, with its routes flattened into legs once."""
+
+    spec: VirtualServiceSpec = field(default_factory=VirtualServiceSpec)
+    legs: tuple[Leg, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        kind: str,
+        namespace: str,
+        name: str,
+        metadata: ObjectMeta,
+        policy: CompiledPolicy,
+        spec: VirtualServiceSpec,
+    ) -> VirtualServiceSubject:
+        """Parse the routes into legs (the only per-object work every VS rule shares)."""
+        return cls(
+            kind=kind,
+            namespace=namespace,
+            name=name,
+            metadata=metadata,
+            policy=policy,
+            spec=spec,
+            legs=legs_of(spec, namespace, policy.cluster_domain),
+        )

@@ -1,0 +1,1 @@
+"""Pydantic models of the Istio objects the engine reads (ServiceEntry, VirtualService)."""

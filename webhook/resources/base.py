@@ -1,0 +1,39 @@
+"""What every Kubernetes object we read has: apiVersion, kind, metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: The API group and versions the webhook checks.
+ISTIO_NETWORKING_GROUP = "networking.istio.io"
+ISTIO_NETWORKING_VERSIONS = frozenset({"v1alpha3", "v1beta1", "v1"})
+
+
+class IstioSpec(BaseModel):
+    """Spec fields are closed: a field we do not know could route traffic we cannot see.
+
+    The API server prunes fields its CRD schema does not know, so an unknown field only
+    reaches us from a newer Istio or from a manifest checked offline; both are refused
+    with the field's path rather than passed unchecked.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ObjectMeta(BaseModel):
+    """The parts of metadata the engine reads; the rest is ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = ""
+    generate_name: str = Field(default="", alias="generateName")
+    namespace: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+def any_field() -> Any:
+    """A field whose content does not change where traffic goes (retries, CORS, ...)."""
+    return Field(default=None)
