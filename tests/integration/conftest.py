@@ -1,0 +1,299 @@
+"""Integration fixtures: a test CA, Secret-like certificate folders, and the real app over HTTPS."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import ipaddress
+import json
+import os
+import shutil
+import ssl
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.conftest import EXAMPLE_POLICY, ROOT
+from webhook.server.app import create_app, start
+from webhook.settings import Settings
+
+MANIFESTS = ROOT / "examples" / "manifests"
+#: Every network wait in these tests is bounded by this.
+TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class ServingPair:
+    """A leaf certificate (PEM) and its key (PEM) for 127.0.0.1 / localhost."""
+
+    cert_pem: bytes
+    key_pem: bytes
+    serial: int
+
+
+@dataclass
+class CertificateAuthority:
+    """A throwaway CA that signs serving certificates for the server under test."""
+
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+    issued: list[int] = field(default_factory=list)
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    def issue(self) -> ServingPair:
+        """A new serving certificate (new key, new serial) for 127.0.0.1 and localhost."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = dt.datetime.now(dt.UTC)
+        serial = x509.random_serial_number()
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "egress-webhook")]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            # a minute of slack for clocks that disagree a little
+            .not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [
+                        x509.DNSName("localhost"),
+                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    ]
+                ),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        self.issued.append(serial)
+        return ServingPair(
+            cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+            key_pem=key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+            serial=serial,
+        )
+
+
+@pytest.fixture(scope="session")
+def test_ca() -> CertificateAuthority:
+    """A CA for the whole session (key generation is the slow part)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "egress-webhook test CA")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return CertificateAuthority(key=key, cert=cert)
+
+
+class SecretVolume:
+    """A folder laid out like a mounted Kubernetes Secret: ``tls.crt -> ..data/tls.crt``.
+
+    `publish` writes a new timestamped folder and swaps the ``..data`` symlink to it
+    atomically, as the kubelet does, then removes the old folder.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.generation = 0
+        self.cert = root / "tls.crt"
+        self.key = root / "tls.key"
+
+    def publish(self, pair: ServingPair) -> None:
+        self.generation += 1
+        version = self.root / f"..2024_01_01_00_00_{self.generation:02d}"
+        version.mkdir()
+        (version / "tls.crt").write_bytes(pair.cert_pem)
+        (version / "tls.key").write_bytes(pair.key_pem)
+        data = self.root / "..data"
+        old = os.readlink(data) if data.is_symlink() else None
+        tmp = self.root / "..data_tmp"
+        tmp.symlink_to(version.name)
+        tmp.replace(data)
+        for name in ("tls.crt", "tls.key"):
+            link = self.root / name
+            if not link.is_symlink():
+                link.symlink_to(f"..data/{name}")
+        if old is not None:
+            shutil.rmtree(self.root / old)
+
+
+@pytest.fixture
+def secret_volume(tmp_path: Path, test_ca: CertificateAuthority) -> SecretVolume:
+    """Serving certificate and key, published in a Secret-like folder."""
+    volume = SecretVolume(tmp_path / "tls")
+    volume.publish(test_ca.issue())
+    return volume
+
+
+@pytest.fixture
+def policy_path(tmp_path: Path) -> Path:
+    """A writable copy of examples/policy.yaml."""
+    path = tmp_path / "policy.yaml"
+    shutil.copyfile(EXAMPLE_POLICY, path)
+    return path
+
+
+@pytest.fixture
+def settings(policy_path: Path, secret_volume: SecretVolume) -> Settings:
+    """Loopback, any free port, fast reload checks."""
+    return Settings(
+        policy=policy_path,
+        tls_cert=secret_volume.cert,
+        tls_key=secret_volume.key,
+        host="127.0.0.1",
+        port=0,
+        reload_interval=0.05,
+        shutdown_timeout=5.0,
+    )
+
+
+def client_context(ca_pem: bytes) -> ssl.SSLContext:
+    """What the API server does: verify the webhook against the caBundle."""
+    return ssl.create_default_context(cadata=ca_pem.decode())
+
+
+def load_manifests(folder: str) -> list[dict[str, Any]]:
+    """Every object in examples/manifests/<folder>/*.yaml."""
+    objects: list[dict[str, Any]] = []
+    for path in sorted((MANIFESTS / folder).glob("*.yaml")):
+        objects.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+    return objects
+
+
+def admission_review(
+    obj: dict[str, Any] | None,
+    *,
+    operation: str = "CREATE",
+    uid: str | None = None,
+    dry_run: bool = False,
+    old_object: dict[str, Any] | None = None,
+    namespace: str | None = None,
+) -> dict[str, Any]:
+    """An AdmissionReview as the API server sends it for `obj`."""
+    source = obj if obj is not None else (old_object or {})
+    api_version = str(source.get("apiVersion", "networking.istio.io/v1"))
+    group, _, version = api_version.rpartition("/")
+    kind = str(source.get("kind", "ServiceEntry"))
+    meta = source.get("metadata") or {}
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": uid or str(uuid.uuid4()),
+            "kind": {"group": group, "version": version, "kind": kind},
+            "resource": {"group": group, "version": version, "resource": kind.lower() + "s"},
+            "requestKind": {"group": group, "version": version, "kind": kind},
+            "name": meta.get("name", ""),
+            "namespace": namespace if namespace is not None else meta.get("namespace", "default"),
+            "operation": operation,
+            "userInfo": {"username": "alice@example.com", "groups": ["system:authenticated"]},
+            "object": obj,
+            "oldObject": old_object,
+            "dryRun": dry_run,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
+        },
+    }
+
+
+@dataclass
+class RunningWebhook:
+    """The production app from create_app, listening with TLS on 127.0.0.1."""
+
+    app: web.Application
+    url: str
+    port: int
+    session: aiohttp.ClientSession
+    ca_pem: bytes
+
+    async def post(
+        self, body: bytes | str, content_type: str | None = "application/json"
+    ) -> tuple[int, Any]:
+        """POST /validate; returns (HTTP status, decoded JSON body)."""
+        headers = {"Content-Type": content_type} if content_type else {}
+        raw = body.encode() if isinstance(body, str) else body
+        # aiohttp warns that a large bytes body blocks the loop; a file-like one streams
+        data: bytes | io.BytesIO = io.BytesIO(raw) if len(raw) > 1024 * 1024 else raw
+        async with self.session.post(f"{self.url}/validate", data=data, headers=headers) as resp:
+            text = await resp.text()
+            return resp.status, json.loads(text) if text else None
+
+    async def review(self, review: dict[str, Any]) -> dict[str, Any]:
+        """POST a review that must be answered with HTTP 200; returns the whole body."""
+        status, body = await self.post(json.dumps(review))
+        assert status == 200, body
+        assert isinstance(body, dict)
+        return body
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.session.get(f"{self.url}{path}") as resp:
+            return resp.status, await resp.text()
+
+
+@contextlib.asynccontextmanager
+async def running_webhook(settings: Settings, ca_pem: bytes) -> AsyncIterator[RunningWebhook]:
+    """create_app(settings) served by `start` (what serve uses) on 127.0.0.1, and a client."""
+    app = create_app(settings)
+    runner = await start(app, settings)
+    port = runner.addresses[0][1]
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=client_context(ca_pem)),
+        timeout=aiohttp.ClientTimeout(total=TIMEOUT),
+    )
+    try:
+        yield RunningWebhook(app, f"https://127.0.0.1:{port}", port, session, ca_pem)
+    finally:
+        await session.close()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def webhook(
+    settings: Settings, test_ca: CertificateAuthority
+) -> AsyncIterator[RunningWebhook]:
+    """The server with examples/policy.yaml (copied) and a fresh serving certificate."""
+    async with running_webhook(settings, test_ca.cert_pem) as running:
+        yield running

@@ -1,0 +1,233 @@
+"""The admission server: create_app wires state, routes and reloads; serve runs it until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from webhook.errors import CertificateError, PolicyInvalidError
+from webhook.server import handlers
+from webhook.server.logs import configure_logging
+from webhook.server.metrics import WebhookMetrics
+from webhook.server.middlewares import VALIDATE_ROUTE, admission_body, errors_and_logging
+from webhook.server.state import CERTIFICATE, METRICS, POLICY, SETTINGS, ActivePolicy
+from webhook.server.tls import ServingCertificate
+from webhook.settings import Settings
+
+log = logging.getLogger("webhook.server")
+
+#: `serve` exit codes.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The application: policy and certificate loaded, routes, middlewares, reload loops.
+
+    Raises PolicyInvalidError or CertificateError when either cannot be loaded: the
+    server never starts without both.
+    """
+    metrics = WebhookMetrics()
+    policy = ActivePolicy(settings.policy)
+    certificate = ServingCertificate(settings.tls_cert, settings.tls_key)
+    metrics.policy_loaded_at.set(policy.loaded_at.timestamp())
+    metrics.certificate_expiry.set(certificate.info.not_after.timestamp())
+
+    # aiohttp's default cap is 1 MiB; the API server may send a ~3 MiB object and its
+    # ~3 MiB oldObject. The admission_body middleware turns the excess into a clear 413.
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[errors_and_logging, admission_body],
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    app[POLICY] = policy
+    app[CERTIFICATE] = certificate
+    app.router.add_post("/validate", handlers.validate, name=VALIDATE_ROUTE)
+    app.router.add_get("/healthz", handlers.healthz)
+    app.router.add_get("/readyz", handlers.readyz)
+    app.router.add_get("/metrics", handlers.metrics)
+    app.cleanup_ctx.append(_policy_reload)
+    app.cleanup_ctx.append(_certificate_reload)
+    return app
+
+
+async def start(app: web.Application, settings: Settings) -> web.AppRunner:
+    """Listen with TLS on settings.host:settings.port; `runner.cleanup()` drains and stops."""
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=settings.shutdown_timeout,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=app[CERTIFICATE].context)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+def serve(settings: Settings) -> int:
+    """Run the server until SIGTERM or SIGINT; returns the process exit code.
+
+    2 when the policy or the certificate cannot be loaded (the problems are printed),
+    1 when the address cannot be bound, 0 after a clean drain.
+    """
+    configure_logging(settings.log_level)
+    try:
+        app = create_app(settings)
+    except PolicyInvalidError as exc:
+        print(f"egress-webhook: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except CertificateError as exc:
+        print(f"egress-webhook: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(_run(app, settings))
+
+
+async def _run(app: web.Application, settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        runner = await start(app, settings)
+    except OSError as exc:
+        log.error(
+            "cannot listen on %s:%d: %s",
+            settings.host,
+            settings.port,
+            exc,
+            extra={"fields": {"event": "listen_failed"}},
+        )
+        return EXIT_FAILED
+    for address in runner.addresses:
+        host, port = address[0], address[1]
+        log.info(
+            "serving admission reviews on https://%s:%d/validate",
+            host,
+            port,
+            extra={"fields": {"event": "listening", "host": host, "port": port}},
+        )
+    await stop.wait()
+    log.info(
+        "stopping: no new connections; draining requests in flight (up to %.0f s)",
+        settings.shutdown_timeout,
+        extra={"fields": {"event": "draining"}},
+    )
+    await runner.cleanup()
+    log.info("stopped", extra={"fields": {"event": "stopped"}})
+    return EXIT_OK
+
+
+async def _every(interval: float, check: Callable[[], Awaitable[None]], what: str) -> None:
+    """Run `check` every `interval` seconds; a failing check is logged and retried."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await check()
+        except Exception:
+            log.exception(
+                "checking %s for changes failed", what, extra={"fields": {"event": "watch_error"}}
+            )
+
+
+async def _policy_reload(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: reload the policy file when its content changes."""
+    policy = app[POLICY]
+    metrics = app[METRICS]
+
+    async def check() -> None:
+        if not policy.changed():
+            return
+        result = await asyncio.to_thread(policy.reload)
+        if result is True:
+            metrics.policy_reloads.labels(result="success").inc()
+            metrics.policy_loaded_at.set(policy.loaded_at.timestamp())
+            log.info(
+                "policy reloaded from %s",
+                policy.path,
+                extra={
+                    "fields": {
+                        "event": "policy_reloaded",
+                        "path": str(policy.path),
+                        "sha256": policy.sha256,
+                        "mode": policy.compiled.mode,
+                    }
+                },
+            )
+        elif result is False and policy.last_failure is not None:
+            metrics.policy_reloads.labels(result="failure").inc()
+            log.error(
+                "policy %s changed but does not load; still serving the last good policy "
+                "(sha256 %s):\n%s",
+                policy.path,
+                policy.sha256[:12],
+                "\n".join(policy.last_failure.problems),
+                extra={
+                    "fields": {
+                        "event": "policy_reload_failed",
+                        "path": str(policy.path),
+                        "problems": list(policy.last_failure.problems),
+                        "serving_sha256": policy.sha256,
+                    }
+                },
+            )
+        metrics.policy_healthy.set(0 if policy.last_failure is not None else 1)
+
+    task = asyncio.create_task(_every(app[SETTINGS].reload_interval, check, "the policy"))
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _certificate_reload(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: swap in the serving certificate and key when the files change."""
+    certificate = app[CERTIFICATE]
+    metrics = app[METRICS]
+
+    async def check() -> None:
+        if not certificate.changed():
+            return
+        result = await asyncio.to_thread(certificate.reload)
+        if result is True:
+            metrics.certificate_reloads.labels(result="success").inc()
+            metrics.certificate_expiry.set(certificate.info.not_after.timestamp())
+            log.info(
+                "serving certificate reloaded (serial %x, valid until %s)",
+                certificate.info.serial,
+                certificate.info.not_after.isoformat(),
+                extra={
+                    "fields": {
+                        "event": "certificate_reloaded",
+                        "serial": f"{certificate.info.serial:x}",
+                        "not_after": certificate.info.not_after.isoformat(),
+                    }
+                },
+            )
+        elif result is False:
+            metrics.certificate_reloads.labels(result="failure").inc()
+            log.error(
+                "serving certificate changed but does not load; keeping the current one: %s",
+                certificate.last_error,
+                extra={
+                    "fields": {
+                        "event": "certificate_reload_failed",
+                        "error": certificate.last_error,
+                    }
+                },
+            )
+
+    task = asyncio.create_task(_every(app[SETTINGS].reload_interval, check, "the certificate"))
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

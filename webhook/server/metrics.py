@@ -1,0 +1,88 @@
+"""Prometheus metrics of one admission server, in a registry of its own."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+#: Label values are bounded: anything else the API server sends is counted as "other".
+_KINDS = frozenset({"ServiceEntry", "VirtualService"})
+_OPERATIONS = frozenset({"CREATE", "UPDATE", "DELETE", "CONNECT"})
+
+#: Reviews take well under a millisecond to a few milliseconds; the API server's own
+#: webhook timeout is at most 30 s.
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+
+class WebhookMetrics:
+    """Every metric the server exports; one instance (and registry) per application."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.reviews = Counter(
+            "egress_webhook_admission_reviews_total",
+            "AdmissionReviews answered, by object kind, operation and decision "
+            "(allowed, denied, warned: allowed with policy violations in warn mode).",
+            ["kind", "operation", "decision"],
+            registry=self.registry,
+        )
+        self.review_seconds = Histogram(
+            "egress_webhook_admission_review_duration_seconds",
+            "Time from receiving a review request to sending its response.",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.rejected_requests = Counter(
+            "egress_webhook_rejected_requests_total",
+            "Requests to /validate answered without a decision, by HTTP status "
+            "(400 malformed, 413 too large, 415 not JSON, 500 a bug).",
+            ["code"],
+            registry=self.registry,
+        )
+        self.policy_reloads = Counter(
+            "egress_webhook_policy_reloads_total",
+            "Attempts to load a changed policy file, by result (success, failure).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.policy_healthy = Gauge(
+            "egress_webhook_policy_reload_healthy",
+            "1 when the policy file on disk is the one serving; 0 when the last reload "
+            "failed and the last good policy is still serving.",
+            registry=self.registry,
+        )
+        self.policy_loaded_at = Gauge(
+            "egress_webhook_policy_loaded_timestamp_seconds",
+            "When the serving policy was loaded (Unix time).",
+            registry=self.registry,
+        )
+        self.certificate_reloads = Counter(
+            "egress_webhook_certificate_reloads_total",
+            "Attempts to load a changed serving certificate and key, by result.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.certificate_expiry = Gauge(
+            "egress_webhook_certificate_expiry_timestamp_seconds",
+            "notAfter of the serving certificate in use (Unix time).",
+            registry=self.registry,
+        )
+        for result in ("success", "failure"):
+            self.policy_reloads.labels(result=result)
+            self.certificate_reloads.labels(result=result)
+        self.policy_healthy.set(1)
+
+    def observe_review(self, kind: str, operation: str, decision: str, seconds: float) -> None:
+        """Count one answered review and its latency."""
+        self.reviews.labels(
+            kind=kind if kind in _KINDS else "other",
+            operation=operation if operation in _OPERATIONS else "other",
+            decision=decision,
+        ).inc()
+        self.review_seconds.observe(seconds)
+
+    def render(self) -> bytes:
+        """The text exposition format, for GET /metrics."""
+        return generate_latest(self.registry)

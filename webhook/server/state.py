@@ -1,0 +1,109 @@
+"""The server's application state: the serving policy (reloaded from disk) and the typed AppKeys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from webhook.errors import PolicyInvalidError
+from webhook.policy.index import CompiledPolicy
+from webhook.policy.loader import parse_policy
+from webhook.server.metrics import WebhookMetrics
+from webhook.server.tls import ServingCertificate
+from webhook.server.watch import FileVersion, read_version, stat_version
+from webhook.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyReloadFailure:
+    """Why the policy file on disk is not the one serving."""
+
+    at: dt.datetime
+    problems: tuple[str, ...]
+    sha256: str
+
+
+class ActivePolicy:
+    """The policy decisions are made with: the last one that loaded cleanly from `path`.
+
+    A changed file that fails to load never replaces it; the failure is kept in
+    `last_failure` (for /readyz and the log) until the file loads or goes back to the
+    content that is serving.
+    """
+
+    def __init__(self, path: Path) -> None:
+        """Load `path`; raises PolicyInvalidError (start-up must not serve without a policy)."""
+        self.path = path
+        self.compiled, self.version = self._read()
+        self.loaded_at = dt.datetime.now(dt.UTC)
+        self.last_failure: PolicyReloadFailure | None = None
+
+    @property
+    def sha256(self) -> str:
+        """Content hash of the serving policy file."""
+        return self.version.sha256
+
+    def changed(self) -> bool:
+        """True when the file may have changed since it was last read."""
+        try:
+            return not stat_version(self.path).same_stat(self.version)
+        except OSError:
+            return True
+
+    def reload(self) -> bool | None:
+        """Load the file if its content changed.
+
+        Returns True when the new policy is serving, None when nothing changed (or the
+        same failure is still there), and False for a new failure (see `last_failure`).
+        Blocking (file I/O, YAML): run it in a thread.
+        """
+        try:
+            text, version = self._read_text()
+        except PolicyInvalidError as exc:
+            return self._fail(exc.problems, "")
+        if version.sha256 == self.version.sha256:
+            self.version = version
+            self.last_failure = None
+            return None
+        if self.last_failure is not None and self.last_failure.sha256 == version.sha256:
+            return None
+        try:
+            compiled = parse_policy(text, str(self.path))
+        except PolicyInvalidError as exc:
+            return self._fail(exc.problems, version.sha256)
+        self.compiled = compiled
+        self.version = version
+        self.loaded_at = dt.datetime.now(dt.UTC)
+        self.last_failure = None
+        return True
+
+    def _fail(self, problems: list[str], sha256: str) -> bool | None:
+        previous = self.last_failure
+        if previous is not None and (previous.sha256, previous.problems) == (
+            sha256,
+            tuple(problems),
+        ):
+            return None
+        self.last_failure = PolicyReloadFailure(dt.datetime.now(dt.UTC), tuple(problems), sha256)
+        return False
+
+    def _read_text(self) -> tuple[str, FileVersion]:
+        source = str(self.path)
+        try:
+            data, version = read_version(self.path)
+            return data.decode("utf-8"), version
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyInvalidError(source, [f"{source}: cannot read the file: {exc}"]) from None
+
+    def _read(self) -> tuple[CompiledPolicy, FileVersion]:
+        text, version = self._read_text()
+        return parse_policy(text, str(self.path)), version
+
+
+SETTINGS = web.AppKey("settings", Settings)
+POLICY = web.AppKey("policy", ActivePolicy)
+CERTIFICATE = web.AppKey("certificate", ServingCertificate)
+METRICS = web.AppKey("metrics", WebhookMetrics)
