@@ -282,8 +282,14 @@ class _ManifestLoader(yaml.SafeLoader):
                     key_node.start_mark,
                 )
             seen[key] = key_node.start_mark.line + 1
-        mapping = super().construct_mapping(node, deep=deep)
-        return {_json_key(k, node): v for k, v in mapping.items()}
+        # Built here rather than by SafeConstructor, whose dict would merge keys that
+        # Python finds equal but JSON does not (1 and true, 0 and false).
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _json_key(self.construct_object(key_node, deep=deep), key_node)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
 
 
 def _construct_timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
@@ -309,8 +315,9 @@ def _json_key(key: object, node: yaml.Node) -> str:
 
 
 def _yaml_documents(text: str, file: str) -> Iterator[tuple[Any, yaml.Node | None, int]]:
-    loader = _ManifestLoader(text)
+    loader: _ManifestLoader | None = None
     try:
+        loader = _ManifestLoader(text)  # checks every character before parsing
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -328,7 +335,8 @@ def _yaml_documents(text: str, file: str) -> Iterator[tuple[Any, yaml.Node | Non
     except yaml.YAMLError as exc:
         raise ManifestError(f"{file}: not valid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, file: str) -> str:
