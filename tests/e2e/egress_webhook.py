@@ -52,6 +52,13 @@ def egress_webhook_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "webhook"]
 
 
+def egress_webhook_env() -> dict[str, str]:
+    """Our environment, with the repository importable (for `-m webhook` from any cwd)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
 class WebhookServer:
     """One `egress-webhook serve` process on a fixed port, restartable with the same certs."""
 
@@ -81,6 +88,7 @@ class WebhookServer:
             text=True,
             check=False,
             timeout=60,
+            env=egress_webhook_env(),
         )
         if proc.returncode != 0:
             raise RuntimeError(
@@ -129,7 +137,7 @@ class WebhookServer:
                 "DEBUG",
             ],
             self.workdir / "egress-webhook.log",
-            dict(os.environ),
+            egress_webhook_env(),
         )
         context = ssl.create_default_context(cadata=self.ca_pem.decode())
 
