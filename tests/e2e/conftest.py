@@ -59,7 +59,8 @@ def toolchain() -> Toolchain:
     try:
         return build_toolchain()
     except ToolchainMissingError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)  # outside the except: no chained traceback
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

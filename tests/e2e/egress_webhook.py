@@ -256,7 +256,11 @@ class WebhookUnderTest:
         self.probe_denial = probe_denial
         self.policy_text = e2e_policy_text()
         self.workdir = Path(tempfile.mkdtemp(prefix="egress-webhook-e2e-server-"))
-        self.server = WebhookServer(self.workdir, self.policy_text)
+        try:
+            self.server = WebhookServer(self.workdir, self.policy_text)
+        except BaseException:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
         self.failure_policy: FailurePolicy = "Fail"
         self._dirty = True
 

@@ -7,7 +7,13 @@ import json
 import pytest
 
 from tests.e2e.cluster import Cluster
-from tests.e2e.egress_webhook import EXEMPT_NAMESPACE, WEBHOOK_NAME, WebhookUnderTest
+from tests.e2e.egress_webhook import (
+    EXEMPT_NAMESPACE,
+    WEBHOOK_NAME,
+    WebhookUnderTest,
+    dry_run,
+    wait_for_verdict,
+)
 from tests.e2e.objects import (
     EVIL_HOST,
     EXAMPLES,
@@ -156,20 +162,20 @@ def test_exempt_namespace_objects_pass(cluster: Cluster) -> None:
 def test_kube_system_is_never_sent_to_the_webhook(
     cluster: Cluster, webhook: WebhookUnderTest
 ) -> None:
-    # The test policy does not exempt kube-system: were the object sent, it would be denied.
-    # With the webhook down and failurePolicy Fail, anything sent would fail to call it.
-    bad = dump(service_entry("exfil", "kube-system", EVIL_HOST))
+    # The test policy does not exempt kube-system: were these objects sent, the first would be
+    # denied, and the second, sent while the webhook is down under failurePolicy Fail, could
+    # not be admitted at all.
     same_elsewhere = dump(service_entry("exfil", "default", EVIL_HOST))
-    assert (
-        DENIED_BY_US
-        in cluster.kubectl(
-            "apply", "--dry-run=server", "-f", "-", input=same_elsewhere, check=False
-        ).stderr
-    )
+    assert DENIED_BY_US in dry_run(cluster, same_elsewhere).stderr
 
-    cluster.kubectl("apply", "-f", "-", input=bad)
+    cluster.kubectl(
+        "apply", "-f", "-", input=dump(service_entry("exfil", "kube-system", EVIL_HOST))
+    )
     webhook.stop()
-    cluster.kubectl("apply", "-f", "-", input=bad.replace("name: exfil", "name: exfil-2"))
+    wait_for_verdict(cluster, same_elsewhere, admitted=False, stderr_contains="failed calling")
+    cluster.kubectl(
+        "apply", "-f", "-", input=dump(service_entry("exfil-2", "kube-system", EVIL_HOST))
+    )
 
     assert stored(cluster, "serviceentry", "kube-system", "exfil")
     assert stored(cluster, "serviceentry", "kube-system", "exfil-2")

@@ -10,6 +10,8 @@ from tests.e2e.objects import dump, service_entry
 
 pytestmark = pytest.mark.e2e
 
+FAILED_CALLING = f'failed calling webhook "{WEBHOOK_NAME}"'
+
 
 def test_failure_policy_fail_rejects_everything_while_the_webhook_is_down(
     cluster: Cluster, webhook: WebhookUnderTest, namespace: str
@@ -17,10 +19,12 @@ def test_failure_policy_fail_rejects_everything_while_the_webhook_is_down(
     good = dump(service_entry("github", namespace, "api.github.com"))
 
     webhook.stop()
+    # settles a failurePolicy a previous test may have left in the API server's cache
+    wait_for_verdict(cluster, good, admitted=False, stderr_contains=FAILED_CALLING)
     proc = cluster.kubectl("apply", "-f", "-", input=good, check=False)
 
     assert proc.returncode != 0
-    assert f'failed calling webhook "{WEBHOOK_NAME}"' in proc.stderr
+    assert FAILED_CALLING in proc.stderr
     assert cluster.kubectl("get", "serviceentries", "-n", namespace, "-o", "name").stdout == ""
 
 
