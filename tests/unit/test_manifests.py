@@ -325,9 +325,12 @@ def test_symlink_loops_end_and_linked_folders_are_read_once(tmp_path: Path) -> N
 def test_unreadable_manifest_in_a_folder_is_a_problem_not_silently_skipped(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "gone.yaml").symlink_to(tmp_path / "missing")
+    folder = tmp_path / "overlays.yaml"  # a folder named like a manifest is still a folder
+    folder.mkdir()
+    (folder / "gone.yaml").symlink_to(tmp_path / "missing")
+    (folder / "gone.txt").symlink_to(tmp_path / "missing")  # not a manifest: ignored
     _, problems = load_manifests([str(tmp_path)], stdin=io.StringIO())
-    assert problems == [f"{tmp_path / 'gone.yaml'}: cannot read: No such file or directory"]
+    assert problems == [f"{folder / 'gone.yaml'}: cannot read: No such file or directory"]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
