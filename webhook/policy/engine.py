@@ -100,6 +100,8 @@ def evaluate(
 def _decide(
     kind: str, namespace: str, name: str, violations: list[Violation], policy: CompiledPolicy
 ) -> Decision:
+    # A route with several matches yields the same finding once per leg: say it once.
+    violations = list(dict.fromkeys(violations))
     rules_hit = tuple(dict.fromkeys(v.rule for v in violations))
     if policy.mode == "warn" and violations:
         warnings = tuple(f"{v.field}: {v.message} [{v.rule}]" for v in violations)

@@ -47,13 +47,13 @@ def host_problem(host: str) -> str | None:
     if len(name) > 253:
         return "is longer than 253 characters"
     labels = name.lower().split(".")
+    if len(labels) < 2 and host.startswith("*."):
+        return "is an over-broad wildcard covering a whole top-level domain"
     if len(labels) < 2:
         return "is a single-label name, which resolves through search domains"
     bad = next((label for label in labels if not _LABEL.match(label)), None)
     if bad is not None:
         return f'has an invalid DNS label "{bad}" (letters, digits and inner hyphens only)'
-    if host.startswith("*.") and len(labels) < 2:
-        return "is an over-broad wildcard"
     return None
 
 
@@ -64,11 +64,6 @@ def normalize_policy_host(host: str) -> str:
     problem = host_problem(host)
     if problem is not None:
         raise HostPatternError(f'host "{host}" {problem}')
-    if host.startswith("*.") and host.count(".") < 2:
-        raise HostPatternError(
-            f'wildcard "{host}" is over-broad: it covers a whole top-level domain '
-            '(name at least two labels after "*.", e.g. "*.example.com")'
-        )
     return host.lower()
 
 

@@ -19,7 +19,9 @@ class IstioSpec(BaseModel):
     with the field's path rather than passed unchecked.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # Aliases only: the API server knows spec fields by their camelCase JSON names and
+    # prunes snake_case spellings, so accepting them offline would judge a different object.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
 
 
 class ObjectMeta(BaseModel):

@@ -1,0 +1,120 @@
+"""gateway-routing: external destinations only at approved egress gateways, nothing else there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.istio_objects import EGRESS_GW, decide, dest, egress_tls_routes, virtual_service
+from webhook.policy.rules.gateway_routing import RULE
+
+
+def _at(
+    gateway: str, route: dict[str, Any], host: str = "api.github.com", namespace: str = "default"
+) -> dict[str, Any]:
+    return virtual_service(namespace, hosts=[host], gateways=[gateway], http=[route])
+
+
+def _fields(obj: dict[str, Any]) -> list[str]:
+    return [v.field for v in decide(obj).violations if v.rule == RULE]
+
+
+OUT = {"route": [dest("api.github.com", 443)]}
+FIELD = "spec.http[0].route[0].destination.host"
+
+
+@pytest.mark.parametrize(
+    ("obj", "fields"),
+    [
+        pytest.param(_at(EGRESS_GW, OUT), [], id="egress-gateway-out"),
+        pytest.param(
+            _at("istio-egressgateway.istio-system.svc.cluster.local", OUT), [], id="legacy-fqdn-ref"
+        ),
+        pytest.param(_at("istio-egressgateway.istio-system", OUT), [], id="legacy-two-label-ref"),
+        pytest.param(
+            _at("istio-system/istio-ingressgateway", OUT), [FIELD], id="ingress-gateway-out"
+        ),
+        pytest.param(_at("default/my-egress", OUT), [FIELD], id="tenant-gateway-out"),
+        pytest.param(_at("istio-egressgateway", OUT), [FIELD], id="bare-name-is-own-namespace"),
+        pytest.param(_at("./istio-egressgateway", OUT), [FIELD], id="dot-slash-is-own-namespace"),
+        pytest.param(
+            _at("istio-egressgateway.default.svc.cluster.local", OUT),
+            [FIELD],
+            id="legacy-fqdn-other-namespace",
+        ),
+        pytest.param(
+            _at(EGRESS_GW, {"route": [dest("reviews", 9080)]}),
+            [FIELD],
+            id="egress-gateway-to-in-cluster",
+        ),
+        pytest.param(
+            _at(
+                EGRESS_GW,
+                {"route": [dest("istio-egressgateway.istio-system.svc.cluster.local", 443)]},
+            ),
+            [FIELD],
+            id="egress-gateway-loop",
+        ),
+        pytest.param(
+            _at(EGRESS_GW, {**OUT, "rewrite": {"authority": "evil.example.org"}}),
+            ["spec.http[0].rewrite.authority"],
+            id="fronting-rewrite",
+        ),
+        pytest.param(
+            _at(EGRESS_GW, {**OUT, "rewrite": {"authority": "api.github.com"}}),
+            [],
+            id="allowlisted-rewrite",
+        ),
+        pytest.param(
+            _at(EGRESS_GW, {"delegate": {"name": "x"}}),
+            ["spec.http[0].delegate"],
+            id="delegate-at-egress",
+        ),
+        # Ingress: names clients come in on, routed inward.
+        pytest.param(
+            virtual_service(
+                hosts=["bookinfo.example.com"],
+                gateways=["istio-system/ingressgateway"],
+                http=[{"route": [dest("productpage", 9080)]}],
+            ),
+            [],
+            id="ingress-inward",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["*"],
+                gateways=["bookinfo-gateway"],
+                http=[{"route": [dest("productpage.default.svc.cluster.local", 9080)]}],
+            ),
+            [],
+            id="ingress-any-host-inward",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["bookinfo.example.com"],
+                gateways=["bookinfo-gateway"],
+                http=[{"match": [{"uri": {"prefix": "/ext"}}], "route": [dest("httpbin.org", 80)]}],
+            ),
+            [FIELD],
+            id="ingress-open-proxy-outward",
+        ),
+    ],
+)
+def test_gateway_routing(obj: dict[str, Any], fields: list[str]) -> None:
+    assert _fields(obj) == fields
+
+
+def test_the_standard_pattern_passes_as_a_whole() -> None:
+    obj = virtual_service(
+        hosts=["api.github.com"], gateways=["mesh", EGRESS_GW], tls=egress_tls_routes()
+    )
+    assert decide(obj).violations == ()
+
+
+def test_message_names_the_gateway_and_the_approved_ones() -> None:
+    [violation] = [v for v in decide(_at("default/my-egress", OUT)).violations if v.rule == RULE]
+    assert violation.message == (
+        'forwards to external host "api.github.com" at gateway "default/my-egress", which is '
+        "not an approved egress gateway (approved: istio-system/istio-egressgateway)"
+    )

@@ -1,0 +1,88 @@
+"""Policy loading: every problem as file:line: field.path: what is wrong (what is allowed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from webhook.errors import PolicyInvalidError
+from webhook.policy.loader import load_policy, parse_policy
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(PolicyInvalidError) as info:
+        parse_policy(text, "policy.yaml")
+    return info.value.problems
+
+
+def test_the_example_policy_loads(example_policy: object) -> None:
+    assert example_policy is not None
+
+
+def test_every_problem_is_listed_with_line_and_field() -> None:
+    problems = _problems(
+        "allowlist:\n"
+        '  - host: "*foo.com"\n'
+        "    ports: [{number: 443}]\n"
+        "  - host: api.github.com\n"
+        "    portz: []\n"
+        "    ports: [{number: 70000, protocols: [QUIC]}]\n"
+        "mode: strict\n"
+    )
+    assert problems[0] == (
+        'policy.yaml:2: allowlist[0].host: host "*foo.com" has a partial wildcard '
+        '(only a leading "*." label is allowed)'
+    )
+    text = "\n".join(problems)
+    assert "policy.yaml:5: allowlist[1].portz: unknown field" in text
+    assert (
+        "policy.yaml:6: allowlist[1].ports[0].number: Input should be less than or equal to 65535"
+        in text
+    )
+    assert "policy.yaml:6: allowlist[1].ports[0].protocols[0]: Input should be 'HTTP'" in text
+    assert "policy.yaml:7: mode: Input should be 'enforce' or 'warn', got 'strict'" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "policy.yaml:1: the policy must be a mapping with an allowlist, got an empty file"),
+        ("- a\n- b\n", "got a list"),
+        ("allowlist: [\n", "policy.yaml:2: not valid YAML"),
+        ("mode: enforce\n", "policy.yaml:1: allowlist: required field is missing"),
+        ("allowlist:\n  - host: a.com\n    ports: []\n", "should have at least 1 item"),
+        (
+            "allowlist:\n  - host: a.com\n    ports: [{number: 1}]\n    cidrs: [10.0.0.1/8]\n",
+            "not a network address",
+        ),
+        ("allowlist: []\negressGateway:\n  service: egress\n", "fully qualified Service name"),
+        ("allowlist: []\negressGateway:\n  gateways: [egress]\n", '"namespace/name"'),
+        ("allowlist: []\negressGateway:\n  requireFor: ['*.com']\n", "over-broad"),
+        ("allowlist: []\nclusterDomain: corp.local\n", "not in the cluster domain"),
+    ],
+)
+def test_broken_policies_are_refused_with_a_precise_message(text: str, fragment: str) -> None:
+    assert fragment in "\n".join(_problems(text))
+
+
+def test_unreadable_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyInvalidError) as info:
+        load_policy(tmp_path / "missing.yaml")
+    assert "missing.yaml: cannot read the file" in info.value.problems[0]
+
+
+def test_index_answers_by_namespace() -> None:
+    policy = parse_policy(
+        "allowlist:\n"
+        "  - host: '*.example.com'\n    ports: [{number: 443}]\n"
+        "  - host: a.example.com\n    namespaces: [team-a]\n    ports: [{number: 80}]\n",
+        "p",
+    )
+    assert [e.host for e in policy.entries_in("a.example.com", "team-a")] == [
+        "a.example.com",
+        "*.example.com",
+    ]
+    assert [e.host for e in policy.entries_in("a.example.com", "team-b")] == ["*.example.com"]
+    assert policy.entries_in("example.com", "team-a") == ()
+    assert policy.allowed_hosts("team-b") == ["*.example.com"]

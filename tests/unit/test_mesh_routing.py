@@ -1,0 +1,292 @@
+"""mesh-routing: sidecar traffic to gateway-required hosts goes to the egress gateway, all of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.istio_objects import (
+    EGRESS_GW,
+    GATEWAY,
+    decide,
+    dest,
+    egress_tls_routes,
+    virtual_service,
+)
+from webhook.policy.rules.mesh_routing import RULE
+
+
+def _http_vs(
+    routes: list[dict[str, Any]], host: str = "httpbin.org", **spec: Any
+) -> dict[str, Any]:
+    return virtual_service(hosts=[host], http=routes, **spec)
+
+
+def _fields(obj: dict[str, Any]) -> list[str]:
+    return [v.field for v in decide(obj).violations if v.rule == RULE]
+
+
+TO_GATEWAY = {"route": [dest(GATEWAY, 80)]}
+
+
+@pytest.mark.parametrize(
+    ("obj", "fields"),
+    [
+        pytest.param(
+            virtual_service(
+                hosts=["api.github.com"], gateways=["mesh", EGRESS_GW], tls=egress_tls_routes()
+            ),
+            [],
+            id="standard-tls-pattern",
+        ),
+        pytest.param(_http_vs([TO_GATEWAY]), [], id="http-to-gateway"),
+        pytest.param(
+            _http_vs(
+                [
+                    {
+                        "route": [
+                            dest(
+                                "istio-egressgateway.istio-system.svc.cluster.local", 80, weight=100
+                            )
+                        ]
+                    }
+                ]
+            ),
+            [],
+            id="weight-100",
+        ),
+        pytest.param(
+            _http_vs([{"route": [dest(GATEWAY.upper(), 80)]}]), [], id="gateway-name-case"
+        ),
+        pytest.param(
+            _http_vs([{"route": [dest(GATEWAY, 80, subset="v1")]}]), [], id="gateway-subset"
+        ),
+        pytest.param(
+            _http_vs([{"redirect": {"authority": "example.org"}}]), [], id="redirect-is-not-egress"
+        ),
+        pytest.param(_http_vs([{"directResponse": {"status": 418}}]), [], id="direct-response"),
+        pytest.param(
+            _http_vs(
+                [
+                    {
+                        **TO_GATEWAY,
+                        "rewrite": {"uri": "/v2"},
+                        "retries": {"attempts": 3},
+                        "timeout": "5s",
+                    }
+                ]
+            ),
+            [],
+            id="harmless-http-options",
+        ),
+        # Around the gateway.
+        pytest.param(
+            _http_vs([{"route": [dest("httpbin.org", 80)]}]),
+            ["spec.http[0].route[0].destination.host"],
+            id="direct",
+        ),
+        pytest.param(
+            _http_vs(
+                [{"route": [dest(GATEWAY, 80, weight=90), dest("httpbin.org", 80, weight=10)]}]
+            ),
+            ["spec.http[0].route[1].destination.host"],
+            id="weighted-share-direct",
+        ),
+        pytest.param(
+            _http_vs(
+                [{"route": [dest(GATEWAY, 80, weight=100), dest("httpbin.org", 80, weight=0)]}]
+            ),
+            ["spec.http[0].route[1].destination.host"],
+            id="weight-zero-direct-leg",
+        ),
+        pytest.param(
+            _http_vs(
+                [{"route": [dest(GATEWAY, 80, weight=50), dest("tenant-proxy", 8080, weight=50)]}]
+            ),
+            ["spec.http[0].route[1].destination.host"],
+            id="share-to-in-cluster-proxy",
+        ),
+        pytest.param(
+            _http_vs([{**TO_GATEWAY, "mirror": {"host": "httpbin.org"}}]),
+            ["spec.http[0].mirror.host"],
+            id="mirror-direct",
+        ),
+        pytest.param(
+            _http_vs([{**TO_GATEWAY, "mirror": {"host": "collector"}}]),
+            ["spec.http[0].mirror.host"],
+            id="mirror-in-cluster",
+        ),
+        pytest.param(
+            _http_vs([{**TO_GATEWAY, "mirrors": [{"destination": {"host": "httpbin.org"}}]}]),
+            ["spec.http[0].mirrors[0].destination.host"],
+            id="mirrors",
+        ),
+        pytest.param(
+            _http_vs([{**TO_GATEWAY, "rewrite": {"authority": "evil.example.org"}}]),
+            ["spec.http[0].rewrite.authority"],
+            id="authority-rewrite",
+        ),
+        pytest.param(
+            _http_vs(
+                [{**TO_GATEWAY, "headers": {"request": {"set": {"Host": "evil.example.org"}}}}]
+            ),
+            ["spec.http[0].headers.request.set[Host]"],
+            id="host-header-set",
+        ),
+        pytest.param(
+            _http_vs(
+                [
+                    {
+                        "route": [
+                            {
+                                **dest(GATEWAY, 80),
+                                "headers": {"request": {"add": {":authority": "evil.example.org"}}},
+                            }
+                        ]
+                    }
+                ]
+            ),
+            ["spec.http[0].route[0].headers.request.add[:authority]"],
+            id="authority-header-on-destination",
+        ),
+        pytest.param(
+            _http_vs(
+                [
+                    {
+                        "match": [{"sourceLabels": {"app": "exfil"}}],
+                        "route": [dest("httpbin.org", 80)],
+                    },
+                    TO_GATEWAY,
+                ]
+            ),
+            ["spec.http[0].route[0].destination.host"],
+            id="sourceLabels-gated-branch",
+        ),
+        pytest.param(
+            _http_vs(
+                [
+                    {
+                        "match": [{"uri": {"prefix": "/"}}, {"sourceNamespace": "x"}],
+                        "route": [dest("httpbin.org", 80)],
+                    },
+                ]
+            ),
+            ["spec.http[0].route[0].destination.host"],
+            id="several-matches-reported-once-per-target",
+        ),
+        pytest.param(
+            _http_vs(
+                [{"match": [{"gateways": ["mesh"]}], "route": [dest("httpbin.org", 80)]}],
+                gateways=[EGRESS_GW],
+            ),
+            ["spec.http[0].route[0].destination.host"],
+            id="match-level-mesh-overrides-top-level",
+        ),
+        pytest.param(
+            _http_vs([{"route": [dest("istio-egressgateway", 80)]}]),
+            ["spec.http[0].route[0].destination.host"],
+            id="short-name-resolves-in-own-namespace",
+        ),
+        pytest.param(
+            _http_vs([{"route": [dest("istio-egressgateway.istio-system", 80)]}]),
+            ["spec.http[0].route[0].destination.host"],
+            id="two-label-name-is-not-the-gateway",
+        ),
+        pytest.param(
+            _http_vs([{"delegate": {"name": "elsewhere", "namespace": "default"}}]),
+            ["spec.http[0].delegate"],
+            id="delegate-out-of-view",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["x.googleapis.com"], tcp=[{"route": [dest("x.googleapis.com", 443)]}]
+            ),
+            ["spec.tcp[0].route[0].destination.host"],
+            id="tcp-direct",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["*.googleapis.com"],
+                tls=[
+                    {
+                        "match": [{"sniHosts": ["a.googleapis.com"]}],
+                        "route": [dest("a.googleapis.com", 443)],
+                    }
+                ],
+            ),
+            ["spec.tls[0].route[0].destination.host"],
+            id="wildcard-host-sni-direct",
+        ),
+        # In-cluster routing is not egress.
+        pytest.param(
+            virtual_service(
+                hosts=["reviews"],
+                http=[
+                    {
+                        "route": [
+                            dest("reviews", subset="v1", weight=80),
+                            dest("reviews", subset="v2", weight=20),
+                        ]
+                    }
+                ],
+            ),
+            [],
+            id="internal-canary",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["reviews.default.svc.cluster.local"],
+                http=[{**{"route": [dest("ratings")]}, "mirror": {"host": "reviews-shadow"}}],
+            ),
+            [],
+            id="internal-mirror",
+        ),
+        pytest.param(
+            virtual_service(hosts=["reviews"], http=[{"route": [dest("httpbin.org", 80)]}]),
+            ["spec.http[0].route[0].destination.host"],
+            id="internal-host-routed-outside",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["reviews"],
+                http=[{"route": [dest("reviews")], "mirror": {"host": "httpbin.org"}}],
+            ),
+            ["spec.http[0].mirror.host"],
+            id="internal-host-mirrored-outside",
+        ),
+        pytest.param(
+            virtual_service(hosts=["reviews"], http=[{"delegate": {"name": "reviews-routes"}}]),
+            [],
+            id="internal-delegate",
+        ),
+        # Hosts whose gateway use the policy does not require may be reached directly.
+        pytest.param(
+            virtual_service(
+                hosts=["a.cdn.example.net"], tls=[{"route": [dest("a.cdn.example.net", 443)]}]
+            ),
+            [],
+            id="not-required-direct",
+        ),
+        # A VirtualService without hosts is a delegate: its context cannot be verified.
+        pytest.param(
+            virtual_service(http=[{"route": [dest("httpbin.org", 80)]}]),
+            ["spec.http[0].route[0].destination.host"],
+            id="delegate-vs-external",
+        ),
+        pytest.param(
+            virtual_service(http=[{"route": [dest("reviews")]}]), [], id="delegate-vs-internal"
+        ),
+    ],
+)
+def test_mesh_routing(obj: dict[str, Any], fields: list[str]) -> None:
+    assert _fields(obj) == fields
+
+
+def test_message_tells_where_to_route() -> None:
+    obj = _http_vs([{"route": [dest("httpbin.org", 80)]}])
+    [violation] = [v for v in decide(obj).violations if v.rule == RULE]
+    assert violation.message == (
+        'sends mesh traffic for "httpbin.org" to "httpbin.org", around the egress gateway; '
+        f'route all of it to "{GATEWAY}"'
+    )

@@ -1,0 +1,73 @@
+"""routing-labels: metadata that reroutes traffic is checked like spec fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.conftest import policy_from
+from tests.unit.istio_objects import RULES_POLICY_YAML, decide, tls_service_entry
+from webhook.policy.rules.routing_labels import RULE
+
+WAYPOINT_POLICY = policy_from(
+    RULES_POLICY_YAML.replace(
+        "  gateways: [istio-system/istio-egressgateway]",
+        "  gateways: [istio-system/istio-egressgateway]\n"
+        "  waypoints: [istio-egress/egress-gateway]",
+    )
+)
+
+
+def _obj(
+    labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None
+) -> dict[str, object]:
+    obj = tls_service_entry("api.github.com")
+    if labels:
+        obj["metadata"]["labels"] = labels  # type: ignore[index]
+    if annotations:
+        obj["metadata"]["annotations"] = annotations  # type: ignore[index]
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("labels", "annotations", "denied"),
+    [
+        ({"app": "payments", "istio.io/rev": "stable"}, None, False),
+        ({"istio.io/use-waypoint": "none"}, None, True),  # ambient: opt out of the egress waypoint
+        ({"istio.io/use-waypoint": "my-waypoint"}, None, True),
+        (
+            {
+                "istio.io/use-waypoint": "egress-gateway",
+                "istio.io/use-waypoint-namespace": "istio-egress",
+            },
+            None,
+            True,
+        ),
+        ({"istio.io/use-waypoint-namespace": "istio-egress"}, None, True),
+        ({"istio.io/ingress-use-waypoint": "true"}, None, True),
+        (None, {"internal.istio.io/route-semantics": "gateway"}, True),
+        (None, {"kubectl.kubernetes.io/last-applied-configuration": "{}"}, False),
+    ],
+)
+def test_labels_without_approved_waypoints(
+    labels: dict[str, str] | None, annotations: dict[str, str] | None, denied: bool
+) -> None:
+    assert any(v.rule == RULE for v in decide(_obj(labels, annotations)).violations) is denied
+
+
+@pytest.mark.parametrize(
+    ("labels", "denied"),
+    [
+        (
+            {
+                "istio.io/use-waypoint": "egress-gateway",
+                "istio.io/use-waypoint-namespace": "istio-egress",
+            },
+            False,
+        ),
+        ({"istio.io/use-waypoint": "egress-gateway"}, True),  # resolves in the object's namespace
+        ({"istio.io/use-waypoint": "none"}, True),
+    ],
+)
+def test_approved_egress_waypoint(labels: dict[str, str], denied: bool) -> None:
+    found = [v for v in decide(_obj(labels), WAYPOINT_POLICY).violations if v.rule == RULE]
+    assert bool(found) is denied

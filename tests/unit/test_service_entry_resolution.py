@@ -1,0 +1,115 @@
+"""service-entry-resolution: only resolutions that send bytes to the allowlisted name pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.istio_objects import decide, service_entry
+from webhook.policy.rules.service_entry_resolution import RULE
+
+
+def _se(
+    host: str, resolution: str | None, protocol: str | None, port: int = 443, **spec: Any
+) -> Any:
+    port_spec: dict[str, Any] = {"number": port, "name": "p"}
+    if protocol:
+        port_spec["protocol"] = protocol
+    if resolution is not None:
+        spec["resolution"] = resolution
+    namespace = spec.pop("namespace", "default")
+    return service_entry(namespace, hosts=[host], ports=[port_spec], **spec)
+
+
+def _denied(obj: Any) -> bool:
+    return any(v.rule == RULE for v in decide(obj).violations)
+
+
+STATIC_DB = {"namespace": "payments", "exportTo": ["."], "endpoints": [{"address": "192.168.1.10"}]}
+STATIC_PARTNER = {"endpoints": [{"address": "10.20.3.4"}]}
+
+
+@pytest.mark.parametrize(
+    ("obj", "denied"),
+    [
+        # Exact hosts: DNS, or STATIC when the entry names networks.
+        pytest.param(_se("api.github.com", "DNS", "TLS"), False, id="exact-DNS"),
+        pytest.param(_se("api.github.com", "DNS_ROUND_ROBIN", "TLS"), False, id="exact-DNS_RR"),
+        pytest.param(_se("api.github.com", None, "TLS"), True, id="exact-default-is-NONE"),
+        pytest.param(_se("api.github.com", "NONE", "TLS"), True, id="exact-NONE"),
+        pytest.param(_se("api.github.com", "DYNAMIC_DNS", "TLS"), True, id="exact-DYNAMIC_DNS"),
+        pytest.param(
+            _se("api.github.com", "STATIC", "TLS", endpoints=[{"address": "140.82.112.5"}]),
+            True,
+            id="exact-STATIC-without-cidrs",
+        ),
+        pytest.param(
+            _se("db.example.com", "STATIC", "TCP", 5432, **STATIC_DB),
+            False,
+            id="exact-STATIC-cidrs",
+        ),
+        pytest.param(
+            _se("db.example.com", "NONE", "TCP", 5432, namespace="payments", exportTo=["."]),
+            True,
+            id="exact-NONE-even-with-cidrs",
+        ),
+        # Wildcards: the proxy must see the name, or the IPs must be inside the entry's CIDRs.
+        pytest.param(_se("*.googleapis.com", "NONE", "TLS"), False, id="wild-NONE-TLS"),
+        pytest.param(
+            _se("*.googleapis.com", "DYNAMIC_DNS", "HTTPS"), False, id="wild-DYNAMIC_DNS-HTTPS"
+        ),
+        pytest.param(_se("*.googleapis.com", "NONE", "HTTP2"), False, id="wild-NONE-HTTP2"),
+        pytest.param(_se("*.googleapis.com", None, "TLS"), False, id="wild-default-NONE-TLS"),
+        pytest.param(_se("*.googleapis.com", "NONE", "TCP"), True, id="wild-NONE-TCP"),
+        pytest.param(_se("*.googleapis.com", "NONE", None), True, id="wild-NONE-undeclared"),
+        pytest.param(
+            _se("*.googleapis.com", "DYNAMIC_DNS", "MONGO"), True, id="wild-DYNAMIC_DNS-MONGO"
+        ),
+        pytest.param(_se("*.googleapis.com", "DNS", "TLS"), True, id="wild-DNS-cannot-resolve"),
+        pytest.param(
+            _se("*.googleapis.com", "STATIC", "TLS", endpoints=[{"address": "8.8.8.8"}]),
+            True,
+            id="wild-STATIC-no-cidrs",
+        ),
+        pytest.param(
+            _se("*.partner.example.com", "STATIC", "TCP", 9000, **STATIC_PARTNER),
+            False,
+            id="wild-STATIC-cidrs",
+        ),
+        pytest.param(
+            _se("*.partner.example.com", "NONE", "TCP", 9000),
+            True,
+            id="wild-NONE-TCP-even-with-cidrs",
+        ),
+        pytest.param(_se("x.googleapis.com", "DNS", "TLS"), False, id="exact-under-wildcard-DNS"),
+    ],
+)
+def test_resolution(obj: Any, denied: bool) -> None:
+    assert _denied(obj) is denied
+
+
+def test_none_message_says_why_and_what_to_use() -> None:
+    [violation] = [
+        v for v in decide(_se("api.github.com", None, "TLS")).violations if v.rule == RULE
+    ]
+    assert violation.field == "spec.resolution"
+    assert "NONE (the default)" in violation.message
+    assert "forwards to whatever IP the application dialled" in violation.message
+    assert "use resolution DNS" in violation.message
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"location": "MESH_INTERNAL"}, "spec.location"),
+        ({"workloadSelector": {"labels": {"app": "tenant-proxy"}}}, "spec.workloadSelector"),
+    ],
+)
+def test_location_and_workload_selector(spec: dict[str, Any], field: str) -> None:
+    obj = _se("api.github.com", "DNS", "TLS", **spec)
+    assert [v.field for v in decide(obj).violations if v.rule == RULE] == [field]
+
+
+def test_explicit_mesh_external_passes() -> None:
+    assert decide(_se("api.github.com", "DNS", "TLS", location="MESH_EXTERNAL")).allowed
