@@ -25,7 +25,7 @@ COPY pyproject.toml README.md ./
 COPY webhook ./webhook
 # pip compiles every module to bytecode here, so nothing is written at run time.
 RUN /opt/egress-webhook/bin/pip install --no-cache-dir --constraint constraints.txt --build-constraint constraints.txt . \
- && /opt/egress-webhook/bin/pip uninstall --yes pip
+ && /opt/egress-webhook/bin/pip uninstall --yes pip setuptools
 
 # ---- runtime: the interpreter, the venv, a fixed non-root user; no installers ----------
 FROM ${PYTHON_IMAGE} AS runtime
