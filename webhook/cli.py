@@ -24,7 +24,7 @@ checker, so a verdict in CI is the verdict the cluster gives.
 
 _EPILOG = """\
 examples:
-  egress-webhook serve --policy examples/policy.yaml --tls-cert certs/tls.crt --tls-key certs/tls.key
+  egress-webhook serve --policy policy.yaml --tls-cert certs/tls.crt --tls-key certs/tls.key
   helm template ./mychart | egress-webhook check --policy policy.yaml -f -
   egress-webhook check --policy policy.yaml -f manifests/ -o json
   egress-webhook certs --service egress-webhook --namespace egress-webhook --out-dir certs/
@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--host",
-        default=_env("HOST", "0.0.0.0"),
+        # In a pod the Service reaches the container on its pod IP: listen on every interface.
+        default=_env("HOST", "0.0.0.0"),  # noqa: S104
         help="address to listen on (env EGRESS_WEBHOOK_HOST, default %(default)s)",
     )
     serve.add_argument(
