@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import io
@@ -10,8 +11,9 @@ import json
 import os
 import shutil
 import ssl
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.conftest import EXAMPLE_POLICY, ROOT
 from webhook.server.app import create_app, start
+from webhook.server.state import SETTINGS
 from webhook.settings import Settings
 
 MANIFESTS = ROOT / "examples" / "manifests"
@@ -191,6 +194,17 @@ def settings(policy_path: Path, secret_volume: SecretVolume) -> Settings:
     )
 
 
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll `check` until it is true; fail after TIMEOUT saying what never happened."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"still not true after {TIMEOUT} s: {what}")
+        await asyncio.sleep(0.05)
+
+
 def client_context(ca_pem: bytes) -> ssl.SSLContext:
     """What the API server does: verify the webhook against the caBundle."""
     return ssl.create_default_context(cadata=ca_pem.decode())
@@ -249,6 +263,10 @@ class RunningWebhook:
     session: aiohttp.ClientSession
     ca_pem: bytes
 
+    @property
+    def app_settings(self) -> Settings:
+        return self.app[SETTINGS]
+
     async def post(
         self, body: bytes | str, content_type: str | None = "application/json"
     ) -> tuple[int, Any]:
@@ -257,7 +275,11 @@ class RunningWebhook:
         raw = body.encode() if isinstance(body, str) else body
         # aiohttp warns that a large bytes body blocks the loop; a file-like one streams
         data: bytes | io.BytesIO = io.BytesIO(raw) if len(raw) > 1024 * 1024 else raw
-        async with self.session.post(f"{self.url}/validate", data=data, headers=headers) as resp:
+        # without a Content-Type of ours, aiohttp would add application/octet-stream
+        skip = () if content_type else ("Content-Type",)
+        async with self.session.post(
+            f"{self.url}/validate", data=data, headers=headers, skip_auto_headers=skip
+        ) as resp:
             text = await resp.text()
             return resp.status, json.loads(text) if text else None
 

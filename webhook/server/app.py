@@ -65,6 +65,9 @@ async def start(app: web.Application, settings: Settings) -> web.AppRunner:
         handle_signals=False,
         access_log=None,
         shutdown_timeout=settings.shutdown_timeout,
+        # Only a refused body (413, 415) is left unread; close its connection rather than
+        # read and discard the rest for aiohttp's default 10 s, which would hold up a drain.
+        lingering_time=0,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, ssl_context=app[CERTIFICATE].context)

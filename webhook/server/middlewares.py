@@ -97,11 +97,13 @@ async def admission_body(request: web.Request, handler: Handler) -> web.StreamRe
 
 def _too_large(cap: int, length: int | None) -> web.Response:
     size = f"{length} bytes" if length is not None else "more than that"
-    return problem(
+    response = problem(
         413,
         "RequestEntityTooLarge",
         f"the AdmissionReview is too large: the limit is {cap} bytes, the body is {size}",
     )
+    response.force_close()
+    return response
 
 
 def _decode(body: bytes) -> object:

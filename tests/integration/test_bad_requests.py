@@ -1,0 +1,176 @@
+"""Requests that are not usable reviews: 415, 413, 400 with precise messages, and never a 500."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import RunningWebhook, admission_review, load_manifests
+
+SERVICE_ENTRY = load_manifests("denied")[0]
+
+
+def _review(**request: Any) -> bytes:
+    review = admission_review(SERVICE_ENTRY, uid="u-1")
+    review["request"].update(request)
+    return json.dumps(review).encode()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "shown"),
+    [
+        (None, "none"),
+        ("text/plain", "text/plain"),
+        ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded"),
+        ("application/yaml", "application/yaml"),
+    ],
+)
+async def test_a_body_that_is_not_json_by_content_type_is_415(
+    webhook: RunningWebhook, content_type: str | None, shown: str
+) -> None:
+    status, body = await webhook.post(_review(), content_type=content_type)
+    assert status == 415
+    assert body["message"] == f"Content-Type must be application/json, got {shown}"
+
+
+async def test_json_with_a_charset_is_accepted(webhook: RunningWebhook) -> None:
+    status, body = await webhook.post(_review(), content_type="application/json; charset=utf-8")
+    assert status == 200
+    assert body["response"]["uid"] == "u-1"
+
+
+async def test_a_body_over_the_cap_is_413_before_it_is_read(webhook: RunningWebhook) -> None:
+    cap = webhook.app_settings.max_body_bytes
+    status, body = await webhook.post(b" " * (cap + 1))
+    assert status == 413
+    assert body["message"] == (
+        f"the AdmissionReview is too large: the limit is {cap} bytes, the body is {cap + 1} bytes"
+    )
+
+
+async def test_a_chunked_body_over_the_cap_is_413(webhook: RunningWebhook) -> None:
+    cap = webhook.app_settings.max_body_bytes
+    chunk = b" " * (256 * 1024)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(cap // len(chunk) + 2):
+            yield chunk
+
+    async with webhook.session.post(
+        f"{webhook.url}/validate", data=chunks(), headers={"Content-Type": "application/json"}
+    ) as resp:
+        assert resp.status == 413
+        body = await resp.json()
+    assert body["message"].startswith(f"the AdmissionReview is too large: the limit is {cap}")
+
+
+# (body, what the 400 message must contain)
+MALFORMED: list[tuple[bytes, str]] = [
+    (b"", "the body is empty"),
+    (b"  \n ", "the body is empty"),
+    (b"not json", "not valid JSON: Expecting value: line 1 column 1"),
+    (b'{"apiVersion": ', "not valid JSON: Expecting value: line 1 column 16"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b'{"a": NaN}', "NaN is not a JSON value"),
+    (b'{"a": -Infinity}', "-Infinity is not a JSON value"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"a": ' + b"9" * 5000 + b"}", "not valid JSON"),
+    (b"[]", "must be a JSON object (an AdmissionReview), got an array"),
+    (b"null", "got null"),
+    (b"42", "got a number"),
+    (b'"AdmissionReview"', "got a string"),
+    (b"{}", "apiVersion: required field is missing; kind: required field is missing"),
+    (
+        b'{"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": {}}',
+        "apiVersion: Input should be 'admission.k8s.io/v1'",
+    ),
+    (
+        b'{"apiVersion": "admission.k8s.io/v1", "kind": "ConversionReview", "request": {}}',
+        "kind: Input should be 'AdmissionReview'",
+    ),
+    (
+        b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}',
+        "request: required field is missing",
+    ),
+    (
+        b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": null}',
+        "request: Input should be a valid dictionary",
+    ),
+    (
+        b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": []}',
+        "request: Input should be a valid dictionary",
+    ),
+    (_review(uid=None), "request.uid: Input should be a valid string, got null"),
+    (_review(uid=""), "request.uid: String should have at least 1 character"),
+    (_review(uid=7), "request.uid: Input should be a valid string, got 7"),
+    (_review(operation=None), "request.operation: Input should be a valid string"),
+    (_review(kind="ServiceEntry"), "request.kind: Input should be a valid dictionary"),
+    (_review(object=None), "request.object is required for CREATE"),
+    (_review(object=[]), "request.object: Input should be a valid dictionary"),
+    (_review(object="apiVersion: v1"), "request.object: Input should be a valid dictionary"),
+    (_review(operation="UPDATE", object=None), "request.object is required for UPDATE"),
+    (_review(dryRun="maybe"), "request.dryRun: Input should be a valid boolean"),
+    (_review(userInfo=[]), "request.userInfo: Input should be a valid dictionary"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), MALFORMED, ids=[f"{i}-{m[:30]}" for i, (_, m) in enumerate(MALFORMED)]
+)
+async def test_malformed_reviews_are_400_with_a_precise_message(
+    webhook: RunningWebhook, raw: bytes, expected: str
+) -> None:
+    status, body = await webhook.post(raw)
+    assert status == 400, body
+    assert body["reason"] == "BadRequest"
+    assert expected in body["message"]
+
+
+# Objects that are well-formed reviews but strange objects: each gets a decision, no 500.
+STRANGE_OBJECTS: list[Any] = [
+    {},
+    {"kind": "ServiceEntry"},
+    {"kind": "ServiceEntry", "metadata": None, "spec": None},
+    {"kind": "ServiceEntry", "metadata": "x", "spec": []},
+    {"kind": "ServiceEntry", "metadata": {"name": 5, "namespace": []}, "spec": {"hosts": 7}},
+    {"kind": "ServiceEntry", "spec": {"hosts": [None, 1, {}, []], "ports": "443"}},
+    {"kind": "ServiceEntry", "spec": {"hosts": ["a.example.org"], "endpoints": [{"ports": []}]}},
+    {"kind": "VirtualService", "spec": {"http": {"route": 1}, "tls": [[]], "tcp": [None]}},
+    {"kind": "VirtualService", "spec": {"hosts": ["x"], "http": [{"route": [{"x": 1}]}]}},
+    {"kind": ["ServiceEntry"], "apiVersion": {"a": 1}},
+    {"kind": "ServiceEntry", "metadata": {"name": "\ud800\u0000\n", "labels": {"a": None}}},
+    {"kind": "VirtualService", "spec": {"hosts": ["é.example.org", "*", "1.2.3.4", "a..b"]}},
+    {"kind": "ServiceEntry", "spec": {"hosts": ["x" * 70_000]}},
+]
+
+
+@pytest.mark.parametrize("obj", STRANGE_OBJECTS, ids=range(len(STRANGE_OBJECTS)))
+@pytest.mark.parametrize("operation", ["CREATE", "UPDATE", "DELETE"])
+async def test_strange_objects_get_a_decision_never_a_500(
+    webhook: RunningWebhook, obj: Any, operation: str
+) -> None:
+    review = admission_review(SERVICE_ENTRY, uid="odd", operation=operation)
+    review["request"]["object"] = obj if operation != "DELETE" else None
+    review["request"]["oldObject"] = obj
+    status, body = await webhook.post(json.dumps(review))
+    assert status == 200, body
+    assert body["response"]["uid"] == "odd"
+    assert isinstance(body["response"]["allowed"], bool)
+
+
+async def test_unknown_routes_and_methods_are_not_500(webhook: RunningWebhook) -> None:
+    assert (await webhook.get("/nope"))[0] == 404
+    assert (await webhook.get("/validate"))[0] == 405
+    async with webhook.session.post(f"{webhook.url}/healthz") as resp:
+        assert resp.status == 405
+
+
+async def test_bad_requests_are_counted(webhook: RunningWebhook) -> None:
+    await webhook.post(b"{", content_type="application/json")
+    await webhook.post(b"{}", content_type="text/plain")
+    _, text = await webhook.get("/metrics")
+    assert 'egress_webhook_rejected_requests_total{code="400"} 1.0' in text
+    assert 'egress_webhook_rejected_requests_total{code="415"} 1.0' in text
