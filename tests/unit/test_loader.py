@@ -60,6 +60,10 @@ def test_every_problem_is_listed_with_line_and_field() -> None:
         ("allowlist: []\negressGateway:\n  gateways: [egress]\n", '"namespace/name"'),
         ("allowlist: []\negressGateway:\n  requireFor: ['*.com']\n", "over-broad"),
         ("allowlist: []\nclusterDomain: corp.local\n", "not in the cluster domain"),
+        (
+            "allowlist: []\nmode: warn\nmode: enforce\n",
+            'policy.yaml:3: not valid YAML: mapping key "mode" already defined at line 2',
+        ),
     ],
 )
 def test_broken_policies_are_refused_with_a_precise_message(text: str, fragment: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -331,15 +330,6 @@ def test_unreadable_manifest_in_a_folder_is_a_problem_not_silently_skipped(
     (folder / "gone.txt").symlink_to(tmp_path / "missing")  # not a manifest: ignored
     _, problems = load_manifests([str(tmp_path)], stdin=io.StringIO())
     assert problems == [f"{folder / 'gone.yaml'}: cannot read: No such file or directory"]
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_a_file_without_read_permission_is_a_problem(tmp_path: Path) -> None:
-    path = tmp_path / "secret.yaml"
-    path.write_text(SE.format(name="x"))
-    path.chmod(0)
-    _, problems = load_manifests([str(tmp_path)], stdin=io.StringIO())
-    assert problems == [f"{path}: cannot read: Permission denied"]
 
 
 def test_a_missing_path_is_a_problem(tmp_path: Path) -> None:

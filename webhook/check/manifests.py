@@ -29,6 +29,7 @@ from typing import IO, Any
 import yaml
 
 from webhook.errors import ManifestError
+from webhook.yaml_strict import StrictLoader, describe_value
 
 #: File name endings read when walking a folder (files named explicitly are always read).
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -214,7 +215,7 @@ def parse_manifests(text: str, file: str) -> list[Manifest]:
         origin = Origin(file, index, line)
         if not isinstance(data, dict):
             raise ManifestError(
-                f"{origin}: document {index} is {_a(data)}, not a Kubernetes object "
+                f"{origin}: document {index} is {describe_value(data)}, not a Kubernetes object "
                 "(a mapping with apiVersion and kind)"
             )
         _check_json_values(data, origin)
@@ -244,7 +245,9 @@ def _objects(data: dict[str, Any], node: yaml.Node | None, origin: Origin) -> It
         line = entry_node.start_mark.line + 1 if entry_node is not None else origin.line
         entry_origin = Origin(origin.file, origin.document, line, path)
         if not isinstance(entry, dict):
-            raise ManifestError(f"{entry_origin}: {path} is {_a(entry)}, not a Kubernetes object")
+            raise ManifestError(
+                f"{entry_origin}: {path} is {describe_value(entry)}, not a Kubernetes object"
+            )
         yield from _objects(entry, entry_node, entry_origin)
 
 
@@ -261,63 +264,10 @@ def _item_nodes(node: yaml.Node | None) -> list[yaml.Node] | None:
 # -- YAML ---------------------------------------------------------------------------
 
 
-class _ManifestLoader(yaml.SafeLoader):
-    """SafeLoader reading YAML the way the API server's decoder does.
-
-    Refuses duplicate keys (naming both lines), turns scalar keys into the strings JSON
-    would use, and keeps timestamps as the strings they were written as.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[str, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # keys merged in with << may be overridden: that is their purpose
-            key = _json_key(self.construct_object(key_node, deep=True), key_node)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f'mapping key "{key}" already defined at line {seen[key]}',
-                    key_node.start_mark,
-                )
-            seen[key] = key_node.start_mark.line + 1
-        # Built here rather than by SafeConstructor, whose dict would merge keys that
-        # Python finds equal but JSON does not (1 and true, 0 and false).
-        self.flatten_mapping(node)
-        mapping: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _json_key(self.construct_object(key_node, deep=deep), key_node)
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
-
-
-def _construct_timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
-
-
-_ManifestLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_as_text)
-
-
-def _json_key(key: object, node: yaml.Node) -> str:
-    """The JSON object key the API server would see for the YAML key `key`."""
-    if isinstance(key, str):
-        return key
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    if isinstance(key, int | float):
-        return str(key)
-    if key is None:
-        return "null"
-    raise yaml.constructor.ConstructorError(
-        None, None, f"a mapping key must be a string, got {_a(key)}", node.start_mark
-    )
-
-
 def _yaml_documents(text: str, file: str) -> Iterator[tuple[Any, yaml.Node | None, int]]:
-    loader: _ManifestLoader | None = None
+    loader: StrictLoader | None = None
     try:
-        loader = _ManifestLoader(text)  # checks every character before parsing
+        loader = StrictLoader(text)  # checks every character before parsing
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -457,21 +407,9 @@ def _check_json_values(data: dict[str, Any], origin: Origin) -> None:
             stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
         elif not isinstance(value, _JSONScalar):
             raise ManifestError(
-                f"{origin}: {path or '(document)'}: {_a(value)} value has no JSON form; "
-                "write it as a string"
+                f"{origin}: {path or '(document)'}: {describe_value(value)} value has no "
+                "JSON form; write it as a string"
             )
-
-
-def _a(value: object) -> str:
-    if value is None:
-        return "null"
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
-    for kind, name in names.items():
-        if isinstance(value, kind):
-            return name
-    if isinstance(value, int | float):
-        return "a number"
-    return f"a {type(value).__name__}"
 
 
 def _os_reason(exc: OSError) -> str:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.model import Policy
+from webhook.yaml_strict import StrictLoader
 
 
 def load_policy(path: Path | str) -> CompiledPolicy:
@@ -27,8 +28,10 @@ def load_policy(path: Path | str) -> CompiledPolicy:
 def parse_policy(text: str, source: str = "<policy>") -> CompiledPolicy:
     """Validate and index policy YAML `text`; `source` names it in error messages."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # The strict loader refuses duplicate keys: with the last copy silently winning,
+        # a reviewer of the policy file could read a different allowlist than the one served.
+        node = yaml.compose(text, Loader=StrictLoader)
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
