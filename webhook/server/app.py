@@ -15,7 +15,15 @@ from webhook.server import handlers
 from webhook.server.logs import configure_logging
 from webhook.server.metrics import WebhookMetrics
 from webhook.server.middlewares import VALIDATE_ROUTE, admission_body, errors_and_logging
-from webhook.server.state import CERTIFICATE, METRICS, POLICY, SETTINGS, ActivePolicy
+from webhook.server.state import (
+    CERTIFICATE,
+    IN_FLIGHT,
+    METRICS,
+    POLICY,
+    SETTINGS,
+    ActivePolicy,
+    InFlight,
+)
 from webhook.server.tls import ServingCertificate
 from webhook.settings import Settings
 
@@ -49,6 +57,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = metrics
     app[POLICY] = policy
     app[CERTIFICATE] = certificate
+    app[IN_FLIGHT] = InFlight()
     app.router.add_post("/validate", handlers.validate, name=VALIDATE_ROUTE)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
@@ -59,7 +68,7 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def start(app: web.Application, settings: Settings) -> web.AppRunner:
-    """Listen with TLS on settings.host:settings.port; `runner.cleanup()` drains and stops."""
+    """Listen with TLS on settings.host:settings.port; `drain` (or `runner.cleanup()`) stops it."""
     runner = web.AppRunner(
         app,
         handle_signals=False,
@@ -122,14 +131,30 @@ async def _run(app: web.Application, settings: Settings) -> int:
             extra={"fields": {"event": "listening", "host": host, "port": port}},
         )
     await stop.wait()
-    log.info(
-        "stopping: no new connections; draining requests in flight (up to %.0f s)",
-        settings.shutdown_timeout,
-        extra={"fields": {"event": "draining"}},
-    )
-    await runner.cleanup()
+    await drain(runner, app, settings.shutdown_timeout)
     log.info("stopped", extra={"fields": {"event": "stopped"}})
     return EXIT_OK
+
+
+async def drain(runner: web.AppRunner, app: web.Application, grace: float) -> None:
+    """Stop listening, let every request in flight finish (up to `grace` seconds), then stop."""
+    in_flight = app[IN_FLIGHT]
+    for site in list(runner.sites):
+        await site.stop()
+    log.info(
+        "stopping: no new connections; draining %d request(s) in flight (up to %.0f s)",
+        in_flight.count,
+        grace,
+        extra={"fields": {"event": "draining", "in_flight": in_flight.count}},
+    )
+    if not await in_flight.drained(grace):
+        log.warning(
+            "%d request(s) still in flight after %.0f s; closing their connections",
+            in_flight.count,
+            grace,
+            extra={"fields": {"event": "drain_timeout", "in_flight": in_flight.count}},
+        )
+    await runner.cleanup()
 
 
 async def _every(interval: float, check: Callable[[], Awaitable[None]], what: str) -> None:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from webhook.errors import ReviewInvalidError
 from webhook.review import AdmissionReview, parse_review
-from webhook.server.state import METRICS, SETTINGS
+from webhook.server.state import IN_FLIGHT, METRICS, SETTINGS
 
 log = logging.getLogger("webhook.server")
 
@@ -44,8 +44,10 @@ def problem(code: int, reason: str, message: str) -> web.Response:
 async def errors_and_logging(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Outermost: maps ReviewInvalidError to 400 and any bug to 500; logs failed requests."""
     request[STARTED] = time.perf_counter()
+    in_flight = request.app[IN_FLIGHT]
     try:
-        response = await handler(request)
+        with in_flight.track():
+            response = await handler(request)
     except web.HTTPException as exc:
         # the router's own 404 and 405
         _log_request(request, exc.status, exc.reason)
@@ -68,6 +70,9 @@ async def errors_and_logging(request: web.Request, handler: Handler) -> web.Stre
             _log_request(request, response.status, response.reason)
     if response.status >= 400 and request.match_info.route.name == VALIDATE_ROUTE:
         request.app[METRICS].rejected_requests.labels(code=str(response.status)).inc()
+    if in_flight.draining:
+        # a keep-alive client must reconnect, to a replica that is not stopping
+        response.force_close()
     return response
 
 

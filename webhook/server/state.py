@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +106,45 @@ class ActivePolicy:
         return parse_policy(text, str(self.path)), version
 
 
+class InFlight:
+    """Requests being handled, so a drain can wait for them.
+
+    aiohttp's own graceful shutdown stops reading from connections as soon as it
+    starts, so a review whose body is still arriving would never finish; serve waits
+    here first, with the listener closed, and only then lets aiohttp shut down.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        """Count one request for as long as the block runs."""
+        self.count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._idle.set()
+
+    async def drained(self, grace: float) -> bool:
+        """Wait until no request is in flight; False if `grace` seconds ran out first."""
+        self.draining = True
+        try:
+            async with asyncio.timeout(grace):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+
 SETTINGS = web.AppKey("settings", Settings)
+IN_FLIGHT = web.AppKey("in_flight", InFlight)
 POLICY = web.AppKey("policy", ActivePolicy)
 CERTIFICATE = web.AppKey("certificate", ServingCertificate)
 METRICS = web.AppKey("metrics", WebhookMetrics)
