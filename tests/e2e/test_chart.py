@@ -80,8 +80,9 @@ class Release:
             "template", RELEASE, CHART, "--kube-version", kube_version, *self._value_args(namespace)
         ).stdout
 
-    def install(self) -> None:
-        self.cluster.helm("install", RELEASE, CHART, *self._value_args())
+    def install(self) -> str:
+        """`helm install`; returns what it prints (the NOTES)."""
+        return self.cluster.helm("install", RELEASE, CHART, *self._value_args()).stdout
 
     def upgrade(self) -> None:
         self.cluster.helm("upgrade", RELEASE, CHART, *self._value_args())
@@ -173,7 +174,10 @@ def test_install_upgrade_rotate_and_uninstall_in_cluster_mode(
     assert proc.returncode == 0, proc.stderr
 
     try:
-        release.install()
+        notes = release.install()
+        assert f"helm test {RELEASE} -n {namespace}" in notes
+        assert f"rollout status deployment/{FULLNAME}" in notes
+        assert webhook_name(namespace) in notes
         manifest = release.manifest()
         assert {o["kind"] for o in manifest} == {
             "ConfigMap",
