@@ -1,0 +1,431 @@
+"""`python -m bench`: the engine alone, the request path vs the bare transport and vs OPA.
+
+Prints its figures as tables. Ratios are only ever taken between figures measured in
+this run on this machine: the request-path targets are measured in alternating rounds
+so that a noisy neighbour slows all of them rather than one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pstats
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from bench.engine import EngineFigure, PolicyLoad, load_policies, run_engine
+from bench.load import LoadResult
+from bench.servers import ROOT, Server, Servers, ServerStartError, build_opa
+from bench.workload import EXAMPLE_POLICY, opa_data, review_cases
+from webhook.certs import write_bundle
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long each part runs: --quick shortens everything, never the checks."""
+
+    engine_seconds: float
+    engine_max_calls: int
+    rounds: int
+    duration: float
+    warmup: float
+    concurrency: int
+    profile_seconds: float
+    max_requests: int = 200_000
+
+
+def plan_from(args: argparse.Namespace) -> Plan:
+    if args.quick:
+        plan = Plan(0.4, 20_000, 1, 3.0, 0.5, 8, 2.0)
+    else:
+        plan = Plan(1.5, 100_000, 3, 6.0, 1.0, 8, 5.0)
+    return Plan(
+        engine_seconds=plan.engine_seconds,
+        engine_max_calls=plan.engine_max_calls,
+        rounds=args.rounds or plan.rounds,
+        duration=args.duration or plan.duration,
+        warmup=plan.warmup,
+        concurrency=args.concurrency or plan.concurrency,
+        profile_seconds=plan.profile_seconds,
+    )
+
+
+def banner(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def loud(text: str) -> None:
+    """A problem the reader must not miss: benchmarks do not fail, they say so."""
+    bar = "!" * 78
+    print(f"\n{bar}\n{text}\n{bar}", flush=True)
+
+
+def table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> None:
+    right = right if right is not None else set(range(1, len(headers)))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    print(line(headers))
+    print(line(["-" * w for w in widths]))
+    for row in rows:
+        print(line(row))
+    sys.stdout.flush()
+
+
+# --- 1. the engine ---------------------------------------------------------------
+
+
+def print_engine(figures: list[EngineFigure], loads: list[PolicyLoad]) -> list[str]:
+    table(
+        ["object", "policy (entries)", "calls", "median µs", "p99 µs", "verdict"],
+        [
+            [
+                f.label,
+                f.policy,
+                str(f.calls),
+                f"{f.median_us:.1f}",
+                f"{f.p99_us:.1f}",
+                ("allowed" if f.allowed else "denied") + ("" if f.allowed == f.expected else " !!"),
+            ]
+            for f in figures
+        ],
+        right={2, 3, 4},
+    )
+    print("policy load (parse, validate, index): " + ", ".join(
+        f"{p.label} {p.entries} entries {p.ms:.0f} ms" for p in loads
+    ))  # fmt: skip
+    return [
+        f"engine: {f.label} ({f.policy}) was {'allowed' if f.allowed else 'denied'}, "
+        f"expected {'allowed' if f.expected else 'denied'}"
+        for f in figures
+        if f.allowed != f.expected
+    ]
+
+
+# --- 2 and 3. the request path ---------------------------------------------------
+
+
+def run_load_process(server: Server, servers: Servers, cases: Path, plan: Plan) -> LoadResult:
+    """One bounded load run from a separate process; its JSON result."""
+    argv = [
+        sys.executable, "-m", "bench.load",
+        "--url", server.url,
+        "--ca", str(servers.ca),
+        "--cases", str(cases),
+        "--concurrency", str(plan.concurrency),
+        "--duration", str(plan.duration),
+        "--warmup", str(plan.warmup),
+        "--max-requests", str(plan.max_requests),
+        "--server-pid", str(server.pid),
+    ]  # fmt: skip
+    limit = plan.warmup + plan.duration + 60
+    done = subprocess.run(
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=limit, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed against {server.name}:\n{done.stderr}")
+    return LoadResult(**json.loads(done.stdout))
+
+
+def write_cases(workdir: Path, *, check_verdicts: bool) -> Path:
+    path = workdir / ("cases.json" if check_verdicts else "cases-any-verdict.json")
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "label": c.label,
+                    "body": c.body.decode(),
+                    "allowed": c.allowed if check_verdicts else None,
+                }
+                for c in review_cases()
+            ]
+        )
+    )
+    return path
+
+
+def summarize(name: str, results: list[LoadResult]) -> list[str]:
+    rps = statistics.median(r.rps for r in results)
+    p50 = statistics.median(r.p50_ms for r in results)
+    p99 = statistics.median(r.p99_ms for r in results)
+    cpu = [r.server_cpu_us_per_request for r in results if r.server_cpu_us_per_request]
+    errors = sum(r.errors for r in results)
+    return [
+        name,
+        f"{rps:,.0f}",
+        f"{p50:.2f}",
+        f"{p99:.2f}",
+        f"{statistics.median(cpu):.0f}" if cpu else "?",
+        f"{statistics.median(r.client_cpu for r in results):.0%}",
+        str(sum(r.requests for r in results)),
+        str(errors),
+    ]
+
+
+def ratio_line(what: str, ours: list[LoadResult], other: list[LoadResult]) -> str:
+    """ours/other of req/s, p50 and server CPU per request: medians, and per-round range."""
+    per_round = [a.rps / b.rps for a, b in zip(ours, other, strict=True)]
+    rps = statistics.median(r.rps for r in ours) / statistics.median(r.rps for r in other)
+    p50 = statistics.median(r.p50_ms for r in ours) / statistics.median(r.p50_ms for r in other)
+    cpu_a = [r.server_cpu_us_per_request for r in ours if r.server_cpu_us_per_request]
+    cpu_b = [r.server_cpu_us_per_request for r in other if r.server_cpu_us_per_request]
+    cpu = f"{statistics.median(cpu_a) / statistics.median(cpu_b):.2f}x" if cpu_a and cpu_b else "?"
+    spread = f" (rounds {min(per_round):.2f}-{max(per_round):.2f})" if len(per_round) > 1 else ""
+    return (
+        f"ours/{what}: throughput {rps:.2f}x{spread}, p50 latency {p50:.2f}x, "
+        f"server CPU per request {cpu}"
+    )
+
+
+def request_path(
+    servers: Servers, workdir: Path, plan: Plan, opa: Path | None, opa_version: str
+) -> tuple[dict[str, list[LoadResult]], list[str]]:
+    """Start the servers, measure them in alternating rounds, print the table."""
+    problems: list[str] = []
+    checked = write_cases(workdir, check_verdicts=True)
+    unchecked = write_cases(workdir, check_verdicts=False)
+    targets: list[tuple[str, Server, Path]] = [
+        ("ours (/validate)", servers.start_ours(EXAMPLE_POLICY), checked),
+        ("bare transport", servers.start_bare(), unchecked),
+    ]
+    if opa is not None:
+        try:
+            targets.append(
+                (f"OPA {opa_version}", servers.start_opa(opa, opa_data(_example_policy())), checked)
+            )
+        except ServerStartError as exc:
+            problems.append(f"OPA did not start, so there is no OPA comparison: {exc}")
+            loud(problems[-1])
+    results: dict[str, list[LoadResult]] = {name: [] for name, _, _ in targets}
+    for round_no in range(1, plan.rounds + 1):
+        for name, server, cases in targets:
+            result = run_load_process(server, servers, cases, plan)
+            results[name].append(result)
+            print(
+                f"  round {round_no}/{plan.rounds} {name:<18} {result.rps:8,.0f} req/s  "
+                f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
+                f"errors {result.errors}",
+                flush=True,
+            )
+            if result.errors:
+                problems.append(
+                    f"{name}: {result.errors} failed or wrong responses "
+                    f"({result.wrong_verdicts} wrong verdicts); first: {result.first_error}"
+                )
+    for name, server, _ in targets:
+        code = servers.stop(server)
+        if code not in (0, -signal.SIGTERM):
+            problems.append(f"{name} exited with code {code}:\n{server.log_tail()}")
+    print()
+    table(
+        [
+            "server",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "server CPU µs/req",
+            "client CPU",
+            "requests",
+            "errors",
+        ],
+        [summarize(name, rs) for name, rs in results.items()],
+    )
+    names = list(results)
+    print(ratio_line("bare", results[names[0]], results[names[1]]))
+    if len(names) > 2:
+        print(ratio_line("OPA", results[names[0]], results[names[2]]))
+    return results, problems
+
+
+def _example_policy():  # type: ignore[no-untyped-def]
+    from webhook.policy.loader import load_policy
+
+    return load_policy(EXAMPLE_POLICY)
+
+
+# --- the profile ------------------------------------------------------------------
+
+#: Work that belongs at load time: each must run at start-up (or on reload) only.
+LOAD_TIME_FUNCTIONS = {
+    ("loader.py", "parse_policy"): "policy parse",
+    ("index.py", "__init__"): "CompiledPolicy index",
+    ("tls.py", "_load"): "TLS context build",
+    ("app.py", "create_app"): "create_app",
+}
+#: Per-request functions worth counting (calls per request).
+PER_REQUEST_FUNCTIONS = {
+    ("engine.py", "evaluate"): "evaluate",
+    ("review.py", "parse_review"): "parse_review",
+    ("index.py", "allowed_hosts"): "allowed_hosts (sorts the allowlist)",
+    ("hosts.py", "is_ip_literal"): "is_ip_literal",
+    ("ipaddress.py", "ip_network"): "ipaddress.ip_network",
+    ("logs.py", "format"): "JSON log format",
+}
+
+
+def profile(servers: Servers, workdir: Path, plan: Plan) -> list[str]:
+    """Run our server under cProfile for a bounded load; print where the time goes."""
+    problems: list[str] = []
+    out = workdir / "ours.prof"
+    server = servers.start_ours(EXAMPLE_POLICY, profile=out)
+    profiled_plan = Plan(**{**plan.__dict__, "duration": plan.profile_seconds, "rounds": 1})
+    result = run_load_process(server, servers, write_cases(workdir, check_verdicts=True),
+                              profiled_plan)  # fmt: skip
+    servers.stop(server)
+    if not out.exists():
+        return [f"the profiled server wrote no profile:\n{server.log_tail()}"]
+    stats = pstats.Stats(str(out))
+    requests = _calls(stats, ("engine.py", "evaluate")) or 1
+    print(
+        f"cProfile of the production server: {requests} reviews decided "
+        f"({result.rps:,.0f} req/s under the profiler, warm-up included in the counts)"
+    )
+    print("\ntop by own time (whole process: TLS, aiohttp, asyncio, ours):")
+    rows = []
+    entries = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
+    total = sum(v[2] for v in stats.stats.values()) or 1  # type: ignore[attr-defined]
+    for (filename, line, func), (_cc, calls, tottime, cumtime, _) in entries[:15]:
+        rows.append([_short(filename, line, func), f"{calls / requests:.2f}",
+                     f"{tottime / requests * 1e6:.1f}", f"{tottime / total:.1%}",
+                     f"{cumtime / requests * 1e6:.1f}"])  # fmt: skip
+    table(["function", "calls/req", "own µs/req", "own %", "cum µs/req"], rows)
+    print("\ntop of webhook/ by cumulative time:")
+    ours = [
+        (k, v)
+        for k, v in stats.stats.items()  # type: ignore[attr-defined]
+        if "/webhook/" in k[0] and "/bench/" not in k[0]
+    ]
+    ours.sort(key=lambda kv: kv[1][3], reverse=True)
+    table(
+        ["function", "calls/req", "cum µs/req", "own µs/req"],
+        [
+            [
+                _short(f, ln, fn),
+                f"{c / requests:.2f}",
+                f"{ct / requests * 1e6:.1f}",
+                f"{tt / requests * 1e6:.1f}",
+            ]
+            for (f, ln, fn), (_cc, c, tt, ct, _) in ours[:15]
+        ],
+    )
+    print("\nload-time work on the request path (must be start-up only: 1 call):")
+    rows = []
+    for key, label in LOAD_TIME_FUNCTIONS.items():
+        calls = _calls(stats, key)
+        rows.append([label, str(calls), "ok" if calls <= 1 else "PER REQUEST"])
+        if calls > 1:
+            problems.append(f"profile: {label} ran {calls} times during the run")
+    for key, label in PER_REQUEST_FUNCTIONS.items():
+        rows.append([label, f"{_calls(stats, key) / requests:.2f}/req", ""])
+    table(["function", "calls", ""], rows, right={1})
+    return problems
+
+
+def _calls(stats: pstats.Stats, key: tuple[str, str]) -> int:
+    filename, func = key
+    return sum(
+        v[1]
+        for (f, _line, name), v in stats.stats.items()  # type: ignore[attr-defined]
+        if name == func and f.endswith("/" + filename)
+    )
+
+
+def _short(filename: str, line: int, func: str) -> str:
+    if filename == "~":
+        return func
+    parts = Path(filename).parts
+    for anchor in ("webhook", "aiohttp", "asyncio", "ssl.py", "json", "pydantic", "yarl"):
+        if anchor in parts:
+            filename = "/".join(parts[parts.index(anchor) :])
+            break
+    else:
+        filename = Path(filename).name
+    return f"{filename}:{line}({func})"
+
+
+# --- main -------------------------------------------------------------------------
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs (~40 s in all)")
+    parser.add_argument("--duration", type=float, help="measured seconds per load run")
+    parser.add_argument("--concurrency", type=int, help="requests in flight (default 8)")
+    parser.add_argument("--rounds", type=int, help="alternating rounds per server")
+    parser.add_argument("--no-opa", action="store_true", help="skip building and running OPA")
+    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
+    args = parser.parse_args(argv)
+    plan = plan_from(args)
+    signal.signal(signal.SIGTERM, _interrupt)
+    started = time.monotonic()
+    problems: list[str] = []
+    print(
+        f"istio-egress-webhook benchmarks ({'quick' if args.quick else 'full'}): "
+        f"{plan.rounds} round(s) x {plan.duration:.0f} s per server, "
+        f"concurrency {plan.concurrency}, Python {sys.version.split()[0]}"
+    )
+    with tempfile.TemporaryDirectory(prefix="egress-bench-") as tmp:
+        workdir = Path(tmp)
+        banner("1. engine alone: evaluate() per object (perf_counter_ns, warmed up)")
+        policies, loads = load_policies(workdir)
+        figures = run_engine(
+            policies, seconds_per_case=plan.engine_seconds, max_calls=plan.engine_max_calls
+        )
+        problems += print_engine(figures, loads)
+
+        opa: Path | None = None
+        opa_version = ""
+        if args.no_opa:
+            problems.append("OPA skipped (--no-opa)")
+        else:
+            opa, opa_version = build_opa()
+            if opa is None:
+                problems.append(
+                    f"OPA could not be built, so there is no OPA comparison:\n{opa_version}"
+                )
+                loud(problems[-1])
+
+        bundle = write_bundle(workdir / "certs")
+        with Servers(workdir, bundle.ca_path, bundle.cert_path, bundle.key_path) as servers:
+            banner(
+                "2/3. request path over HTTPS on 127.0.0.1 (keep-alive, "
+                f"{plan.concurrency} in flight, load generator in its own process)"
+            )
+            print(
+                "request mix: the example manifests as AdmissionReviews (SE and VS, "
+                "allowed and denied), example policy"
+            )
+            _results, more = request_path(servers, workdir, plan, opa, opa_version)
+            problems += more
+            if not args.no_profile:
+                banner("profile: our server under cProfile, same load")
+                problems += profile(servers, workdir, plan)
+    print(f"\ntotal time {time.monotonic() - started:.0f} s")
+    if problems:
+        loud("PROBLEMS:\n" + "\n".join(f"- {p}" for p in problems))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted: every server started was stopped", file=sys.stderr)
+        sys.exit(130)
