@@ -92,9 +92,13 @@ def virtual_service(
     return _object("VirtualService", api_version, namespace, name, labels, annotations, spec)
 
 
-def dest(host: str, port: int | None = None, **extra: Any) -> dict[str, Any]:
+def dest(
+    host: str, port: int | None = None, *, subset: str | None = None, **extra: Any
+) -> dict[str, Any]:
     """A route destination entry ({"destination": {...}, ...extra})."""
     destination: dict[str, Any] = {"host": host}
+    if subset is not None:
+        destination["subset"] = subset
     if port is not None:
         destination["port"] = {"number": port}
     return {"destination": destination, **extra}
