@@ -12,7 +12,7 @@ from webhook import review
 from webhook.policy.decision import Decision
 from webhook.policy.engine import evaluate
 from webhook.server.middlewares import REVIEW, STARTED
-from webhook.server.state import CERTIFICATE, METRICS, POLICY
+from webhook.server.state import CERTIFICATE, IN_FLIGHT, METRICS, POLICY
 
 log = logging.getLogger("webhook.decision")
 
@@ -47,10 +47,8 @@ async def validate(request: web.Request) -> web.Response:
 
     elapsed = time.perf_counter() - request[STARTED]
     kind = req.kind.kind or (decision.kind if decision else "")
-    metric_decision = "denied" if not response.allowed else outcome
-    if metric_decision not in ("denied", "warned"):
-        metric_decision = "allowed"
-    request.app[METRICS].observe_review(kind, req.operation, metric_decision, elapsed)
+    counted = outcome if outcome in ("denied", "warned") else "allowed"
+    request.app[METRICS].observe_review(kind, req.operation, counted, elapsed)
     log.info(
         "%s %s %s/%s: %s",
         req.operation,
@@ -105,8 +103,11 @@ async def readyz(request: web.Request) -> web.Response:
     policy = request.app[POLICY]
     certificate = request.app[CERTIFICATE]
     failure = policy.last_failure
+    # a policy and a certificate are always loaded (create_app refuses to start
+    # without them); only a drain makes the server unready
+    draining = request.app[IN_FLIGHT].draining
     detail: dict[str, Any] = {
-        "ready": True,
+        "ready": not draining,
         "policy": {
             "path": str(policy.path),
             "sha256": policy.sha256,
@@ -129,7 +130,7 @@ async def readyz(request: web.Request) -> web.Response:
             "lastReloadError": certificate.last_error,
         },
     }
-    return web.json_response(detail)
+    return web.json_response(detail, status=503 if draining else 200)
 
 
 async def metrics(request: web.Request) -> web.Response:
