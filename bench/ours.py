@@ -1,17 +1,23 @@
-"""Our production server (`egress-webhook serve`), optionally under cProfile for the whole run.
+"""Our production server (`egress-webhook serve`), optionally profiled while the bench asks.
 
     python -m bench.ours [--profile OUT.prof] -- serve --policy P --tls-cert C ...
 
-Without --profile this is exactly the console entry point. With it, the profile is
-written when the server stops (SIGTERM/SIGINT drain the server, then serve returns).
+Without --profile this is exactly the console entry point. With it, SIGUSR1 starts
+cProfile and SIGUSR2 stops it, so start-up (imports, policy load, TLS) stays out of the
+figures and only requests are profiled; the stats are written when the server stops.
+The profiler counts CPU time, not wall time: waiting in epoll for the next request, or
+for the scheduler on a shared machine, is not work.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import signal
 import sys
+import time
 from pathlib import Path
+from types import FrameType
 
 from webhook.cli import main as webhook_main
 
@@ -25,10 +31,21 @@ def main(argv: list[str] | None = None) -> int:
     forwarded = args.webhook_args[1:] if args.webhook_args[:1] == ["--"] else args.webhook_args
     if args.profile is None:
         return int(webhook_main(forwarded) or 0)
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)
+
+    def toggle(signum: int, _frame: FrameType | None) -> None:
+        # Signal handlers run on the main thread, the one the event loop runs on.
+        if signum == signal.SIGUSR1:
+            profiler.enable()
+        else:
+            profiler.disable()
+
+    signal.signal(signal.SIGUSR1, toggle)
+    signal.signal(signal.SIGUSR2, toggle)
     try:
-        return int(profiler.runcall(webhook_main, forwarded) or 0)
+        return int(webhook_main(forwarded) or 0)
     finally:
+        profiler.disable()
         profiler.dump_stats(args.profile)
 
 
