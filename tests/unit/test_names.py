@@ -16,6 +16,9 @@ from webhook.policy.names import is_in_cluster, resolve_gateway_ref, resolve_ser
         ("reviews.other.svc.cluster.local", "reviews.other.svc.cluster.local"),
         ("api.github.com", "api.github.com"),
         ("*", "*"),
+        # ResolveShortnameToFQDN (pilot/pkg/model) leaves IP addresses alone: an IPv6
+        # literal has no dot but is not a short name, and must not pass as in-cluster.
+        ("2001:db8::1", "2001:db8::1"),
     ],
 )
 def test_resolve_service_host(host: str, resolved: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from webhook.policy.hosts import is_ip_literal
 from webhook.resources.virtual_service import MESH_GATEWAY
 
 
@@ -9,11 +10,12 @@ def resolve_service_host(host: str, namespace: str, cluster_domain: str) -> str:
     """The FQDN Istio reads for a VirtualService host or destination.
 
     A name without a dot is short for ``<name>.<namespace>.svc.<cluster domain>``
-    (relative to the object's namespace); anything else is taken literally.
+    (relative to the object's namespace); anything else, including an IP address (an
+    IPv6 literal has no dot), is taken literally, as ResolveShortnameToFQDN does.
     Lower-cased, since DNS and Istio's registry compare case-insensitively.
     """
     name = host.lower()
-    if name and "." not in name and name != "*":
+    if name and "." not in name and name != "*" and not is_ip_literal(name):
         return f"{name}.{namespace}.svc.{cluster_domain}"
     return name
 
