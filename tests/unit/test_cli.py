@@ -1,0 +1,53 @@
+"""The command line: usage errors exit 2 with a message naming the flag, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from webhook.cli import EXIT_USAGE, build_parser, main
+
+FILES = ["--policy", "p.yaml", "--tls-cert", "c.pem", "--tls-key", "k.pem"]
+
+
+def test_serve_settings_out_of_range_name_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", *FILES, "--reload-interval", "0"]) == EXIT_USAGE
+    assert "--reload-interval: Input should be greater than 0" in capsys.readouterr().err
+
+
+def test_a_bad_environment_value_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EGRESS_WEBHOOK_PORT", "https")
+    with pytest.raises(SystemExit) as info:
+        main(["serve", *FILES])
+    assert info.value.code == EXIT_USAGE
+    assert "argument --port: invalid int value: 'https'" in capsys.readouterr().err
+
+
+def test_environment_mirrors_every_serve_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "POLICY": "/etc/policy.yaml",
+        "TLS_CERT": "/tls/tls.crt",
+        "TLS_KEY": "/tls/tls.key",
+        "HOST": "127.0.0.1",
+        "PORT": "9443",
+        "LOG_LEVEL": "DEBUG",
+        "RELOAD_INTERVAL": "5",
+        "SHUTDOWN_TIMEOUT": "10",
+    }.items():
+        monkeypatch.setenv(f"EGRESS_WEBHOOK_{name}", value)
+    args = build_parser().parse_args(["serve"])
+    assert (str(args.policy), args.port, args.reload_interval, args.shutdown_timeout) == (
+        "/etc/policy.yaml",
+        9443,
+        5.0,
+        10.0,
+    )
+
+
+def test_help_teaches_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for word in ("serve", "check", "certs", "exit codes", "helm template"):
+        assert word in out
