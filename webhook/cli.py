@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from webhook import __version__
 
 #: Exit codes a CI pipeline can rely on.
@@ -90,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port",
         type=int,
-        default=int(_env("PORT", "8443") or 8443),
+        default=_env(
+            "PORT", "8443"
+        ),  # a string default goes through type=, so a bad env var is a usage error
         help="HTTPS port (env EGRESS_WEBHOOK_PORT, default %(default)s)",
     )
     serve.add_argument(
@@ -98,6 +102,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("LOG_LEVEL", "INFO"),
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="log level (env EGRESS_WEBHOOK_LOG_LEVEL, default %(default)s)",
+    )
+    serve.add_argument(
+        "--reload-interval",
+        type=float,
+        default=_env("RELOAD_INTERVAL", "2"),
+        help=(
+            "seconds between checks of the policy and certificate files "
+            "(env EGRESS_WEBHOOK_RELOAD_INTERVAL, default %(default)s)"
+        ),
+    )
+    serve.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=_env("SHUTDOWN_TIMEOUT", "25"),
+        help=(
+            "seconds SIGTERM waits for in-flight reviews; keep it below the pod's "
+            "terminationGracePeriodSeconds (env EGRESS_WEBHOOK_SHUTDOWN_TIMEOUT, "
+            "default %(default)s)"
+        ),
     )
     serve.set_defaults(handler=_serve)
 
@@ -206,14 +229,22 @@ def _serve(args: argparse.Namespace) -> int:
     from webhook.server.app import serve
     from webhook.settings import Settings
 
-    settings = Settings(
-        policy=args.policy,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-    )
+    try:
+        settings = Settings(
+            policy=args.policy,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            reload_interval=args.reload_interval,
+            shutdown_timeout=args.shutdown_timeout,
+        )
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            field = "--" + ".".join(str(p) for p in error["loc"]).replace("_", "-")
+            print(f"egress-webhook serve: {field}: {error['msg']}", file=sys.stderr)
+        return EXIT_USAGE
     return serve(settings)
 
 
