@@ -12,7 +12,9 @@ from webhook.resources.virtual_service import (
     Destination,
     Headers,
     HTTPRoute,
+    L4Match,
     L4Route,
+    TLSMatch,
     VirtualServiceSpec,
 )
 
@@ -93,25 +95,28 @@ def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tu
                     delegate_field=delegate,
                 )
             )
-    for protocol, routes in (("tls", spec.tls), ("tcp", spec.tcp)):
-        for i, l4 in enumerate(routes):
-            path = f"spec.{protocol}[{i}]"
-            targets = tuple(_l4_targets(l4, path, resolve))
-            for j, match in enumerate(l4.match or [None]):
-                sni = tuple(resolve(h) for h in match.sni_hosts) if match else ()
-                legs.append(
-                    Leg(
-                        protocol="tls" if protocol == "tls" else "tcp",
-                        field=f"{path}.match[{j}]" if match else path,
-                        gateways=_gateways(
-                            match.gateways if match else [], namespace, top_gateways
-                        ),
-                        hosts=sni or hosts,
-                        targets=targets,
-                        authority_rewrites=(),
-                        delegate_field=None,
-                    )
+    l4_routes: list[tuple[Literal["tls", "tcp"], int, L4Route]] = [
+        *(("tls", i, route) for i, route in enumerate(spec.tls)),
+        *(("tcp", i, route) for i, route in enumerate(spec.tcp)),
+    ]
+    for protocol, i, l4 in l4_routes:
+        path = f"spec.{protocol}[{i}]"
+        targets = tuple(_l4_targets(l4, path, resolve))
+        l4_matches: list[TLSMatch | L4Match | None] = [*l4.match] or [None]
+        for j, match in enumerate(l4_matches):
+            # Only TLS matches carry sniHosts; a TCP route serves every name of its hosts.
+            sni = tuple(resolve(h) for h in match.sni_hosts) if isinstance(match, TLSMatch) else ()
+            legs.append(
+                Leg(
+                    protocol=protocol,
+                    field=f"{path}.match[{j}]" if match else path,
+                    gateways=_gateways(match.gateways if match else [], namespace, top_gateways),
+                    hosts=sni or hosts,
+                    targets=targets,
+                    authority_rewrites=(),
+                    delegate_field=None,
                 )
+            )
     return tuple(legs)
 
 

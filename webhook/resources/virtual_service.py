@@ -76,7 +76,18 @@ class HTTPMatchRequest(IstioSpec):
 
 
 class L4Match(IstioSpec):
-    """TLS or TCP match attributes (sniHosts only on TLS)."""
+    """L4MatchAttributes: what a TCP route matches on (no sniHosts: TCP carries no name)."""
+
+    destination_subnets: list[str] = Field(default_factory=list, alias="destinationSubnets")
+    port: int | None = None
+    source_labels: dict[str, str] | None = Field(default=None, alias="sourceLabels")
+    gateways: list[str] = Field(default_factory=list)
+    source_namespace: str | None = Field(default=None, alias="sourceNamespace")
+    source_subnet: str | None = Field(default=None, alias="sourceSubnet")
+
+
+class TLSMatch(IstioSpec):
+    """TLSMatchAttributes: what a TLS route matches on, the SNI names first."""
 
     sni_hosts: list[str] = Field(default_factory=list, alias="sniHosts")
     destination_subnets: list[str] = Field(default_factory=list, alias="destinationSubnets")
@@ -84,7 +95,6 @@ class L4Match(IstioSpec):
     source_labels: dict[str, str] | None = Field(default=None, alias="sourceLabels")
     gateways: list[str] = Field(default_factory=list)
     source_namespace: str | None = Field(default=None, alias="sourceNamespace")
-    source_subnet: str | None = Field(default=None, alias="sourceSubnet")
 
 
 class HTTPRewrite(IstioSpec):
@@ -131,11 +141,22 @@ class HTTPRoute(IstioSpec):
     headers: Headers | None = None
 
 
-class L4Route(IstioSpec):
-    """One TLS or TCP route."""
+class TCPRoute(IstioSpec):
+    """One TCP route."""
 
     match: list[L4Match] = Field(default_factory=list)
     route: list[RouteDestination] = Field(default_factory=list)
+
+
+class TLSRoute(IstioSpec):
+    """One TLS route."""
+
+    match: list[TLSMatch] = Field(default_factory=list)
+    route: list[RouteDestination] = Field(default_factory=list)
+
+
+#: A TLS or TCP route: both send to weighted destinations.
+L4Route = TCPRoute | TLSRoute
 
 
 class VirtualServiceSpec(IstioSpec):
@@ -144,8 +165,8 @@ class VirtualServiceSpec(IstioSpec):
     hosts: list[str] = Field(default_factory=list)
     gateways: list[str] = Field(default_factory=list)
     http: list[HTTPRoute] = Field(default_factory=list)
-    tls: list[L4Route] = Field(default_factory=list)
-    tcp: list[L4Route] = Field(default_factory=list)
+    tls: list[TLSRoute] = Field(default_factory=list)
+    tcp: list[TCPRoute] = Field(default_factory=list)
     export_to: list[str] | None = Field(default=None, alias="exportTo")
 
 
