@@ -53,6 +53,18 @@ TO_GW = [{"route": [dest(GATEWAY, 443)]}]
             "not on the egress allowlist",
             id="sni-host-outside-hosts",
         ),
+        # Door: TLS legs are narrowed to their sniHosts, so a host listed only in spec.hosts
+        # went unchecked. On sidecars the VirtualService binds to the services its hosts
+        # name (VirtualService.hosts, virtual_service.proto) and sniHosts must be a subset of
+        # them, so every host of a VirtualService applied at sidecars is opened there.
+        pytest.param(
+            virtual_service(
+                hosts=["api.github.com", "evil.example.org"],
+                tls=[{"match": [{"sniHosts": ["api.github.com"]}], "route": [dest(GATEWAY, 443)]}],
+            ),
+            "not on the egress allowlist",
+            id="host-behind-allowlisted-sni",
+        ),
         pytest.param(
             virtual_service(hosts=[GATEWAY], http=[{"route": [dest("tenant-proxy")]}]),
             "egress gateway's own name",

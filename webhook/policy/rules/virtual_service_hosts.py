@@ -36,7 +36,9 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     for leg in subject.legs:
         if not (leg.at_sidecars or leg.gateways & egress_refs):
             continue
-        for host in leg.hosts:
+        # A TLS leg narrowed to its sniHosts still binds the VirtualService to every host it
+        # lists, so those are opened here too.
+        for host in (*leg.hosts, *fields):
             if host in reported or not subject.is_external(host):
                 continue
             reported.add(host)
