@@ -9,10 +9,11 @@ BIN := $(VENV)/bin
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# The runtime tree is pinned by constraints.txt, the same pins the Docker image installs.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --constraint constraints.txt pip
+	$(PY) -m pip install --quiet --constraint constraints.txt -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed ## create .venv and install the package with test tools
