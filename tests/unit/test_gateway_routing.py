@@ -99,6 +99,20 @@ FIELD = "spec.http[0].route[0].destination.host"
             [FIELD],
             id="ingress-open-proxy-outward",
         ),
+        # Door: a hostless VirtualService is a delegate; Istio merges its http routes into
+        # whichever parent names it (pilot/pkg/model/virtualservice.go), and that parent may
+        # be bound to an ingress gateway. Its external routes cannot be placed, so they are
+        # refused even for a host whose mesh traffic may skip the egress gateway.
+        pytest.param(
+            virtual_service(http=[{"route": [dest("a.cdn.example.net", 443)]}]),
+            [FIELD],
+            id="delegate-vs-external-at-unknown-gateway",
+        ),
+        pytest.param(
+            virtual_service(http=[{"route": [dest("productpage", 9080)]}]),
+            [],
+            id="delegate-vs-inward",
+        ),
     ],
 )
 def test_gateway_routing(obj: dict[str, Any], fields: list[str]) -> None:

@@ -274,6 +274,15 @@ TO_GATEWAY = {"route": [dest(GATEWAY, 80)]}
             ["spec.http[0].route[0].destination.host"],
             id="delegate-vs-external",
         ),
+        # Door: Istio reads only a delegate's http routes and merges them into the parent's
+        # (pilot/pkg/model/virtualservice.go, mergeVirtualServicesIfNeeded): a hostless
+        # VirtualService's own `gateways` are never consulted, so listing the egress Gateway
+        # there does not keep its routes off the sidecars of a parent bound to `mesh`.
+        pytest.param(
+            virtual_service(gateways=[EGRESS_GW], http=[{"route": [dest("httpbin.org", 80)]}]),
+            ["spec.http[0].route[0].destination.host"],
+            id="delegate-vs-own-gateways-are-ignored",
+        ),
         pytest.param(
             virtual_service(http=[{"route": [dest("reviews")]}]), [], id="delegate-vs-internal"
         ),

@@ -20,6 +20,11 @@ from webhook.resources.virtual_service import (
 
 _Resolve = Callable[[str], str]
 
+#: Where a delegate's routes apply: wherever the VirtualService that delegates to it is
+#: bound. Istio reads only a delegate's http routes, merged into its parent's
+#: (pilot/pkg/model/virtualservice.go), never its own `gateways`, so this cannot be known.
+DELEGATING_GATEWAYS = "<gateways of the delegating VirtualService>"
+
 #: Headers whose value becomes the authority the upstream (and the egress gateway) sees.
 AUTHORITY_HEADERS = frozenset({"host", ":authority"})
 
@@ -68,9 +73,12 @@ class Leg:
 
 def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tuple[Leg, ...]:
     """Every leg of a VirtualService, with names resolved as Istio resolves them."""
-    top_gateways = frozenset(resolve_gateway_ref(g, namespace) for g in spec.gateways) or frozenset(
-        {MESH_GATEWAY}
-    )
+    if spec.hosts:
+        top_gateways = frozenset(
+            resolve_gateway_ref(g, namespace) for g in spec.gateways
+        ) or frozenset({MESH_GATEWAY})
+    else:  # a delegate: its parent may be bound to sidecars or to any gateway
+        top_gateways = frozenset({MESH_GATEWAY, DELEGATING_GATEWAYS})
     hosts = tuple(resolve_service_host(h, namespace, cluster_domain) for h in spec.hosts)
 
     def resolve(host: str) -> str:

@@ -4,7 +4,9 @@ Gateway references resolve as Istio resolves them (``ns/name``, ``./name``, a ba
 ``name`` in the VirtualService's namespace, the legacy ``name.ns.svc.cluster.local``).
 A route at another gateway (an ingress gateway, a tenant's own Gateway) that forwards
 outside the cluster leaves around the egress gateway; a route at the egress gateway
-that forwards back inside is not egress and is refused.
+that forwards back inside is not egress and is refused. A delegate (a VirtualService
+without hosts) applies wherever its parent is bound, which is not in view: it may not
+forward outside the cluster at all.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 
 from webhook.policy.allowlist import external_host_problem
 from webhook.policy.decision import Violation
+from webhook.policy.routes import DELEGATING_GATEWAYS
 from webhook.policy.subject import VirtualServiceSubject
 from webhook.resources.virtual_service import MESH_GATEWAY
 
@@ -35,6 +38,14 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                         f'routes traffic at egress gateway "{ref}" to in-cluster host '
                         f'"{target.raw_host}"; egress gateway routes forward only to '
                         "allowlisted external hosts",
+                    )
+                elif ref == DELEGATING_GATEWAYS and external:
+                    yield Violation(
+                        RULE,
+                        target.field,
+                        f'forwards to external host "{target.raw_host}" from a delegate '
+                        "VirtualService (no hosts), which applies at whatever gateway its "
+                        "parent is bound to; route external hosts in the parent instead",
                     )
                 elif not is_egress and external:
                     yield Violation(
