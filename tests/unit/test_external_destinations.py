@@ -40,6 +40,7 @@ def _messages(obj: dict[str, Any]) -> list[str]:
         ),
         pytest.param(_egress(dest("api.github.com.", 443)), "ends with a dot", id="trailing-dot"),
         pytest.param(_egress(dest("1.2.3.4", 443)), "IP address", id="ip"),
+        pytest.param(_egress(dest("2001:db8::1", 443)), "IP address", id="ipv6-not-a-short-name"),
         pytest.param(
             _egress(dest("db.example.com", 5432), host="db.example.com"),
             "only for namespace payments",
@@ -59,3 +60,49 @@ def test_destinations(obj: dict[str, Any], fragment: str | None) -> None:
     else:
         assert len(messages) == 1
         assert fragment in messages[0]
+
+
+CDN = "a.cdn.example.net"  # allowlisted, and mesh traffic may reach it without the gateway
+
+
+@pytest.mark.parametrize(
+    ("route", "fields"),
+    [
+        pytest.param({"route": [dest(CDN, 443)]}, [], id="direct-no-rewrite"),
+        pytest.param(
+            {"route": [dest(CDN, 443)], "rewrite": {"authority": "b.cdn.example.net"}},
+            [],
+            id="rewrite-to-allowlisted",
+        ),
+        # Door: a route sent straight to an external host carries the rewritten Host/:authority
+        # (HTTPRewrite.authority, HTTPRoute.headers in virtual_service.proto). On a wildcard
+        # ServiceEntry with DYNAMIC_DNS the proxy resolves that name and connects to it; on
+        # any other it fronts a host the allowlist does not name. The egress gateway's legs
+        # already check rewrites; sidecar legs that skip the gateway must too.
+        pytest.param(
+            {
+                "route": [dest("*.cdn.example.net", 443)],
+                "rewrite": {"authority": "evil.example.org"},
+            },
+            ["spec.http[0].rewrite.authority"],
+            id="rewrite-to-unlisted",
+        ),
+        pytest.param(
+            {
+                "route": [dest(CDN, 443)],
+                "headers": {"request": {"set": {"HOST": "evil.example.org"}}},
+            },
+            ["spec.http[0].headers.request.set[HOST]"],
+            id="host-header-any-case",
+        ),
+        # Routing inside the cluster may rewrite freely: nothing leaves it.
+        pytest.param(
+            {"route": [dest("reviews", 9080)], "rewrite": {"authority": "evil.example.org"}},
+            [],
+            id="internal-rewrite",
+        ),
+    ],
+)
+def test_sidecar_rewrites_on_direct_routes(route: dict[str, Any], fields: list[str]) -> None:
+    obj = virtual_service(hosts=[CDN], http=[route])
+    assert [v.field for v in decide(obj).violations if v.rule == RULE] == fields

@@ -1,4 +1,10 @@
-"""External destinations: every external host a route or mirror sends to is allowlisted."""
+"""External destinations: every external host a route or mirror sends to is allowlisted.
+
+A sidecar route that sends straight to an external host carries its authority rewrites
+with it (on a DYNAMIC_DNS ServiceEntry the proxy even connects to the rewritten name), so
+the rewritten Host/:authority must be allowlisted too. The egress gateway's own rewrites
+are checked by gateway-routing.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,18 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     """A destination outside the allowlist for the namespace, or on a port it does not open."""
     seen: set[str] = set()
     for leg in subject.legs:
+        direct = leg.at_sidecars and any(
+            not t.mirror and subject.is_external(t.host) for t in leg.targets
+        )
+        for rewrite in leg.authority_rewrites if direct else ():
+            if rewrite.field in seen:
+                continue
+            seen.add(rewrite.field)
+            problem = external_host_problem(subject, rewrite.value, rewrite.value.lower())
+            if problem is not None:
+                yield Violation(
+                    RULE, rewrite.field, f"authority rewrite on a route sent outside: {problem}"
+                )
         for target in leg.targets:
             if target.field in seen or not subject.is_external(target.host):
                 continue
