@@ -74,16 +74,25 @@ build_etcd() {
 }
 
 build_helm() {
-  if fresh helm "$HELM_VERSION"; then return; fi
+  # helm's offline default Kubernetes version (helm template, lint) is stamped like
+  # upstream's Makefile does, here to the pinned cluster's minor; part of the stamp so a
+  # change of either rebuilds.
+  local minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
+  local recipe="$HELM_VERSION+k8s1.$minor"
+  if fresh helm "$recipe"; then return; fi
   need_go "helm $HELM_VERSION"
   local dir="$work/helm-$HELM_VERSION"
   log "building helm $HELM_VERSION"
   mkdir -p "$dir"
   printf 'module egress-webhook.test/helmbin\n\ngo 1.24\n\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" >"$dir/go.mod"
-  (cd "$dir" && go build -trimpath -o "$bin/helm" \
-    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
-    helm.sh/helm/v3/cmd/helm)
-  stamp helm "$HELM_VERSION"
+  local flags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  flags+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  local pkg
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    flags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
+  done
+  (cd "$dir" && go build -trimpath -o "$bin/helm" -ldflags "$flags" helm.sh/helm/v3/cmd/helm)
+  stamp helm "$recipe"
 }
 
 fetch_istio_crds() {
