@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import gc
+import json
 import statistics
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.workload import EXAMPLE_POLICY, engine_cases, large_policy_text
+from bench.workload import (
+    EXAMPLE_POLICY,
+    EngineCase,
+    admission_review,
+    engine_cases,
+    large_policy_text,
+    opa_data,
+)
 from webhook.policy.engine import evaluate
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.loader import load_policy
@@ -25,6 +34,7 @@ class EngineFigure:
     p99_us: float
     allowed: bool
     expected: bool
+    opa_median_us: float | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,13 @@ def load_policies(workdir: Path) -> tuple[dict[str, CompiledPolicy], list[Policy
 
 
 def run_engine(
-    policies: dict[str, CompiledPolicy], *, seconds_per_case: float, max_calls: int
+    policies: dict[str, CompiledPolicy],
+    *,
+    seconds_per_case: float,
+    max_calls: int,
+    opa: Path | None = None,
+    rego: Path | None = None,
+    workdir: Path | None = None,
 ) -> list[EngineFigure]:
     """Time evaluate() on each representative object, bounded in calls and in time.
 
@@ -95,6 +111,33 @@ def run_engine(
                 p99_us=percentile([float(s) for s in samples], 0.99) / 1e3,
                 allowed=decision.allowed,
                 expected=case.allowed,
+                opa_median_us=opa_eval_us(opa, rego, case, policy, workdir)
+                if opa and rego and workdir
+                else None,
             )
         )
     return figures
+
+
+def opa_eval_us(
+    opa: Path, rego: Path, case: EngineCase, policy: CompiledPolicy, workdir: Path
+) -> float | None:
+    """OPA's own evaluation of bench/opa/egress.rego on the same object (`opa bench`).
+
+    The median of rego_query_eval: the query is prepared once and the input parsed
+    once, so this is the Rego counterpart of evaluate(), with no HTTP, TLS or JSON.
+    `opa bench` runs Go's benchmark loop (about a second per object). None on failure.
+    """
+    data = workdir / f"opa-bench-data-{case.policy}.json"
+    if not data.exists():
+        data.write_text(json.dumps({"egress_policy": opa_data(policy)}))
+    review = workdir / "opa-bench-input.json"
+    review.write_text(json.dumps(admission_review(case.obj)))
+    argv = [str(opa), "bench", "--format", "json", "-d", str(rego), "-d", str(data),
+            "-i", str(review), "data.egress.admission.main"]  # fmt: skip
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        extra = json.loads(done.stdout)["Extra"]
+        return float(extra["histogram_timer_rego_query_eval_ns_median"]) / 1e3
+    except (subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,129 @@
+"""The bench's own correctness (load generator, workload, Rego port); nothing here is timed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp import web
+
+from bench.bare import create_bare_app, server_context
+from bench.load import cpu_seconds_of, run_load
+from bench.servers import REGO, free_port
+from bench.workload import (
+    EXAMPLE_POLICY,
+    admission_review,
+    engine_cases,
+    large_policy_text,
+    opa_data,
+    review_cases,
+)
+from tests.conftest import ROOT
+from webhook.certs import write_bundle
+from webhook.policy.engine import evaluate
+from webhook.policy.loader import load_policy, parse_policy
+
+OPA = (
+    Path(os.environ.get("EGRESS_WEBHOOK_CACHE", Path.home() / ".cache/egress-webhook")) / "bin/opa"
+)
+
+
+def test_every_workload_object_gets_its_expected_verdict() -> None:
+    policies = {"example": load_policy(EXAMPLE_POLICY), "large": parse_policy(large_policy_text())}
+    for case in engine_cases():
+        decision = evaluate(case.obj, policies[case.policy], namespace="default")
+        assert decision.allowed is case.allowed, (case.label, decision.message())
+    assert len(policies["large"].policy.allowlist) == 1000
+
+
+def test_cpu_seconds_of_reads_this_process() -> None:
+    assert cpu_seconds_of(os.getpid()) is not None
+    assert cpu_seconds_of(2**22 + 1) is None  # above pid_max: no such process
+
+
+@pytest.fixture
+async def bare_url(tmp_path: Path) -> Any:
+    bundle = write_bundle(tmp_path / "certs")
+    runner = web.AppRunner(create_bare_app(), access_log=None)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(
+        runner, "127.0.0.1", port, ssl_context=server_context(bundle.cert_path, bundle.key_path)
+    )
+    await site.start()
+    try:
+        yield (
+            f"https://127.0.0.1:{port}/validate",
+            ssl.create_default_context(cafile=str(bundle.ca_path)),
+        )
+    finally:
+        await runner.cleanup()
+
+
+def _cases(expect: bool | None) -> list[dict[str, Any]]:
+    return [{"label": c.label, "body": c.body.decode(), "allowed": expect} for c in review_cases()]
+
+
+async def test_load_generator_counts_answered_requests(bare_url: Any) -> None:
+    url, context = bare_url
+    result = await run_load(
+        url, _cases(None), ssl_context=context, concurrency=2, duration=5.0, warmup=0.0,
+        max_requests=40,
+    )  # fmt: skip
+    assert (result.requests, result.errors) == (40, 0)
+    assert result.p50_ms <= result.p99_ms <= result.max_ms
+
+
+async def test_load_generator_refuses_a_wrong_verdict(bare_url: Any) -> None:
+    url, context = bare_url  # the bare server allows everything
+    result = await run_load(
+        url, _cases(False), ssl_context=context, concurrency=2, duration=5.0, warmup=0.0,
+        max_requests=10,
+    )  # fmt: skip
+    assert result.requests == 0
+    assert result.wrong_verdicts == result.errors == 10
+    assert "expected False" in (result.first_error or "")
+
+
+def _objects() -> list[tuple[str, str, dict[str, Any]]]:
+    objects = [(c.policy, c.label, c.obj) for c in engine_cases()]
+    for path in sorted((ROOT / "examples" / "manifests").rglob("*.yaml")):
+        objects += [("example", path.name, d) for d in yaml.safe_load_all(path.read_text()) if d]
+    verdicts = ROOT / "tests" / "e2e" / "manifests" / "verdicts.yaml"
+    objects += [("example", d["metadata"]["name"], d) for d in yaml.safe_load_all(
+        verdicts.read_text()) if d]  # fmt: skip
+    return objects
+
+
+@pytest.mark.skipif(
+    not OPA.exists() and shutil.which("opa") is None,
+    reason="opa is not built (bench/build-opa.sh); the Rego check runs where it is",
+)
+@pytest.mark.parametrize(("policy_name", "label", "obj"), _objects(), ids=lambda v: str(v)[:40])
+def test_rego_reaches_the_engines_verdict(
+    tmp_path: Path, policy_name: str, label: str, obj: dict[str, Any]
+) -> None:
+    opa = OPA if OPA.exists() else Path(shutil.which("opa") or "opa")
+    policy = load_policy(EXAMPLE_POLICY) if policy_name == "example" else parse_policy(
+        large_policy_text())  # fmt: skip
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps({"egress_policy": opa_data(policy)}))
+    review = tmp_path / "input.json"
+    review.write_text(json.dumps(admission_review(obj)))
+    done = subprocess.run(
+        [str(opa), "eval", "--format", "json", "-d", str(REGO), "-d", str(data),
+         "-i", str(review), "data.egress.admission.main"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    answer = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
+    expected = evaluate(obj, policy, namespace=obj["metadata"].get("namespace"))
+    assert answer["kind"] == "AdmissionReview"
+    assert answer["response"]["uid"] == admission_review(obj)["request"]["uid"]
+    assert answer["response"]["allowed"] is expected.allowed, (label, answer, expected.message())
