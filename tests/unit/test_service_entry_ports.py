@@ -74,6 +74,42 @@ def test_endpoint_port_map_cannot_remap_to_another_port() -> None:
     assert _fields(obj) == ["spec.endpoints[1].ports[tcp-postgres]"]
 
 
+def test_target_port_zero_is_unset() -> None:
+    # proto3: 0 is the unset value, and Istio then sends to `number` (ServicePort.target_port).
+    obj = tls_service_entry("api.github.com", ports=[_port(443, "TLS", targetPort=0)])
+    assert _fields(obj) == []
+
+
+def test_endpoint_port_map_applies_to_every_port_of_that_name() -> None:
+    # Door: WorkloadEntry.ports maps a port *name* to the endpoint's port. With two ports
+    # named alike, both are remapped; checking only the last one let plain HTTP reach 443,
+    # which the allowlist opens to TLS only.
+    obj = service_entry(
+        hosts=["httpbin.org"],
+        resolution="DNS",
+        ports=[
+            {"number": 80, "name": "web", "protocol": "HTTP"},
+            {"number": 443, "name": "web", "protocol": "TLS"},
+        ],
+        endpoints=[{"address": "httpbin.org", "ports": {"web": 443}}],
+    )
+    assert _fields(obj) == ["spec.endpoints[0].ports[web]"]
+
+
+def test_endpoint_host_name_gets_only_its_own_ports() -> None:
+    # Door: an endpoint host name receives the bytes (ServiceEntry.endpoints, resolution
+    # DNS), so its own allowlist entry must allow each port and protocol, not only the
+    # entry of the host the ServiceEntry names. api.github.com allows 443 for TLS/HTTPS,
+    # never plain TCP.
+    obj = service_entry(
+        hosts=["x.googleapis.com"],
+        resolution="DNS",
+        ports=[{"number": 443, "name": "tcp", "protocol": "TCP"}],
+        endpoints=[{"address": "api.github.com"}],
+    )
+    assert _fields(obj) == ["spec.endpoints[0].address"]
+
+
 def test_service_entry_without_ports_is_refused() -> None:
     obj = service_entry(hosts=["api.github.com"], resolution="DNS")
     assert _fields(obj) == ["spec.ports"]

@@ -1,11 +1,16 @@
-"""ServiceEntry ports: every port, targetPort and endpoint port is allowed for every host."""
+"""ServiceEntry ports: every port, targetPort and endpoint port is allowed for every host.
+
+An endpoint given by host name receives the traffic itself, so its own allowlist entry must
+allow each port too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from webhook.policy.allowlist import describe_ports, entries, port_allowed
+from webhook.policy.allowlist import describe_ports, entries, external_host_problem, port_allowed
 from webhook.policy.decision import Violation
+from webhook.policy.hosts import is_ip_literal
 from webhook.policy.model import AllowlistEntry
 from webhook.policy.subject import ServiceEntrySubject
 from webhook.resources.service_entry import ServicePort
@@ -18,6 +23,11 @@ def protocol_of(port: ServicePort) -> str | None:
     return port.protocol.upper() if port.protocol else None
 
 
+def target_port(port: ServicePort) -> int:
+    """Where the endpoint receives the port's traffic: targetPort, unless unset (0 in proto3)."""
+    return port.target_port or port.number
+
+
 def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
     """A port the allowlist does not open for a host, including remapped endpoint ports."""
     spec = subject.spec
@@ -25,13 +35,12 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
     hosts = [(h, found) for h, found in hosts if found]  # others fail service-entry-hosts
     if not spec.ports and hosts:
         yield Violation(RULE, "spec.ports", "a ServiceEntry for external hosts must declare ports")
-    by_name = {p.name: p for p in spec.ports if p.name}
     for host, found in hosts:
         for j, port in enumerate(spec.ports):
             protocol = protocol_of(port)
             numbers = [("", port.number)]
-            if port.target_port is not None and port.target_port != port.number:
-                numbers.append((".targetPort", port.target_port))
+            if target_port(port) != port.number:
+                numbers.append((".targetPort", target_port(port)))
             for suffix, number in numbers:
                 if not port_allowed(found, number, protocol):
                     yield _violation(
@@ -39,11 +48,41 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
                     )
         for k, endpoint in enumerate(spec.endpoints):
             for name, number in endpoint.ports.items():
-                named = by_name.get(name)
-                if named is None or port_allowed(found, number, protocol_of(named)):
-                    continue
+                # Every port of that name is remapped (names should be unique, but Istio
+                # reads them one by one).
+                for named in (p for p in spec.ports if p.name == name):
+                    if not port_allowed(found, number, protocol_of(named)):
+                        yield _violation(
+                            f"spec.endpoints[{k}].ports[{name}]",
+                            host,
+                            number,
+                            protocol_of(named),
+                            found,
+                        )
+    yield from _endpoint_host_ports(subject)
+
+
+def _endpoint_host_ports(subject: ServiceEntrySubject) -> Iterator[Violation]:
+    """An endpoint host name receives the bytes: its own entry must allow each port.
+
+    Names that are not allowlisted at all are reported by service-entry-endpoints.
+    """
+    spec = subject.spec
+    checked = {entries(subject, h.lower()) for h in spec.hosts}  # by check() already
+    for k, endpoint in enumerate(spec.endpoints):
+        address = endpoint.address or ""
+        if not address or address.startswith("unix://") or is_ip_literal(address):
+            continue
+        if external_host_problem(subject, address, address.lower()) is not None:
+            continue
+        found = entries(subject, address.lower())
+        if found in checked:
+            continue
+        for port in spec.ports:
+            number = endpoint.ports.get(port.name, target_port(port))
+            if not port_allowed(found, number, protocol_of(port)):
                 yield _violation(
-                    f"spec.endpoints[{k}].ports[{name}]", host, number, protocol_of(named), found
+                    f"spec.endpoints[{k}].address", address, number, protocol_of(port), found
                 )
 
 
