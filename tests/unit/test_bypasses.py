@@ -1,4 +1,4 @@
-"""Doors that span rules or the schema: what the API server would store is what gets judged."""
+"""Across rules: fields Istio does not have, and the egress configurations of Istio's docs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.istio_objects import GATEWAY, decide, dest, virtual_service
+from tests.unit.conftest import policy_from
+from tests.unit.istio_objects import GATEWAY, decide, dest, service_entry, virtual_service
 
 
 def _schema_fields(obj: dict[str, Any]) -> list[str]:
@@ -59,3 +60,159 @@ def _schema_fields(obj: dict[str, Any]) -> list[str]:
 )
 def test_fields_istio_does_not_have_are_refused(obj: dict[str, Any], fields: list[str]) -> None:
     assert _schema_fields(obj) == fields
+
+
+DOCS_POLICY = policy_from(
+    """
+allowlist:
+  - host: edition.cnn.com
+    ports:
+      - number: 80
+        protocols: [HTTP]
+      - number: 443
+        protocols: [TLS, HTTPS]
+  - host: "*.wikipedia.org"
+    ports:
+      - number: 443
+        protocols: [TLS, HTTPS]
+egressGateway:
+  service: istio-egressgateway.istio-system.svc.cluster.local
+  gateways: [istio-system/istio-egressgateway, default/istio-egressgateway]
+exemptNamespaces: [istio-system]
+"""
+)
+
+
+def _cnn_legs(protocol: str, port: int, upstream_port: int, **extra: Any) -> dict[str, Any]:
+    """The two legs of Istio's egress-gateway tasks: mesh -> gateway -> edition.cnn.com."""
+    mesh: dict[str, Any] = {"gateways": ["mesh"], "port": port}
+    gateway: dict[str, Any] = {"gateways": ["istio-egressgateway"], "port": port}
+    if protocol == "tls":
+        mesh["sniHosts"] = gateway["sniHosts"] = ["edition.cnn.com"]
+    return virtual_service(
+        hosts=["edition.cnn.com"],
+        gateways=["istio-egressgateway", "mesh"],
+        **{
+            protocol: [
+                {"match": [mesh], "route": [dest(GATEWAY, port, subset="cnn", weight=100)]},
+                {"match": [gateway], "route": [dest("edition.cnn.com", upstream_port)], **extra},
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        pytest.param(
+            service_entry(
+                hosts=["edition.cnn.com"],
+                ports=[
+                    {"number": 80, "name": "http-port", "protocol": "HTTP"},
+                    {"number": 443, "name": "https", "protocol": "HTTPS"},
+                ],
+                resolution="DNS",
+            ),
+            id="cnn-service-entry",
+        ),
+        pytest.param(_cnn_legs("http", 80, 80), id="egress-gateway-http"),
+        pytest.param(_cnn_legs("tls", 443, 443), id="egress-gateway-tls-passthrough"),
+        pytest.param(
+            _cnn_legs("http", 80, 443, retries={"attempts": 3, "perTryTimeout": "2s"}),
+            id="tls-origination-at-the-gateway",
+        ),
+        pytest.param(
+            service_entry(
+                hosts=["*.wikipedia.org"],
+                ports=[{"number": 443, "name": "https", "protocol": "HTTPS"}],
+            ),
+            id="wildcard-default-resolution-on-https",
+        ),
+        pytest.param(
+            service_entry(
+                hosts=["*.wikipedia.org"],
+                ports=[{"number": 443, "name": "tls", "protocol": "TLS"}],
+                resolution="DYNAMIC_DNS",
+            ),
+            id="wildcard-dynamic-dns",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["*.wikipedia.org"],
+                gateways=["mesh", "istio-system/istio-egressgateway"],
+                tls=[
+                    {
+                        "match": [
+                            {"gateways": ["mesh"], "port": 443, "sniHosts": ["*.wikipedia.org"]}
+                        ],
+                        "route": [dest(GATEWAY, 443)],
+                    },
+                    {
+                        "match": [
+                            {
+                                "gateways": ["istio-system/istio-egressgateway"],
+                                "port": 443,
+                                "sniHosts": ["*.wikipedia.org"],
+                            }
+                        ],
+                        "route": [dest("www.wikipedia.org", 443)],
+                    },
+                ],
+            ),
+            id="wildcard-through-the-gateway",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["reviews"],
+                http=[
+                    {
+                        "match": [{"headers": {"end-user": {"exact": "jason"}}}],
+                        "fault": {"delay": {"percentage": {"value": 100}, "fixedDelay": "7s"}},
+                        "route": [dest("ratings", subset="v1")],
+                    },
+                    {
+                        "corsPolicy": {"allowOrigins": [{"exact": "https://example.com"}]},
+                        "route": [
+                            dest("reviews", subset="v1", weight=90),
+                            dest("reviews", subset="v2", weight=10),
+                        ],
+                        "retries": {"attempts": 3},
+                        "timeout": "1s",
+                        "mirror": {"host": "reviews", "subset": "v3"},
+                        "mirrorPercentage": {"value": 10},
+                    },
+                ],
+            ),
+            id="in-mesh-canary-fault-cors-mirror",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["bookinfo.com"],
+                gateways=["mygateway"],
+                http=[
+                    {
+                        "match": [{"uri": {"prefix": "/productpage"}}],
+                        "delegate": {"name": "productpage", "namespace": "nsa"},
+                    }
+                ],
+            ),
+            id="ingress-delegating-root",
+        ),
+        pytest.param(
+            virtual_service(
+                "nsa",
+                http=[
+                    {
+                        "match": [{"uri": {"prefix": "/productpage/v1/"}}],
+                        "route": [dest("productpage-v1.nsa.svc.cluster.local")],
+                    },
+                    {"route": [dest("productpage.nsa.svc.cluster.local")]},
+                ],
+            ),
+            id="delegate-routing-inward",
+        ),
+    ],
+)
+def test_istio_docs_configurations_pass(obj: dict[str, Any]) -> None:
+    decision = decide(obj, DOCS_POLICY)
+    assert decision.violations == ()
