@@ -162,19 +162,24 @@ def write_cases(workdir: Path, *, check_verdicts: bool) -> Path:
     return path
 
 
+#: A load generator this busy (a core's worth) may be what limits req/s, not the server.
+CLIENT_BOUND = 0.9
+
+
 def summarize(name: str, results: list[LoadResult]) -> list[str]:
     rps = statistics.median(r.rps for r in results)
     p50 = statistics.median(r.p50_ms for r in results)
     p99 = statistics.median(r.p99_ms for r in results)
     cpu = [r.server_cpu_us_per_request for r in results if r.server_cpu_us_per_request]
     errors = sum(r.errors for r in results)
+    client = statistics.median(r.client_cpu for r in results)
     return [
         name,
         f"{rps:,.0f}",
         f"{p50:.2f}",
         f"{p99:.2f}",
         f"{statistics.median(cpu):.0f}" if cpu else "?",
-        f"{statistics.median(r.client_cpu for r in results):.0%}",
+        f"{client:.0%}" + (" (bound)" if client >= CLIENT_BOUND else ""),
         str(sum(r.requests for r in results)),
         str(errors),
     ]
@@ -248,6 +253,11 @@ def request_path(
         ],
         [summarize(name, rs) for name, rs in results.items()],
     )
+    if any(statistics.median(r.client_cpu for r in rs) >= CLIENT_BOUND for rs in results.values()):
+        print(
+            "(bound): the load generator used a full core, so that server's req/s is a floor; "
+            "compare server CPU µs/req instead"
+        )
     names = list(results)
     print(ratio_line("bare", results[names[0]], results[names[1]]))
     if len(names) > 2:
