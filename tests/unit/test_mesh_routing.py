@@ -221,6 +221,22 @@ TO_GATEWAY = {"route": [dest(GATEWAY, 80)]}
         # In-cluster routing is not egress.
         pytest.param(
             virtual_service(
+                hosts=["bookinfo.example.com"],
+                gateways=["istio-system/ingressgateway", "mesh"],
+                http=[{"route": [dest("productpage", 9080)]}],
+            ),
+            [],
+            id="ingress-name-also-bound-to-mesh-routed-inward",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["api.github.com"], http=[{"route": [dest("tenant-proxy", 8080)]}]
+            ),
+            ["spec.http[0].route[0].destination.host"],
+            id="allowlisted-name-captured-inward",
+        ),
+        pytest.param(
+            virtual_service(
                 hosts=["reviews"],
                 http=[
                     {

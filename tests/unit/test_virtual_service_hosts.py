@@ -80,6 +80,15 @@ TO_GW = [{"route": [dest(GATEWAY, 443)]}]
         pytest.param(
             virtual_service(
                 hosts=["bookinfo.example.com"],
+                gateways=["istio-system/ingressgateway", "mesh"],
+                http=[{"route": [dest("productpage")]}],
+            ),
+            None,
+            id="ingress-host-also-at-mesh-routed-inward",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["bookinfo.example.com"],
                 gateways=["istio-system/ingressgateway"],
                 http=[{"route": [dest("productpage")]}],
             ),

@@ -54,6 +54,26 @@ class VirtualServiceSubject(Subject):
     spec: VirtualServiceSpec = field(default_factory=VirtualServiceSpec)
     legs: tuple[Leg, ...] = ()
 
+    def routes_inward(self, leg: Leg) -> bool:
+        """True when a sidecar leg keeps its traffic in the cluster.
+
+        Every target is an in-cluster name other than the egress gateway, and nothing is
+        delegated out of view (a redirect or direct response has no target at all). An
+        ingress VirtualService that also binds ``mesh`` routes its public name this way.
+        """
+        gateway = self.policy.egress_gateway_service
+        return leg.delegate_field is None and all(
+            not self.is_external(t.host) and t.host != gateway for t in leg.targets
+        )
+
+    def is_egress_destination(self, host: str) -> bool:
+        """True when some allowlist entry (of any namespace) contains `host`.
+
+        Such a name is a real way out, so sidecar traffic for it may only go to the
+        egress gateway; a name nobody may reach outside can be routed inward.
+        """
+        return bool(self.policy.entries_for(host))
+
     @classmethod
     def build(
         cls,

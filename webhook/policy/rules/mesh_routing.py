@@ -5,6 +5,10 @@ or through a match without gateways). For such a leg carrying a host that
 egressGateway.requireFor covers, every destination must be the egress gateway Service:
 no weighted share elsewhere, no mirror, no authority or Host rewrite, no delegate the
 webhook cannot see. Any sidecar leg that sends to such a host directly is refused too.
+
+A leg for an external-looking name that no allowlist entry contains, routed only to
+in-cluster services, is inward routing (an ingress VirtualService also bound to
+``mesh``) and is left alone; an allowlisted name may not be captured that way.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         if not leg.at_sidecars:
             continue
         guarded = [h for h in leg.hosts if subject.is_external(h) and policy.requires_gateway(h)]
+        if subject.routes_inward(leg) and not any(map(subject.is_egress_destination, guarded)):
+            continue  # a name that is no way out, routed inward (ingress VS bound to mesh too)
         if not guarded:
             for target in leg.targets:
                 if subject.is_external(target.host) and policy.requires_gateway(target.host):

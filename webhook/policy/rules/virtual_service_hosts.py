@@ -1,7 +1,8 @@
 """VirtualService hosts: external hosts routed by sidecars or the egress gateway are allowlisted.
 
-Hosts of a route bound only to an ingress gateway are the names clients use to come in,
-not egress, and are left alone. Nobody may route the egress gateway's own name.
+Hosts of a route bound only to an ingress gateway, or routed at sidecars only to
+in-cluster services, are names clients use to come in, not egress, and are left alone.
+Nobody may route the egress gateway's own name.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
             )
     reported: set[str] = set()
     for leg in subject.legs:
-        if not (leg.at_sidecars or leg.gateways & egress_refs):
+        at_egress = bool(leg.gateways & egress_refs)
+        if not (leg.at_sidecars or at_egress):
             continue
+        if not at_egress and subject.routes_inward(leg):
+            continue  # inward routing; capturing an allowlisted name is mesh-routing's finding
         # A TLS leg narrowed to its sniHosts still binds the VirtualService to every host it
         # lists, so those are opened here too.
         for host in (*leg.hosts, *fields):
