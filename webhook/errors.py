@@ -18,8 +18,7 @@ class PolicyInvalidError(EgressWebhookError):
         self.problems = problems
         super().__init__(
             f"invalid policy {source} ({len(problems)} problem"
-            f"{'s' if len(problems) != 1 else ''}):\n"
-            + "\n".join(f"  {p}" for p in problems)
+            f"{'s' if len(problems) != 1 else ''}):\n" + "\n".join(f"  {p}" for p in problems)
         )
 
 

@@ -57,6 +57,11 @@ def _messages(obj: dict[str, Any]) -> list[str]:
             id="network-only",
         ),
         pytest.param(_db(endpoints=[{"labels": {"a": "b"}}]), "no address", id="no-address"),
+        pytest.param(
+            _db(endpoints=[{"address": "192.168.1.10", "network": "network2"}]),
+            "leaves from another cluster",
+            id="address-on-another-network",
+        ),
         pytest.param(_db(addresses=["db"]), "not an IP", id="address-not-ip"),
         pytest.param(_github(addresses=["140.82.112.5"]), "no cidrs", id="address-without-cidrs"),
         pytest.param(

@@ -50,6 +50,13 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
                 f"endpoint without an address sends traffic to {where}; give the endpoint "
                 "an address inside the entry's CIDRs or an allowlisted host name",
             )
+        elif endpoint.network:
+            yield Violation(
+                RULE,
+                f"spec.endpoints[{k}].network",
+                f'endpoint "{address}" on network "{endpoint.network}" is reached through '
+                "that network's gateway, and leaves from another cluster; remove network",
+            )
         elif address.startswith("unix://"):
             yield Violation(
                 RULE,
