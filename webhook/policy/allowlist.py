@@ -14,6 +14,14 @@ NAME_AWARE_PROTOCOLS = frozenset({"HTTP", "HTTPS", "TLS", "HTTP2", "GRPC", "GRPC
 
 def external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
     """Why the external `host` (as written: `raw`) may not be opened, or None."""
+    key = ("problem", raw, host)
+    if key not in subject.memo:
+        subject.memo[key] = _external_host_problem(subject, raw, host)
+    problem: str | None = subject.memo[key]
+    return problem
+
+
+def _external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
     problem = host_problem(raw)
     if problem is not None:
         return f'host "{raw}" {problem}'
@@ -27,7 +35,7 @@ def external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
             f'host "{raw}" is in the cluster domain "{subject.policy.cluster_domain}": '
             "in-cluster names cannot be registered as external hosts"
         )
-    if subject.policy.entries_in(host, subject.namespace):
+    if subject.entries(host):
         return None
     elsewhere = sorted({ns for e in subject.policy.entries_for(host) for ns in e.namespaces or ()})
     if elsewhere:
@@ -44,7 +52,7 @@ def external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
 
 def entries(subject: Subject, host: str) -> tuple[AllowlistEntry, ...]:
     """The allowlist entries containing `host` that the subject's namespace may use."""
-    return subject.policy.entries_in(host, subject.namespace)
+    return subject.entries(host)
 
 
 def port_allowed(

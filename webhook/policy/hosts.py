@@ -9,6 +9,10 @@ import re
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
+#: Every character an IP address or CIDR can be written with.
+_IP_CHARACTERS = re.compile(r"[0-9a-fA-F:./]+")
+
+
 class HostPatternError(ValueError):
     """A host or wildcard is not a plain lower-case DNS name that Istio reads as we do."""
 
@@ -16,6 +20,8 @@ class HostPatternError(ValueError):
 def is_ip_literal(value: str) -> bool:
     """True for an IPv4/IPv6 address or CIDR, also when bracketed or carrying a zone."""
     candidate = value.strip("[]").split("%", 1)[0]
+    if not _IP_CHARACTERS.fullmatch(candidate):
+        return False  # a host name: skip the costlier parse (and its exception)
     try:
         ipaddress.ip_network(candidate, strict=False)
     except ValueError:

@@ -24,6 +24,8 @@ class CompiledPolicy:
     """A validated Policy with its allowlist indexed by exact host and wildcard domain."""
 
     __slots__ = (
+        "_allowed_by_namespace",
+        "_allowed_everywhere",
         "_exact",
         "_wildcard",
         "egress_gateway_namespaces",
@@ -46,6 +48,16 @@ class CompiledPolicy:
             else:
                 wildcard[suffix].append(entry)
         self._exact = {k: tuple(v) for k, v in exact.items()}
+        # What denial messages list as allowed, sorted once here rather than per denial.
+        everywhere = {e.host for e in policy.allowlist if e.namespaces is None}
+        restricted: dict[str, set[str]] = defaultdict(set)
+        for entry in policy.allowlist:
+            for namespace in entry.namespaces or ():
+                restricted[namespace].add(entry.host)
+        self._allowed_everywhere = sorted(everywhere)
+        self._allowed_by_namespace = {
+            ns: sorted(everywhere | hosts) for ns, hosts in restricted.items()
+        }
         self._wildcard = {k: tuple(v) for k, v in wildcard.items()}
         gateway = policy.egress_gateway
         self.egress_gateway_service = gateway.service
@@ -91,13 +103,7 @@ class CompiledPolicy:
 
     def allowed_hosts(self, namespace: str) -> list[str]:
         """Allowlisted hosts usable from `namespace`, for messages that say what is allowed."""
-        return sorted(
-            {
-                e.host
-                for e in self.policy.allowlist
-                if e.namespaces is None or namespace in e.namespaces
-            }
-        )
+        return self._allowed_by_namespace.get(namespace, self._allowed_everywhere)
 
     def requires_gateway(self, host: str) -> bool:
         """True when mesh traffic to the allowlisted `host` must use the egress gateway."""

@@ -30,8 +30,12 @@ def parse_policy(text: str, source: str = "<policy>") -> CompiledPolicy:
     try:
         # The strict loader refuses duplicate keys: with the last copy silently winning,
         # a reviewer of the policy file could read a different allowlist than the one served.
-        node = yaml.compose(text, Loader=StrictLoader)
-        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+        loader = StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from webhook.policy.index import CompiledPolicy
+from webhook.policy.model import AllowlistEntry
 from webhook.policy.names import is_in_cluster, resolve_service_host
 from webhook.policy.routes import Leg, legs_of
 from webhook.resources.base import ObjectMeta
@@ -21,6 +23,17 @@ class Subject:
     name: str
     metadata: ObjectMeta
     policy: CompiledPolicy
+    # Answers about one host are asked by several rules and once per route target;
+    # they are computed once per evaluation.
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def entries(self, host: str) -> tuple[AllowlistEntry, ...]:
+        """The allowlist entries containing the lower-case `host` this namespace may use."""
+        key = ("entries", host)
+        found: tuple[AllowlistEntry, ...] | None = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = self.policy.entries_in(host, self.namespace)
+        return found
 
     def resolve(self, host: str) -> str:
         """`host` as Istio reads it from this object's namespace."""
