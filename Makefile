@@ -26,8 +26,9 @@ run: $(VENV)/.installed certs/tls.crt ## serve HTTPS admission reviews on 127.0.
 	$(BIN)/egress-webhook serve --policy examples/policy.yaml \
 	  --tls-cert certs/tls.crt --tls-key certs/tls.key --host 127.0.0.1 --port 8443
 
-toolchain: ## build kube-apiserver, etcd, kubectl, helm and fetch Istio CRDs (cached)
+toolchain: ## build kube-apiserver, etcd, kubectl, helm, opa and fetch Istio CRDs (cached)
 	tests/e2e/toolchain/build.sh
+	bench/build-opa.sh
 
 lint: $(VENV)/.installed ## ruff, mypy --strict, hadolint
 	$(BIN)/ruff check .
