@@ -10,10 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 
 from tests.chart.rendering import (
     CHART,
@@ -26,6 +22,7 @@ from tests.chart.rendering import (
     find,
     kinds,
 )
+from webhook.certs import ca_bundle, generate_ca
 from webhook.policy.loader import load_policy, parse_policy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,27 +36,8 @@ HOOK_KINDS = ["ClusterRole", "ClusterRoleBinding", "Job", "ServiceAccount"]
 TEST_KINDS = ["Pod", "Role", "RoleBinding", "ServiceAccount"]
 
 
-def make_ca_bundle() -> str:
-    """base64 of a throwaway self-signed CA certificate (never written to disk)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "chart-test-ca")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    pem = cert.public_bytes(Encoding.PEM)
-    return base64.b64encode(pem).decode()
-
-
-CA_BUNDLE = make_ca_bundle()
+# base64 of a throwaway CA certificate from the project's cert code (never written to disk)
+CA_BUNDLE = ca_bundle(generate_ca("chart-test-ca", days=1)[0])
 EXISTING = {
     "certs": {"mode": "existing", "existing": {"secretName": "my-tls", "caBundle": CA_BUNDLE}}
 }

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from webhook.certs import generate_ca
+
 # One day is ample for a test session; backdating absorbs clock skew between processes.
 _VALIDITY = dt.timedelta(days=1)
 _BACKDATE = dt.timedelta(minutes=5)
@@ -51,34 +53,9 @@ class TestCA:
     __test__ = False  # not a pytest test class, despite the name
 
     def __init__(self, common_name: str = "egress-webhook e2e apiserver CA") -> None:
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        self._name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = dt.datetime.now(dt.UTC)
-        self._cert = (
-            x509.CertificateBuilder()
-            .subject_name(self._name)
-            .issuer_name(self._name)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _BACKDATE)
-            .not_valid_after(now + _VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(self._key, hashes.SHA256())
-        )
+        # The CA itself is the project's own; only the client certificate below is extra.
+        self._cert, self._key = generate_ca(common_name, days=_VALIDITY.days)
+        self._name = self._cert.subject
 
     @property
     def cert_pem(self) -> bytes:

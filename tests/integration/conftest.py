@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import io
-import ipaddress
 import json
 import os
 import shutil
@@ -23,11 +21,15 @@ import pytest
 import yaml
 from aiohttp import web
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.conftest import EXAMPLE_POLICY, ROOT
+from webhook.certs import (
+    PrivateKey,
+    certificate_pem,
+    generate_ca,
+    issue_serving_certificate,
+    private_key_pem,
+)
 from webhook.server.app import create_app, start
 from webhook.server.state import SETTINGS
 from webhook.settings import Settings
@@ -48,87 +50,30 @@ class ServingPair:
 
 @dataclass
 class CertificateAuthority:
-    """A throwaway CA that signs serving certificates for the server under test."""
+    """A throwaway CA, made by the project's own cert code, that signs serving certificates."""
 
-    key: ec.EllipticCurvePrivateKey
-    cert: x509.Certificate
+    authority: tuple[x509.Certificate, PrivateKey]
     issued: list[int] = field(default_factory=list)
 
     @property
     def cert_pem(self) -> bytes:
-        return self.cert.public_bytes(serialization.Encoding.PEM)
+        return certificate_pem(self.authority[0])
 
     def issue(self) -> ServingPair:
         """A new serving certificate (new key, new serial) for 127.0.0.1 and localhost."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        serial = x509.random_serial_number()
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "egress-webhook")]))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(serial)
-            # a minute of slack for clocks that disagree a little
-            .not_valid_before(now - dt.timedelta(minutes=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        x509.DNSName("localhost"),
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    ]
-                ),
-                critical=False,
-            )
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(self.key, hashes.SHA256())
+        cert, key = issue_serving_certificate(
+            self.authority, dns_names=["localhost"], ip_addresses=["127.0.0.1"], days=1
         )
-        self.issued.append(serial)
+        self.issued.append(cert.serial_number)
         return ServingPair(
-            cert_pem=cert.public_bytes(serialization.Encoding.PEM),
-            key_pem=key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-            serial=serial,
+            cert_pem=certificate_pem(cert), key_pem=private_key_pem(key), serial=cert.serial_number
         )
 
 
 @pytest.fixture(scope="session")
 def test_ca() -> CertificateAuthority:
     """A CA for the whole session (key generation is the slow part)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "egress-webhook test CA")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return CertificateAuthority(key=key, cert=cert)
+    return CertificateAuthority(authority=generate_ca("egress-webhook test CA", days=1))
 
 
 class SecretVolume:
