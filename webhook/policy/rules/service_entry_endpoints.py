@@ -12,6 +12,7 @@ from webhook.policy.allowlist import (
 )
 from webhook.policy.decision import Violation
 from webhook.policy.hosts import is_ip_literal
+from webhook.policy.model import AllowlistEntry
 from webhook.policy.subject import ServiceEntrySubject
 
 RULE = "service-entry-endpoints"
@@ -27,14 +28,7 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
         if not is_ip_literal(address):
             yield Violation(RULE, field, f'address "{address}" is not an IP address or CIDR')
             continue
-        for host, found in hosts:
-            if not ip_allowed(found, address):
-                yield Violation(
-                    RULE,
-                    field,
-                    f'address "{address}" is outside what host "{host}" may use '
-                    f"({describe_cidrs(found)})",
-                )
+        yield from _outside_networks(field, f'address "{address}"', hosts)
     for k, endpoint in enumerate(spec.endpoints):
         field = f"spec.endpoints[{k}].address"
         address = endpoint.address or ""
@@ -69,14 +63,7 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
                     RULE, field, f'endpoint "{address}" must be a single IP, not a CIDR'
                 )
                 continue
-            for host, found in hosts:
-                if not ip_allowed(found, address):
-                    yield Violation(
-                        RULE,
-                        field,
-                        f'endpoint "{address}" is outside what host "{host}" may use '
-                        f"({describe_cidrs(found)})",
-                    )
+            yield from _outside_networks(field, f'endpoint "{address}"', hosts)
         else:
             problem = external_host_problem(subject, address, address.lower())
             if problem is not None:
@@ -87,3 +74,17 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
                     "spec.resolution",
                     f'endpoint host name "{address}" needs resolution DNS',
                 )
+
+
+def _outside_networks(
+    field: str, shown: str, hosts: list[tuple[str, tuple[AllowlistEntry, ...]]]
+) -> Iterator[Violation]:
+    """Every host sharing the IP must have an entry whose CIDRs contain it."""
+    address = shown.split('"')[1]
+    for host, found in hosts:
+        if not ip_allowed(found, address):
+            yield Violation(
+                RULE,
+                field,
+                f'{shown} is outside what host "{host}" may use ({describe_cidrs(found)})',
+            )
