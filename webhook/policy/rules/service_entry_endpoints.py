@@ -28,7 +28,7 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
         if not is_ip_literal(address):
             yield Violation(RULE, field, f'address "{address}" is not an IP address or CIDR')
             continue
-        yield from _outside_networks(field, f'address "{address}"', hosts)
+        yield from _outside_networks(field, "address", address, hosts)
     for k, endpoint in enumerate(spec.endpoints):
         field = f"spec.endpoints[{k}].address"
         address = endpoint.address or ""
@@ -63,7 +63,7 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
                     RULE, field, f'endpoint "{address}" must be a single IP, not a CIDR'
                 )
                 continue
-            yield from _outside_networks(field, f'endpoint "{address}"', hosts)
+            yield from _outside_networks(field, "endpoint", address, hosts)
         else:
             problem = external_host_problem(subject, address, address.lower())
             if problem is not None:
@@ -77,14 +77,14 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
 
 
 def _outside_networks(
-    field: str, shown: str, hosts: list[tuple[str, tuple[AllowlistEntry, ...]]]
+    field: str, what: str, address: str, hosts: list[tuple[str, tuple[AllowlistEntry, ...]]]
 ) -> Iterator[Violation]:
     """Every host sharing the IP must have an entry whose CIDRs contain it."""
-    address = shown.split('"')[1]
     for host, found in hosts:
         if not ip_allowed(found, address):
             yield Violation(
                 RULE,
                 field,
-                f'{shown} is outside what host "{host}" may use ({describe_cidrs(found)})',
+                f'{what} "{address}" is outside what host "{host}" may use '
+                f"({describe_cidrs(found)})",
             )
