@@ -605,3 +605,19 @@ def test_images_can_be_pinned_by_digest(helm: Helm) -> None:
     for where, pod in pod_specs(objs).items():
         for container in pod["containers"]:
             assert container["image"].endswith("@" + digest), where
+
+
+def test_egress_waypoints_reach_the_policy(helm: Helm) -> None:
+    values = {"policy": {"egressGateway": {"waypoints": ["istio-egress/egress-gateway"]}}}
+    configmap = find(helm.template(values), "ConfigMap", f"{FULLNAME}-policy")
+    compiled = parse_policy(configmap["data"]["policy.yaml"], "ConfigMap policy.yaml")
+    assert compiled.policy.egress_gateway.waypoints == ("istio-egress/egress-gateway",)
+
+
+@pytest.mark.parametrize(("grace", "drain"), [(30, 25), (60, 55), (3, 1)])
+def test_drain_finishes_inside_the_termination_grace_period(
+    helm: Helm, grace: int, drain: int
+) -> None:
+    deployment = find(helm.template({"terminationGracePeriodSeconds": grace}), "Deployment")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert f"--shutdown-timeout={drain}" in container["args"]
