@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from webhook.policy.names import resolve_gateway_ref, resolve_service_host
+from webhook.policy.names import is_in_cluster, resolve_gateway_ref, resolve_service_host
 from webhook.resources.virtual_service import (
     MESH_GATEWAY,
     Destination,
@@ -18,7 +18,8 @@ from webhook.resources.virtual_service import (
     VirtualServiceSpec,
 )
 
-_Resolve = Callable[[str], str]
+#: Resolves a destination host as Istio does: (FQDN, outside the cluster domain?).
+_Resolve = Callable[[str], tuple[str, bool]]
 
 #: Where a delegate's routes apply: wherever the VirtualService that delegates to it is
 #: bound. Istio reads only a delegate's http routes, merged into its parent's
@@ -38,6 +39,8 @@ class Target:
     host: str
     port: int | None
     mirror: bool
+    #: True when `host` lies outside the cluster domain (computed once, read by every rule).
+    external: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +84,14 @@ def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tu
         top_gateways = frozenset({MESH_GATEWAY, DELEGATING_GATEWAYS})
     hosts = tuple(resolve_service_host(h, namespace, cluster_domain) for h in spec.hosts)
 
-    def resolve(host: str) -> str:
-        return resolve_service_host(host, namespace, cluster_domain)
+    resolved: dict[str, tuple[str, bool]] = {}  # a large VirtualService names few hosts
+
+    def resolve(host: str) -> tuple[str, bool]:
+        answer = resolved.get(host)
+        if answer is None:
+            fqdn = resolve_service_host(host, namespace, cluster_domain)
+            answer = resolved[host] = (fqdn, not is_in_cluster(fqdn, cluster_domain))
+        return answer
 
     legs: list[Leg] = []
     for i, http in enumerate(spec.http):
@@ -113,7 +122,9 @@ def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tu
         l4_matches: list[TLSMatch | L4Match | None] = [*l4.match] or [None]
         for j, match in enumerate(l4_matches):
             # Only TLS matches carry sniHosts; a TCP route serves every name of its hosts.
-            sni = tuple(resolve(h) for h in match.sni_hosts) if isinstance(match, TLSMatch) else ()
+            sni = (
+                tuple(resolve(h)[0] for h in match.sni_hosts) if isinstance(match, TLSMatch) else ()
+            )
             legs.append(
                 Leg(
                     protocol=protocol,
@@ -136,12 +147,14 @@ def _gateways(refs: list[str], namespace: str, default: frozenset[str]) -> froze
 
 
 def _target(dest: Destination, field: str, resolve: _Resolve, *, mirror: bool) -> Target:
+    host, external = resolve(dest.host)
     return Target(
         field=f"{field}.host",
         raw_host=dest.host,
-        host=resolve(dest.host),
+        host=host,
         port=dest.port.number if dest.port else None,
         mirror=mirror,
+        external=external,
     )
 
 

@@ -76,7 +76,7 @@ class VirtualServiceSubject(Subject):
         """
         gateway = self.policy.egress_gateway_service
         return leg.delegate_field is None and all(
-            not self.is_external(t.host) and t.host != gateway for t in leg.targets
+            not t.external and t.host != gateway for t in leg.targets
         )
 
     def is_egress_destination(self, host: str) -> bool:

@@ -21,9 +21,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     """A destination outside the allowlist for the namespace, or on a port it does not open."""
     seen: set[str] = set()
     for leg in subject.legs:
-        direct = leg.at_sidecars and any(
-            not t.mirror and subject.is_external(t.host) for t in leg.targets
-        )
+        direct = leg.at_sidecars and any(not t.mirror and t.external for t in leg.targets)
         for rewrite in leg.authority_rewrites if direct else ():
             if rewrite.field in seen:
                 continue
@@ -34,7 +32,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                     RULE, rewrite.field, f"authority rewrite on a route sent outside: {problem}"
                 )
         for target in leg.targets:
-            if target.field in seen or not subject.is_external(target.host):
+            if target.field in seen or not target.external:
                 continue
             seen.add(target.field)
             problem = external_host_problem(subject, target.raw_host, target.host)

@@ -30,7 +30,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         for ref in sorted(leg.gateways - {MESH_GATEWAY}):
             is_egress = ref in egress_refs
             for target in leg.targets:
-                external = subject.is_external(target.host)
+                external = target.external
                 if is_egress and not external:
                     yield Violation(
                         RULE,

@@ -33,7 +33,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
             continue  # a name that is no way out, routed inward (ingress VS bound to mesh too)
         if not guarded:
             for target in leg.targets:
-                if subject.is_external(target.host) and policy.requires_gateway(target.host):
+                if target.external and policy.requires_gateway(target.host):
                     verb = "mirrors" if target.mirror else "sends"
                     yield Violation(
                         RULE,
