@@ -185,3 +185,22 @@ async def test_one_log_line_per_decision(
     assert isinstance(fields["allowed"], bool)
     assert isinstance(fields["rules_hit"], list)
     assert fields["latency_ms"] >= 0
+
+
+async def test_advice_reaches_the_api_server_as_a_warning_on_an_allowed_review(
+    webhook: RunningWebhook,
+) -> None:
+    wildcard = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": "google", "namespace": "default"},
+        "spec": {
+            "hosts": ["*.googleapis.com"],
+            "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+        },
+    }
+    response = (await webhook.review(admission_review(wildcard)))["response"]
+    assert response["allowed"] is True
+    [warning] = response["warnings"]
+    assert warning.startswith("spec.resolution: resolution NONE (the default) for wildcard host")
+    assert "prefer DYNAMIC_DNS" in warning

@@ -214,3 +214,14 @@ def test_no_input_makes_the_engine_raise(spec: Any, kind: str, metadata: Any) ->
     decision = evaluate(obj, RULES_POLICY, namespace="default")
     assert decision.handled
     assert decision.allowed is (not decision.violations) or decision.exempt
+
+
+def test_advice_is_a_warning_in_both_modes_and_never_a_violation() -> None:
+    warn = policy_from(RULES_POLICY_YAML + "mode: warn\n")
+    obj = tls_service_entry("*.googleapis.com", resolution="NONE")
+    for policy in (RULES_POLICY, warn):
+        decision = evaluate(obj, policy)
+        assert decision.allowed
+        assert decision.violations == ()
+        assert decision.rules_hit == ()
+        assert len(decision.warnings) == 1

@@ -113,3 +113,18 @@ def test_location_and_workload_selector(spec: dict[str, Any], field: str) -> Non
 
 def test_explicit_mesh_external_passes() -> None:
     assert decide(_se("api.github.com", "DNS", "TLS", location="MESH_EXTERNAL")).allowed
+
+
+def test_wildcard_with_none_is_allowed_with_advice_to_use_dynamic_dns() -> None:
+    decision = decide(_se("*.googleapis.com", None, "TLS"))
+    assert decision.allowed
+    assert decision.violations == ()
+    [warning] = decision.warnings
+    assert "prefer DYNAMIC_DNS" in warning
+    assert warning.endswith(f"[{RULE}]")
+
+
+def test_dynamic_dns_gets_no_advice() -> None:
+    decision = decide(_se("*.googleapis.com", "DYNAMIC_DNS", "TLS"))
+    assert decision.allowed
+    assert decision.warnings == ()

@@ -17,6 +17,12 @@ class Violation:
     rule: str
     field: str
     message: str
+    #: A non-fatal finding: always reported as a warning, never a reason to deny.
+    advisory: bool = False
+
+    def as_warning(self) -> str:
+        """The one-line form the API server shows as a warning."""
+        return f"{self.field}: {self.message} [{self.rule}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +31,7 @@ class Decision:
 
     `allowed` already reflects the policy mode: in ``warn`` mode a non-compliant
     object is allowed and its violations are reported through `warnings`.
+    `violations` never holds advisory findings; those are only in `warnings`.
     `handled` is False for kinds the engine does not check (they are allowed).
     """
 

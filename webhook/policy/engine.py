@@ -98,20 +98,21 @@ def evaluate(
 
 
 def _decide(
-    kind: str, namespace: str, name: str, violations: list[Violation], policy: CompiledPolicy
+    kind: str, namespace: str, name: str, findings: list[Violation], policy: CompiledPolicy
 ) -> Decision:
     # A route with several matches yields the same finding once per leg: say it once.
-    violations = list(dict.fromkeys(violations))
+    findings = list(dict.fromkeys(findings))
+    violations = tuple(f for f in findings if not f.advisory)
+    advice = tuple(f.as_warning() for f in findings if f.advisory)
     rules_hit = tuple(dict.fromkeys(v.rule for v in violations))
-    if policy.mode == "warn" and violations:
-        warnings = tuple(f"{v.field}: {v.message} [{v.rule}]" for v in violations)
+    if policy.mode == "warn":
         return Decision(
             kind=kind,
             namespace=namespace,
             name=name,
             allowed=True,
-            violations=tuple(violations),
-            warnings=warnings,
+            violations=violations,
+            warnings=tuple(v.as_warning() for v in violations) + advice,
             rules_hit=rules_hit,
         )
     return Decision(
@@ -119,7 +120,8 @@ def _decide(
         namespace=namespace,
         name=name,
         allowed=not violations,
-        violations=tuple(violations),
+        violations=violations,
+        warnings=advice,
         rules_hit=rules_hit,
     )
 

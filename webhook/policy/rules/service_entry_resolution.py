@@ -79,6 +79,15 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
                     "no name on that protocol (declare TLS, HTTPS or HTTP, or use STATIC "
                     "endpoints inside the entry's CIDRs)",
                 )
+            elif resolution == "NONE":
+                yield Violation(
+                    RULE,
+                    field,
+                    f'resolution {shown} for wildcard host "{raw}" connects to whatever IP '
+                    "the application dialled, whichever name it presents; prefer "
+                    "DYNAMIC_DNS, which connects to the name the proxy sees",
+                    advisory=True,
+                )
         elif resolution == "STATIC":
             if not has_cidrs:
                 yield Violation(
