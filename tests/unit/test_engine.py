@@ -225,3 +225,43 @@ def test_advice_is_a_warning_in_both_modes_and_never_a_violation() -> None:
         assert decision.violations == ()
         assert decision.rules_hit == ()
         assert len(decision.warnings) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(obj=JSON, api_version=JSON, kind=JSON)
+def test_any_json_as_the_whole_object_is_answered(obj: Any, api_version: Any, kind: Any) -> None:
+    # kind and apiVersion of any JSON type (a mapping is unhashable) are simply not handled
+    whole = obj if isinstance(obj, dict) else {}
+    decision = evaluate({**whole, "apiVersion": api_version, "kind": kind}, RULES_POLICY)
+    assert decision.handled is (
+        kind in ("ServiceEntry", "VirtualService")
+        and isinstance(api_version, str)
+        and api_version.startswith("networking.istio.io/")
+    )
+
+
+@pytest.mark.parametrize("kind", [{"a": 1}, ["ServiceEntry"], 7, None, True])
+def test_a_kind_that_is_not_a_string_is_not_handled(kind: Any) -> None:
+    decision = evaluate({**BAD, "kind": kind}, RULES_POLICY)
+    assert not decision.handled
+    assert decision.allowed
+
+
+@pytest.mark.parametrize(
+    "host", ["." * 65_536, "a." * 100_000 + "github.com", "*." + "a." * 100_000 + "googleapis.com"]
+)
+def test_a_host_longer_than_dns_allows_is_denied_with_a_short_message(host: str) -> None:
+    decision = evaluate(tls_service_entry(host), RULES_POLICY)
+    assert not decision.allowed
+    assert "DNS names have at most 253" in decision.message()
+    assert len(decision.message()) < 2_000
+
+
+def test_a_denial_lists_a_bounded_number_of_violations() -> None:
+    obj = tls_service_entry("api.github.com")
+    obj["spec"]["hosts"] = [f"evil{i}.example.org" for i in range(5_000)]
+    decision = evaluate(obj, RULES_POLICY)
+    assert len(decision.violations) >= 5_000
+    message = decision.message()
+    assert message.count("\n- ") == 51  # 50 listed, then "and N more"
+    assert "and " in message.splitlines()[-1]

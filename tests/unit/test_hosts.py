@@ -8,9 +8,12 @@ import pytest
 
 from webhook.policy.hosts import (
     HostPatternError,
+    host_problem,
     host_within,
     ip_in_networks,
     normalize_policy_host,
+    parent_domains,
+    shown,
 )
 
 
@@ -75,3 +78,40 @@ NETS = (ipaddress.ip_network("192.168.1.0/24"), ipaddress.ip_network("2001:db8::
 )
 def test_ip_in_networks(value: str, inside: bool) -> None:
     assert ip_in_networks(value, NETS) is inside
+
+
+# Names a tenant controls can be megabytes of dots: the work on them must stay linear.
+# These tests count what is built, not how long it takes (speed lives in bench/).
+@pytest.mark.parametrize("name", ["." * 65_536, "a." * 50_000 + "com", "x" * 1_000_000])
+def test_parent_domains_are_bounded_by_the_longest_indexed_domain(name: str) -> None:
+    parents = parent_domains(name, longest=40)
+    assert all(len(p) <= 40 for p in parents)
+    assert len(parents) <= 41
+
+
+def test_parent_domains_nearest_first() -> None:
+    assert parent_domains("a.b.c.d") == ["b.c.d", "c.d", "d"]
+    assert parent_domains("a.b.c.d", longest=3) == ["c.d", "d"]
+
+
+@pytest.mark.parametrize(
+    ("host", "fragment"),
+    [
+        ("." * 65_536, "65536 characters long"),
+        ("a." * 200 + "com", "403 characters long"),
+        ("*." + "a" * 300 + ".com", "characters long"),
+        ("a" * 64 + ".com", "invalid DNS label"),
+    ],
+)
+def test_names_longer_than_dns_allows_are_refused_first(host: str, fragment: str) -> None:
+    problem = host_problem(host)
+    assert problem is not None
+    assert fragment in problem
+    assert len(problem) < 300
+
+
+def test_shown_quotes_short_values_whole_and_long_ones_shortened() -> None:
+    assert shown("api.github.com") == '"api.github.com"'
+    long = shown("a" * 1_000_000)
+    assert long.endswith("(1000000 characters)")
+    assert len(long) < 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from webhook.policy.hosts import host_problem, hosts_overlap, ip_in_networks
+from webhook.policy.hosts import host_problem, hosts_overlap, ip_in_networks, shown
 from webhook.policy.model import AllowlistEntry
 from webhook.policy.subject import Subject
 
@@ -23,16 +23,15 @@ def external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
 
 def _external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
     problem = host_problem(raw)
+    quoted = shown(raw)
     if problem is not None:
-        return f'host "{raw}" {problem}'
-    if hosts_overlap(host, subject.policy.egress_gateway_service):
-        return (
-            f'host "{raw}" claims the egress gateway\'s own name '
-            f'"{subject.policy.egress_gateway_service}"'
-        )
+        return f"host {quoted} {problem}"
+    gateway = subject.policy.egress_gateway_service
+    if hosts_overlap(host, gateway):
+        return f'host {quoted} claims the egress gateway\'s own name "{gateway}"'
     if not subject.is_external(host):
         return (
-            f'host "{raw}" is in the cluster domain "{subject.policy.cluster_domain}": '
+            f'host {quoted} is in the cluster domain "{subject.policy.cluster_domain}": '
             "in-cluster names cannot be registered as external hosts"
         )
     if subject.entries(host):
@@ -40,12 +39,12 @@ def _external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
     elsewhere = sorted({ns for e in subject.policy.entries_for(host) for ns in e.namespaces or ()})
     if elsewhere:
         return (
-            f'host "{raw}" is allowlisted only for namespace'
+            f"host {quoted} is allowlisted only for namespace"
             f"{'s' if len(elsewhere) > 1 else ''} {', '.join(elsewhere)}, "
             f'not for "{subject.namespace}"'
         )
     return (
-        f'host "{raw}" is not on the egress allowlist for namespace "{subject.namespace}" '
+        f'host {quoted} is not on the egress allowlist for namespace "{subject.namespace}" '
         f"({subject.allowed_summary()})"
     )
 

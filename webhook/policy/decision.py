@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: A violation's field and message are cut (in the middle) past these lengths, and a
+#: denial lists at most MAX_LISTED violations: an object full of bad values still gets a
+#: message the API server, the log and a terminal can carry.
+MAX_FIELD_CHARS = 256
+MAX_MESSAGE_CHARS = 1024
+MAX_LISTED = 50
+
+
+def _bounded(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    keep = limit - len(" ... ")
+    return f"{text[: keep // 2]} ... {text[-(keep - keep // 2) :]}"
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:
@@ -19,6 +33,11 @@ class Violation:
     message: str
     #: A non-fatal finding: always reported as a warning, never a reason to deny.
     advisory: bool = False
+
+    def __post_init__(self) -> None:
+        # Rules quote tenant values; whatever they hold, a finding stays small.
+        object.__setattr__(self, "field", _bounded(self.field, MAX_FIELD_CHARS))
+        object.__setattr__(self, "message", _bounded(self.message, MAX_MESSAGE_CHARS))
 
     def as_warning(self) -> str:
         """The one-line form the API server shows as a warning."""
@@ -58,5 +77,7 @@ class Decision:
             f"{self.object_ref} violates the egress policy "
             f"({len(self.violations)} violation{'s' if len(self.violations) != 1 else ''}):"
         ]
-        lines.extend(f"- {v.field}: {v.message} [{v.rule}]" for v in self.violations)
+        lines.extend(f"- {v.field}: {v.message} [{v.rule}]" for v in self.violations[:MAX_LISTED])
+        if len(self.violations) > MAX_LISTED:
+            lines.append(f"- ... and {len(self.violations) - MAX_LISTED} more")
         return "\n".join(lines)

@@ -52,7 +52,8 @@ HANDLED_KINDS = frozenset({"ServiceEntry", "VirtualService"})
 
 def is_handled(api_version: object, kind: object) -> bool:
     """True for ServiceEntry and VirtualService in networking.istio.io v1alpha3/v1beta1/v1."""
-    if not isinstance(api_version, str) or kind not in HANDLED_KINDS:
+    # Either may be any JSON value (a mapping is unhashable): only strings are kinds.
+    if not isinstance(api_version, str) or not isinstance(kind, str) or kind not in HANDLED_KINDS:
         return False
     group, _, version = api_version.rpartition("/")
     return group == ISTIO_NETWORKING_GROUP and version in ISTIO_NETWORKING_VERSIONS

@@ -8,6 +8,13 @@ import re
 #: One DNS label as Istio and Envoy compare it: lower-case ASCII letters, digits, hyphens.
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
+#: The longest name DNS can carry (RFC 1035 2.3.4, written without the trailing dot).
+MAX_NAME_LENGTH = 253
+
+#: How much of a long value a message quotes: enough to recognise it, never the megabyte.
+_SHOWN_HEAD = 64
+_SHOWN_TAIL = 24
+
 
 #: Every character an IP address or CIDR can be written with.
 _IP_CHARACTERS = re.compile(r"[0-9a-fA-F:./]+")
@@ -39,6 +46,9 @@ def host_problem(host: str) -> str | None:
     """
     if not host:
         return "is empty"
+    # First, so that nothing below ever works on a name longer than DNS allows.
+    if len(host) > MAX_NAME_LENGTH + len("*."):
+        return f"is {len(host)} characters long; DNS names have at most {MAX_NAME_LENGTH}"
     if not host.isascii():
         return "contains non-ASCII characters (write the punycode xn-- form)"
     if host.endswith("."):
@@ -50,8 +60,8 @@ def host_problem(host: str) -> str | None:
     name = host[2:] if host.startswith("*.") else host
     if "*" in name:
         return 'has a partial wildcard (only a leading "*." label is allowed)'
-    if len(name) > 253:
-        return "is longer than 253 characters"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"is {len(name)} characters long; DNS names have at most {MAX_NAME_LENGTH}"
     labels = name.lower().split(".")
     if len(labels) < 2 and host.startswith("*."):
         return "is an over-broad wildcard covering a whole top-level domain"
@@ -59,7 +69,7 @@ def host_problem(host: str) -> str | None:
         return "is a single-label name, which resolves through search domains"
     bad = next((label for label in labels if not _LABEL.match(label)), None)
     if bad is not None:
-        return f'has an invalid DNS label "{bad}" (letters, digits and inner hyphens only)'
+        return f"has an invalid DNS label {shown(bad)} (1-63 letters, digits and inner hyphens)"
     return None
 
 
@@ -69,7 +79,7 @@ def normalize_policy_host(host: str) -> str:
         raise HostPatternError(f"host must be a string, got {host!r}")
     problem = host_problem(host)
     if problem is not None:
-        raise HostPatternError(f'host "{host}" {problem}')
+        raise HostPatternError(f"host {shown(host)} {problem}")
     return host.lower()
 
 
@@ -78,10 +88,30 @@ def wildcard_suffix(host: str) -> str | None:
     return host[2:] if host.startswith("*.") else None
 
 
-def parent_domains(name: str) -> list[str]:
-    """Every proper parent domain of `name`, nearest first: a.b.c -> [b.c, c]."""
-    labels = name.split(".")
-    return [".".join(labels[i:]) for i in range(1, len(labels))]
+def shown(value: str) -> str:
+    """`value` quoted for a message, shortened in the middle when it is long.
+
+    A tenant controls these strings; a message (and the log line, warning and audit
+    annotation made from it) stays small whatever the object holds.
+    """
+    if len(value) <= _SHOWN_HEAD + _SHOWN_TAIL + 16:
+        return f'"{value}"'
+    return f'"{value[:_SHOWN_HEAD]}...{value[-_SHOWN_TAIL:]}" ({len(value)} characters)'
+
+
+def parent_domains(name: str, longest: int = MAX_NAME_LENGTH) -> list[str]:
+    """The proper parent domains of `name` no longer than `longest`, nearest first.
+
+    a.b.c -> [b.c, c]. Only the last `longest` + 1 characters are looked at, so the work
+    is linear in len(name) however many dots it has: a parent longer than every indexed
+    domain cannot be found in the index anyway.
+    """
+    found = []
+    dot = name.find(".", max(0, len(name) - longest - 1))
+    while dot != -1:
+        found.append(name[dot + 1 :])
+        dot = name.find(".", dot + 1)
+    return found
 
 
 def host_within(requested: str, allowed: str) -> bool:

@@ -27,6 +27,7 @@ class CompiledPolicy:
         "_allowed_by_namespace",
         "_allowed_everywhere",
         "_exact",
+        "_longest_wildcard",
         "_wildcard",
         "egress_gateway_namespaces",
         "egress_gateway_refs",
@@ -59,6 +60,8 @@ class CompiledPolicy:
             ns: sorted(everywhere | hosts) for ns, hosts in restricted.items()
         }
         self._wildcard = {k: tuple(v) for k, v in wildcard.items()}
+        # Parent domains longer than this cannot be in the index: never build them.
+        self._longest_wildcard = max(map(len, self._wildcard), default=0)
         gateway = policy.egress_gateway
         self.egress_gateway_service = gateway.service
         self.egress_gateway_refs = frozenset(
@@ -83,15 +86,19 @@ class CompiledPolicy:
         return self.policy.mode
 
     def entries_for(self, host: str) -> tuple[AllowlistEntry, ...]:
-        """Every allowlist entry (any namespace) whose host contains the lower-case `host`."""
+        """Every allowlist entry (any namespace) whose host contains the lower-case `host`.
+
+        Linear in len(host) with a bounded number of probes, whatever the host holds.
+        """
         found: list[AllowlistEntry] = []
         suffix = wildcard_suffix(host)
         if suffix is None:
             found.extend(self._exact.get(host, ()))
-            domains = parent_domains(host)
+            name = host
         else:
-            domains = [suffix, *parent_domains(suffix)]
-        for domain in domains:
+            found.extend(self._wildcard.get(suffix, ()))
+            name = suffix
+        for domain in parent_domains(name, self._longest_wildcard):
             found.extend(self._wildcard.get(domain, ()))
         return tuple(found)
 

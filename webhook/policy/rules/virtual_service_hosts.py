@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from webhook.policy.allowlist import external_host_problem
 from webhook.policy.decision import Violation
-from webhook.policy.hosts import hosts_overlap
+from webhook.policy.hosts import MAX_NAME_LENGTH, hosts_overlap, shown
 from webhook.policy.subject import VirtualServiceSubject
 
 RULE = "virtual-service-hosts"
@@ -25,6 +25,12 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         subject.resolve(raw): (f"spec.hosts[{i}]", raw) for i, raw in enumerate(subject.spec.hosts)
     }
     for host, (field, raw) in fields.items():
+        if len(host) > MAX_NAME_LENGTH + len("*.") and not subject.is_external(host):
+            # an external one is refused below, with the allowlist's reasons
+            yield Violation(
+                RULE, field, f"host {shown(raw)} is longer than DNS allows ({MAX_NAME_LENGTH})"
+            )
+            continue
         if hosts_overlap(host, policy.egress_gateway_service):
             yield Violation(
                 RULE,
