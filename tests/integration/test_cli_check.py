@@ -187,7 +187,7 @@ def test_only_other_kinds_exit_0_with_a_note() -> None:
     proc = check("-f", "-", stdin=CONFIG_MAP)
     assert proc.returncode == 0
     assert proc.stdout == "0 objects checked: 0 allowed, 0 denied, 1 skipped\n"
-    assert "no ServiceEntry or VirtualService" in proc.stderr
+    assert "no object of a checked kind (ServiceEntry, VirtualService)" in proc.stderr
 
 
 # -- errors: exit 2, file:line, no traceback --------------------------------------------

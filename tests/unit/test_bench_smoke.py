@@ -38,7 +38,9 @@ OPA = (
 def test_every_workload_object_gets_its_expected_verdict() -> None:
     policies = {"example": load_policy(EXAMPLE_POLICY), "large": parse_policy(large_policy_text())}
     for case in engine_cases():
-        decision = evaluate(case.obj, policies[case.policy], namespace="default")
+        decision = evaluate(
+            case.obj, policies[case.policy], namespace=case.obj["metadata"].get("namespace")
+        )
         assert decision.allowed is case.allowed, (case.label, decision.message())
     assert len(policies["large"].policy.allowlist) == 1000
 

@@ -265,3 +265,15 @@ def test_a_denial_lists_a_bounded_number_of_violations() -> None:
     message = decision.message()
     assert message.count("\n- ") == 51  # 50 listed, then "and N more"
     assert "and " in message.splitlines()[-1]
+
+
+def test_the_given_namespace_wins_over_metadata_namespace() -> None:
+    # The server passes the AdmissionRequest's namespace: an object claiming an exempt
+    # namespace in its metadata is still judged where the API server says it lives.
+    obj = tls_service_entry("evil.example.org")
+    obj["metadata"]["namespace"] = "istio-system"
+    assert evaluate(obj, RULES_POLICY).exempt
+    decision = evaluate(obj, RULES_POLICY, namespace="tenant")
+    assert not decision.exempt
+    assert not decision.allowed
+    assert decision.namespace == "tenant"

@@ -269,4 +269,7 @@ def test_no_checked_kinds_is_a_note_not_an_error(tmp_path: Path) -> None:
     code, stdout, stderr = run(tmp_path, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
     assert code == 0
     assert stdout == "0 objects checked: 0 allowed, 0 denied, 1 skipped\n"
-    assert stderr == "note: no ServiceEntry or VirtualService found in the input (1 other object)\n"
+    assert stderr == (
+        "note: no object of a checked kind (ServiceEntry, VirtualService) found in the input "
+        "(1 other object)\n"
+    )

@@ -24,6 +24,7 @@ from webhook.check.report import (
 from webhook.errors import PolicyInvalidError
 from webhook.policy.engine import evaluate
 from webhook.policy.index import CompiledPolicy
+from webhook.policy.kinds import KINDS
 from webhook.policy.loader import load_policy
 
 #: Output formats `-o` accepts.
@@ -40,12 +41,19 @@ def check_manifests(
     checked = []
     for manifest in manifests:
         try:
-            decision = evaluate(manifest.obj, policy, namespace=namespace)
+            # As kubectl does: the object's own namespace, else the one given.
+            decision = evaluate(manifest.obj, policy, namespace=_namespace_of(manifest, namespace))
         except Exception as exc:
             exc.add_note(f"while checking the object at {manifest.origin}")
             raise
         checked.append(CheckedObject.of(manifest, decision))
     return build_report(checked)
+
+
+def _namespace_of(manifest: Manifest, default: str) -> str:
+    metadata = manifest.obj.get("metadata")
+    named = metadata.get("namespace") if isinstance(metadata, dict) else None
+    return named if isinstance(named, str) and named else default
 
 
 def run_check(
@@ -100,7 +108,7 @@ def run_check(
 
     if not report.results:
         print(
-            "note: no ServiceEntry or VirtualService found in the input "
+            f"note: no object of a checked kind ({', '.join(KINDS.names)}) found in the input "
             f"({len(report.skipped)} other object{'s' if len(report.skipped) != 1 else ''})",
             file=stderr,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from webhook.policy.hosts import host_problem, hosts_overlap, ip_in_networks, shown
 from webhook.policy.model import AllowlistEntry
@@ -12,7 +13,7 @@ from webhook.policy.subject import Subject
 NAME_AWARE_PROTOCOLS = frozenset({"HTTP", "HTTPS", "TLS", "HTTP2", "GRPC", "GRPC-WEB"})
 
 
-def external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
+def external_host_problem(subject: Subject[Any], raw: str, host: str) -> str | None:
     """Why the external `host` (as written: `raw`) may not be opened, or None."""
     key = ("problem", raw, host)
     if key not in subject.memo:
@@ -21,7 +22,7 @@ def external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
     return problem
 
 
-def _external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
+def _external_host_problem(subject: Subject[Any], raw: str, host: str) -> str | None:
     problem = host_problem(raw)
     quoted = shown(raw)
     if problem is not None:
@@ -49,7 +50,7 @@ def _external_host_problem(subject: Subject, raw: str, host: str) -> str | None:
     )
 
 
-def entries(subject: Subject, host: str) -> tuple[AllowlistEntry, ...]:
+def entries(subject: Subject[Any], host: str) -> tuple[AllowlistEntry, ...]:
     """The allowlist entries containing `host` that the subject's namespace may use."""
     return subject.entries(host)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
+
+from pydantic import BaseModel
 
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.model import AllowlistEntry
@@ -13,19 +16,42 @@ from webhook.resources.base import ObjectMeta
 from webhook.resources.service_entry import ServiceEntrySpec
 from webhook.resources.virtual_service import VirtualServiceSpec
 
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
 
 @dataclass(frozen=True, slots=True)
-class Subject:
-    """What every rule sees: where the object lives and the policy it answers to."""
+class Subject(Generic[SpecT]):
+    """What every rule sees: the parsed object, where it lives, and the policy it answers to.
+
+    A kind whose rules need more than the spec (derived once, shared by its rules)
+    subclasses this and overrides `build`; scope questions are methods rules ask.
+    """
 
     kind: str
     namespace: str
     name: str
     metadata: ObjectMeta
     policy: CompiledPolicy
+    spec: SpecT
     # Answers about one host are asked by several rules and once per route target;
     # they are computed once per evaluation.
     memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        kind: str,
+        namespace: str,
+        name: str,
+        metadata: ObjectMeta,
+        policy: CompiledPolicy,
+        spec: SpecT,
+    ) -> Self:
+        """The subject of one parsed object; subclasses add what their rules share."""
+        return cls(
+            kind=kind, namespace=namespace, name=name, metadata=metadata, policy=policy, spec=spec
+        )
 
     def entries(self, host: str) -> tuple[AllowlistEntry, ...]:
         """The allowlist entries containing the lower-case `host` this namespace may use."""
@@ -52,20 +78,67 @@ class Subject:
         more = f" and {len(hosts) - limit} more" if len(hosts) > limit else ""
         return f"allowed: {shown}{more}"
 
+    @property
+    def export_to(self) -> list[str] | None:
+        """The namespaces the object is visible to as written (None: the kind's default)."""
+        return None
+
+    def exported_hosts(self) -> Sequence[str]:
+        """Lower-case hosts the object makes usable in every namespace it is exported to."""
+        return ()
+
 
 @dataclass(frozen=True, slots=True)
-class ServiceEntrySubject(Subject):
+class ServiceEntrySubject(Subject[ServiceEntrySpec]):
     """A ServiceEntry under evaluation."""
 
-    spec: ServiceEntrySpec = field(default_factory=ServiceEntrySpec)
+    @property
+    def export_to(self) -> list[str] | None:
+        """ServiceEntry.exportTo (default: every namespace)."""
+        return self.spec.export_to
+
+    def exported_hosts(self) -> Sequence[str]:
+        """The hosts the entry registers."""
+        return [h.lower() for h in self.spec.hosts]
 
 
 @dataclass(frozen=True, slots=True)
-class VirtualServiceSubject(Subject):
+class VirtualServiceSubject(Subject[VirtualServiceSpec]):
     """A VirtualService under evaluation, with its routes flattened into legs once."""
 
-    spec: VirtualServiceSpec = field(default_factory=VirtualServiceSpec)
     legs: tuple[Leg, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        kind: str,
+        namespace: str,
+        name: str,
+        metadata: ObjectMeta,
+        policy: CompiledPolicy,
+        spec: VirtualServiceSpec,
+    ) -> Self:
+        """Parse the routes into legs (the only per-object work every VS rule shares)."""
+        return cls(
+            kind=kind,
+            namespace=namespace,
+            name=name,
+            metadata=metadata,
+            policy=policy,
+            spec=spec,
+            legs=legs_of(spec, namespace, policy.cluster_domain),
+        )
+
+    @property
+    def export_to(self) -> list[str] | None:
+        """VirtualService.exportTo (default: every namespace)."""
+        return self.spec.export_to
+
+    def exported_hosts(self) -> Sequence[str]:
+        """The hosts the legs carry traffic for, and every host they send it to."""
+        hosts = [h for leg in self.legs for h in leg.hosts]
+        return hosts + [t.host for leg in self.legs for t in leg.targets]
 
     def routes_inward(self, leg: Leg) -> bool:
         """True when a sidecar leg keeps its traffic in the cluster.
@@ -86,25 +159,3 @@ class VirtualServiceSubject(Subject):
         egress gateway; a name nobody may reach outside can be routed inward.
         """
         return bool(self.policy.entries_for(host))
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        kind: str,
-        namespace: str,
-        name: str,
-        metadata: ObjectMeta,
-        policy: CompiledPolicy,
-        spec: VirtualServiceSpec,
-    ) -> VirtualServiceSubject:
-        """Parse the routes into legs (the only per-object work every VS rule shares)."""
-        return cls(
-            kind=kind,
-            namespace=namespace,
-            name=name,
-            metadata=metadata,
-            policy=policy,
-            spec=spec,
-            legs=legs_of(spec, namespace, policy.cluster_domain),
-        )

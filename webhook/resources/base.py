@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 #: The API group and versions the webhook checks.
 ISTIO_NETWORKING_GROUP = "networking.istio.io"
-ISTIO_NETWORKING_VERSIONS = frozenset({"v1alpha3", "v1beta1", "v1"})
+ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 
 
 class IstioSpec(BaseModel):

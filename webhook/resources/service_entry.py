@@ -25,6 +25,16 @@ class ServicePort(IstioSpec):
     protocol: str | None = None
     target_port: int | None = Field(default=None, alias="targetPort")
 
+    @property
+    def effective_protocol(self) -> str | None:
+        """The declared protocol, upper-cased as Istio parses it; None when undeclared."""
+        return self.protocol.upper() if self.protocol else None
+
+    @property
+    def effective_target_port(self) -> int:
+        """Where the endpoint receives this port's traffic: targetPort, unless unset (0)."""
+        return self.target_port or self.number
+
 
 class WorkloadEntry(IstioSpec):
     """An endpoint: an IP, a host name, a unix socket, or (multi-network) a network alone."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from webhook.policy.kinds import KINDS
+
 #: Label values are bounded: anything else the API server sends is counted as "other".
-_KINDS = frozenset({"ServiceEntry", "VirtualService"})
+_KINDS = frozenset(KINDS.names)
 _OPERATIONS = frozenset({"CREATE", "UPDATE", "DELETE", "CONNECT"})
 
 #: Reviews take well under a millisecond to a few milliseconds; the API server's own

@@ -7,25 +7,19 @@ where it goes: ".", its own namespace, the entry's namespaces, or the egress gat
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from webhook.policy.allowlist import entries
 from webhook.policy.decision import Violation
-from webhook.policy.subject import ServiceEntrySubject, Subject, VirtualServiceSubject
+from webhook.policy.subject import Subject
 
 RULE = "export-scope"
 
 
-def check(subject: Subject) -> Iterator[Violation]:
+def check(subject: Subject[Any]) -> Iterator[Violation]:
     """An exportTo wider than the namespaces a restricted entry allows."""
-    if isinstance(subject, ServiceEntrySubject):
-        hosts = [h.lower() for h in subject.spec.hosts]
-        export_to = subject.spec.export_to
-    elif isinstance(subject, VirtualServiceSubject):
-        hosts = [h for leg in subject.legs for h in leg.hosts]
-        hosts += [t.host for leg in subject.legs for t in leg.targets]
-        export_to = subject.spec.export_to
-    else:
-        return
+    hosts = subject.exported_hosts()
+    export_to = subject.export_to
     allowed: set[str] | None = None
     restricted_hosts = []
     for host in sorted(set(hosts)):

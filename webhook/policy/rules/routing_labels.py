@@ -8,6 +8,7 @@ egress waypoint (egressGateway.waypoints). ``internal.istio.io/*`` keys are Isti
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from webhook.policy.decision import Violation
 from webhook.policy.subject import Subject
@@ -20,7 +21,7 @@ INGRESS_USE_WAYPOINT = "istio.io/ingress-use-waypoint"
 INTERNAL_PREFIX = "internal.istio.io/"
 
 
-def check(subject: Subject) -> Iterator[Violation]:
+def check(subject: Subject[Any]) -> Iterator[Violation]:
     """A waypoint other than an approved egress waypoint, or an Istio-internal key."""
     meta = subject.metadata
     approved = subject.policy.policy.egress_gateway.waypoints

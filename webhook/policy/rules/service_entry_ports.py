@@ -13,19 +13,8 @@ from webhook.policy.decision import Violation
 from webhook.policy.hosts import is_ip_literal
 from webhook.policy.model import AllowlistEntry
 from webhook.policy.subject import ServiceEntrySubject
-from webhook.resources.service_entry import ServicePort
 
 RULE = "service-entry-ports"
-
-
-def protocol_of(port: ServicePort) -> str | None:
-    """The declared protocol, upper-cased as Istio parses it; None when undeclared."""
-    return port.protocol.upper() if port.protocol else None
-
-
-def target_port(port: ServicePort) -> int:
-    """Where the endpoint receives the port's traffic: targetPort, unless unset (0 in proto3)."""
-    return port.target_port or port.number
 
 
 def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
@@ -37,10 +26,10 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
         yield Violation(RULE, "spec.ports", "a ServiceEntry for external hosts must declare ports")
     for host, found in hosts:
         for j, port in enumerate(spec.ports):
-            protocol = protocol_of(port)
+            protocol = port.effective_protocol
             numbers = [("", port.number)]
-            if target_port(port) != port.number:
-                numbers.append((".targetPort", target_port(port)))
+            if port.effective_target_port != port.number:
+                numbers.append((".targetPort", port.effective_target_port))
             for suffix, number in numbers:
                 if not port_allowed(found, number, protocol):
                     yield _violation(
@@ -51,12 +40,12 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
                 # Every port of that name is remapped (names should be unique, but Istio
                 # reads them one by one).
                 for named in (p for p in spec.ports if p.name == name):
-                    if not port_allowed(found, number, protocol_of(named)):
+                    if not port_allowed(found, number, named.effective_protocol):
                         yield _violation(
                             f"spec.endpoints[{k}].ports[{name}]",
                             host,
                             number,
-                            protocol_of(named),
+                            named.effective_protocol,
                             found,
                         )
     yield from _endpoint_host_ports(subject)
@@ -79,10 +68,10 @@ def _endpoint_host_ports(subject: ServiceEntrySubject) -> Iterator[Violation]:
         if found in checked:
             continue
         for port in spec.ports:
-            number = endpoint.ports.get(port.name, target_port(port))
-            if not port_allowed(found, number, protocol_of(port)):
+            number = endpoint.ports.get(port.name, port.effective_target_port)
+            if not port_allowed(found, number, port.effective_protocol):
                 yield _violation(
-                    f"spec.endpoints[{k}].address", address, number, protocol_of(port), found
+                    f"spec.endpoints[{k}].address", address, number, port.effective_protocol, found
                 )
 
 

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from webhook.policy.allowlist import NAME_AWARE_PROTOCOLS, describe_cidrs, entries
 from webhook.policy.decision import Violation
 from webhook.policy.hosts import wildcard_suffix
-from webhook.policy.rules.service_entry_ports import protocol_of
 from webhook.policy.subject import ServiceEntrySubject
 
 RULE = "service-entry-resolution"
@@ -66,9 +65,9 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
             continue
         if resolution in _NAME_RESOLVED:
             blind = [
-                f"{p.number}/{protocol_of(p) or 'undeclared'}"
+                f"{p.number}/{p.effective_protocol or 'undeclared'}"
                 for p in spec.ports
-                if protocol_of(p) not in NAME_AWARE_PROTOCOLS
+                if p.effective_protocol not in NAME_AWARE_PROTOCOLS
             ]
             if blind:
                 yield Violation(

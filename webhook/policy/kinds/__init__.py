@@ -1,0 +1,16 @@
+"""Every kind the webhook checks, one line each: the engine, metrics, checker and chart read this.
+
+Adding a kind: a resource model (`webhook/resources/`), a subject if its rules share
+derived data (`webhook/policy/subject.py` or a module of its own), rule modules
+(`webhook/policy/rules/`), a module here that assembles them, and one line below.
+"""
+
+from __future__ import annotations
+
+from webhook.policy.kinds import service_entry, virtual_service
+from webhook.policy.registry import Registry
+
+KINDS = Registry(
+    service_entry.KIND,
+    virtual_service.KIND,
+)
