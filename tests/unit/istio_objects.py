@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from webhook.policy.decision import Decision
-from webhook.policy.engine import evaluate
+from webhook.policy.decision import Decision, Violation
+from webhook.policy.engine import SCHEMA_RULE, evaluate
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.loader import parse_policy
 
@@ -121,6 +121,23 @@ def egress_tls_routes(host: str = "api.github.com", gateway_ref: str = EGRESS_GW
 def decide(obj: dict[str, Any], policy: CompiledPolicy = RULES_POLICY) -> Decision:
     """Evaluate `obj` against `policy` (the rules policy by default)."""
     return evaluate(obj, policy)
+
+
+def findings(
+    rule: str, obj: dict[str, Any], policy: CompiledPolicy = RULES_POLICY
+) -> list[Violation]:
+    """What `rule` found in `obj`, after proving the object was really judged.
+
+    A rule table must not pass because nothing ran: the object is of a handled kind, not
+    in an exempt namespace, and schema-valid (otherwise no rule runs and every "no
+    finding" row would pass for the wrong reason). Advice is not a finding here.
+    """
+    decision = decide(obj, policy)
+    assert decision.handled, f"{obj.get('kind')} is not a handled kind"
+    assert not decision.exempt, f"namespace {decision.namespace} is exempt"
+    schema = [v for v in decision.violations if v.rule == SCHEMA_RULE]
+    assert not schema, f"the object is not schema-valid, so no rule ran: {schema}"
+    return [v for v in decision.violations if v.rule == rule]
 
 
 def rules_hit(obj: dict[str, Any], policy: CompiledPolicy = RULES_POLICY) -> set[str]:

@@ -8,8 +8,8 @@ import pytest
 
 from tests.unit.istio_objects import (
     GATEWAY,
-    decide,
     dest,
+    findings,
     service_entry,
     tls_service_entry,
     virtual_service,
@@ -29,7 +29,7 @@ def _db(export_to: list[str] | None) -> dict[str, Any]:
 
 
 def _denied(obj: dict[str, Any]) -> bool:
-    return any(v.rule == RULE for v in decide(obj).violations)
+    return any(findings(RULE, obj))
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_restricted_service_entry(export_to: list[str] | None, denied: bool) -> 
 
 
 def test_default_export_message_names_the_default() -> None:
-    [violation] = [v for v in decide(_db(None)).violations if v.rule == RULE]
+    [violation] = [v for v in findings(RULE, _db(None))]
     assert '"*" (the default: every namespace)' in violation.message
     assert "export only to ., istio-system, payments" in violation.message
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.istio_objects import EGRESS_GW, decide, dest, virtual_service
+from tests.unit.istio_objects import EGRESS_GW, dest, findings, virtual_service
 from webhook.policy.rules.external_destinations import RULE
 
 
@@ -23,7 +23,7 @@ def _egress(
 
 
 def _messages(obj: dict[str, Any]) -> list[str]:
-    return [f"{v.field}: {v.message}" for v in decide(obj).violations if v.rule == RULE]
+    return [f"{v.field}: {v.message}" for v in findings(RULE, obj)]
 
 
 @pytest.mark.parametrize(
@@ -105,4 +105,4 @@ CDN = "a.cdn.example.net"  # allowlisted, and mesh traffic may reach it without 
 )
 def test_sidecar_rewrites_on_direct_routes(route: dict[str, Any], fields: list[str]) -> None:
     obj = virtual_service(hosts=[CDN], http=[route])
-    assert [v.field for v in decide(obj).violations if v.rule == RULE] == fields
+    assert [v.field for v in findings(RULE, obj)] == fields

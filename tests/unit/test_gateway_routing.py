@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from tests.unit.istio_objects import EGRESS_GW, decide, dest, egress_tls_routes, virtual_service
+from tests.unit.istio_objects import (
+    EGRESS_GW,
+    decide,
+    dest,
+    egress_tls_routes,
+    findings,
+    virtual_service,
+)
 from webhook.policy.rules.gateway_routing import RULE
 
 
@@ -17,7 +24,7 @@ def _at(
 
 
 def _fields(obj: dict[str, Any]) -> list[str]:
-    return [v.field for v in decide(obj).violations if v.rule == RULE]
+    return [v.field for v in findings(RULE, obj)]
 
 
 OUT = {"route": [dest("api.github.com", 443)]}
@@ -127,7 +134,7 @@ def test_the_standard_pattern_passes_as_a_whole() -> None:
 
 
 def test_message_names_the_gateway_and_the_approved_ones() -> None:
-    [violation] = [v for v in decide(_at("default/my-egress", OUT)).violations if v.rule == RULE]
+    [violation] = [v for v in findings(RULE, _at("default/my-egress", OUT))]
     assert violation.message == (
         'forwards to external host "api.github.com" at gateway "default/my-egress", which is '
         "not an approved egress gateway (approved: istio-system/istio-egressgateway)"

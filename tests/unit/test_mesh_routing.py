@@ -9,9 +9,9 @@ import pytest
 from tests.unit.istio_objects import (
     EGRESS_GW,
     GATEWAY,
-    decide,
     dest,
     egress_tls_routes,
+    findings,
     virtual_service,
 )
 from webhook.policy.rules.mesh_routing import RULE
@@ -24,7 +24,7 @@ def _http_vs(
 
 
 def _fields(obj: dict[str, Any]) -> list[str]:
-    return [v.field for v in decide(obj).violations if v.rule == RULE]
+    return [v.field for v in findings(RULE, obj)]
 
 
 TO_GATEWAY = {"route": [dest(GATEWAY, 80)]}
@@ -310,7 +310,7 @@ def test_mesh_routing(obj: dict[str, Any], fields: list[str]) -> None:
 
 def test_message_tells_where_to_route() -> None:
     obj = _http_vs([{"route": [dest("httpbin.org", 80)]}])
-    [violation] = [v for v in decide(obj).violations if v.rule == RULE]
+    [violation] = [v for v in findings(RULE, obj)]
     assert violation.message == (
         'sends mesh traffic for "httpbin.org" to "httpbin.org", around the egress gateway; '
         f'route all of it to "{GATEWAY}"'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.conftest import policy_from
-from tests.unit.istio_objects import RULES_POLICY_YAML, decide, tls_service_entry
+from tests.unit.istio_objects import RULES_POLICY_YAML, findings, tls_service_entry
 from webhook.policy.rules.routing_labels import RULE
 
 WAYPOINT_POLICY = policy_from(
@@ -51,7 +51,7 @@ def _obj(
 def test_labels_without_approved_waypoints(
     labels: dict[str, str] | None, annotations: dict[str, str] | None, denied: bool
 ) -> None:
-    assert any(v.rule == RULE for v in decide(_obj(labels, annotations)).violations) is denied
+    assert any(findings(RULE, _obj(labels, annotations))) is denied
 
 
 @pytest.mark.parametrize(
@@ -69,5 +69,5 @@ def test_labels_without_approved_waypoints(
     ],
 )
 def test_approved_egress_waypoint(labels: dict[str, str], denied: bool) -> None:
-    found = [v for v in decide(_obj(labels), WAYPOINT_POLICY).violations if v.rule == RULE]
+    found = [v for v in findings(RULE, _obj(labels), WAYPOINT_POLICY)]
     assert bool(found) is denied

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.istio_objects import decide, service_entry
+from tests.unit.istio_objects import findings, service_entry
 from webhook.policy.rules.service_entry_endpoints import RULE
 
 
@@ -30,7 +30,7 @@ def _github(**spec: Any) -> dict[str, Any]:
 
 
 def _messages(obj: dict[str, Any]) -> list[str]:
-    return [v.message for v in decide(obj).violations if v.rule == RULE]
+    return [v.message for v in findings(RULE, obj)]
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.istio_objects import decide, service_entry, tls_service_entry
+from tests.unit.istio_objects import decide, findings, service_entry, tls_service_entry
 from webhook.policy.rules.service_entry_hosts import RULE
 
 
 def _violations(obj: dict[str, object]) -> list[str]:
-    return [v.message for v in decide(obj).violations if v.rule == RULE]
+    return [v.message for v in findings(RULE, obj)]
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ def test_message_names_the_host_namespace_and_what_is_allowed() -> None:
 
 def test_one_bad_host_among_good_ones_is_found_by_index() -> None:
     obj = tls_service_entry("api.github.com", hosts=["api.github.com", "evil.example.org"])
-    [violation] = [v for v in decide(obj).violations if v.rule == RULE]
+    [violation] = [v for v in findings(RULE, obj)]
     assert violation.field == "spec.hosts[1]"
 
 

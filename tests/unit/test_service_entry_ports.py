@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.istio_objects import decide, service_entry, tls_service_entry
+from tests.unit.istio_objects import findings, service_entry, tls_service_entry
 from webhook.policy.rules.service_entry_ports import RULE
 
 
@@ -18,7 +18,7 @@ def _port(number: int, protocol: str | None = None, **extra: Any) -> dict[str, A
 
 
 def _fields(obj: dict[str, Any]) -> list[str]:
-    return [v.field for v in decide(obj).violations if v.rule == RULE]
+    return [v.field for v in findings(RULE, obj)]
 
 
 @pytest.mark.parametrize(
@@ -51,9 +51,7 @@ def test_any_protocol_entry_accepts_undeclared_protocol() -> None:
 
 def test_undeclared_protocol_message_says_to_declare_it() -> None:
     [violation] = [
-        v
-        for v in decide(tls_service_entry("api.github.com", ports=[_port(443)])).violations
-        if v.rule == RULE
+        v for v in findings(RULE, tls_service_entry("api.github.com", ports=[_port(443)]))
     ]
     assert "declare the port's protocol" in violation.message
     assert "443/TLS,HTTPS" in violation.message

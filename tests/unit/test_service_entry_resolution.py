@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.istio_objects import decide, service_entry
+from tests.unit.istio_objects import decide, findings, service_entry
 from webhook.policy.rules.service_entry_resolution import RULE
 
 
@@ -23,7 +23,7 @@ def _se(
 
 
 def _denied(obj: Any) -> bool:
-    return any(v.rule == RULE for v in decide(obj).violations)
+    return any(findings(RULE, obj))
 
 
 STATIC_DB = {"namespace": "payments", "exportTo": ["."], "endpoints": [{"address": "192.168.1.10"}]}
@@ -90,9 +90,7 @@ def test_resolution(obj: Any, denied: bool) -> None:
 
 
 def test_none_message_says_why_and_what_to_use() -> None:
-    [violation] = [
-        v for v in decide(_se("api.github.com", None, "TLS")).violations if v.rule == RULE
-    ]
+    [violation] = [v for v in findings(RULE, _se("api.github.com", None, "TLS"))]
     assert violation.field == "spec.resolution"
     assert "NONE (the default)" in violation.message
     assert "forwards to whatever IP the application dialled" in violation.message
@@ -108,7 +106,7 @@ def test_none_message_says_why_and_what_to_use() -> None:
 )
 def test_location_and_workload_selector(spec: dict[str, Any], field: str) -> None:
     obj = _se("api.github.com", "DNS", "TLS", **spec)
-    assert [v.field for v in decide(obj).violations if v.rule == RULE] == [field]
+    assert [v.field for v in findings(RULE, obj)] == [field]
 
 
 def test_explicit_mesh_external_passes() -> None:

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from tests.unit.istio_objects import EGRESS_GW, GATEWAY, decide, dest, virtual_service
+from tests.unit.istio_objects import EGRESS_GW, GATEWAY, dest, findings, virtual_service
 from webhook.policy.rules.virtual_service_hosts import RULE
 
 
 def _messages(obj: dict[str, Any]) -> list[str]:
-    return [v.message for v in decide(obj).violations if v.rule == RULE]
+    return [v.message for v in findings(RULE, obj)]
 
 
 TO_GW = [{"route": [dest(GATEWAY, 443)]}]
