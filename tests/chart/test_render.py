@@ -23,6 +23,7 @@ from tests.chart.rendering import (
     kinds,
 )
 from webhook.certs import ca_bundle, generate_ca
+from webhook.policy.kinds import KINDS
 from webhook.policy.loader import load_policy, parse_policy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -282,18 +283,15 @@ def test_an_empty_allowlist_is_refused_at_render_time(helm: Helm) -> None:
 # --------------------------------------------------------------------------- the webhook
 
 
-def test_webhook_configuration_registers_istio_egress_objects(helm: Helm) -> None:
+def test_webhook_configuration_registers_exactly_the_engines_kinds(helm: Helm) -> None:
     webhook = webhook_of(helm.template())
     assert webhook["name"] == WEBHOOK
-    assert webhook["rules"] == [
-        {
-            "apiGroups": ["networking.istio.io"],
-            "apiVersions": ["v1", "v1beta1", "v1alpha3"],
-            "operations": ["CREATE", "UPDATE"],
-            "resources": ["serviceentries", "virtualservices"],
-            "scope": "Namespaced",
-        }
-    ]
+    # the chart's list (templates/_helpers.tpl) must say what the registry says
+    expected = KINDS.webhook_rules()
+    assert webhook["rules"] == expected, (
+        'set "egress-webhook.admissionRules" in templates/_helpers.tpl to:\n'
+        + yaml.safe_dump(expected, default_flow_style=None, sort_keys=False)
+    )
     assert webhook["failurePolicy"] == "Fail"
     assert webhook["sideEffects"] == "None"
     assert webhook["matchPolicy"] == "Equivalent"

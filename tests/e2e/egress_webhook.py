@@ -26,6 +26,7 @@ from typing import Any, Literal
 import yaml
 
 from tests.e2e.cluster import HOST, Cluster, ManagedProcess, free_port, wait_until
+from webhook.policy.kinds import KINDS
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_POLICY = REPO / "examples" / "policy.yaml"
@@ -180,15 +181,7 @@ def webhook_configuration(server: WebhookServer, failure_policy: FailurePolicy) 
             {
                 "name": WEBHOOK_NAME,
                 "clientConfig": {"url": server.url, "caBundle": server.ca_bundle},
-                "rules": [
-                    {
-                        "apiGroups": ["networking.istio.io"],
-                        "apiVersions": ["v1alpha3", "v1beta1", "v1"],
-                        "resources": ["serviceentries", "virtualservices"],
-                        "operations": ["CREATE", "UPDATE"],
-                        "scope": "Namespaced",
-                    }
-                ],
+                "rules": KINDS.webhook_rules(),
                 "namespaceSelector": {
                     "matchExpressions": [
                         {

@@ -143,3 +143,15 @@ depends on them, so `helm template` fails early with a message naming the value 
 {{- fail (printf "tests.namespace=%s is in policy.exemptNamespaces, so helm test could never see a denial: pick another namespace" .Values.tests.namespace) }}
 {{- end }}
 {{- end }}
+
+{{/*
+The kinds the API server sends to the webhook: exactly the engine's registry of kinds
+(webhook/policy/kinds/), group by group. tests/chart fails when the two differ.
+*/}}
+{{- define "egress-webhook.admissionRules" -}}
+- apiGroups: ["networking.istio.io"]
+  apiVersions: ["v1", "v1beta1", "v1alpha3"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["serviceentries", "virtualservices"]
+  scope: Namespaced
+{{- end }}
