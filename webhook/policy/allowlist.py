@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from webhook.policy.hosts import host_problem, hosts_overlap, ip_in_networks, shown
+from webhook.policy.hosts import host_problem, hosts_overlap, ip_in_networks, is_ip_literal, shown
 from webhook.policy.model import AllowlistEntry
 from webhook.policy.subject import Subject
 
@@ -95,3 +95,30 @@ def describe_cidrs(found: Iterable[AllowlistEntry]) -> str:
     """The CIDRs the entries allow, or a sentence saying there are none."""
     cidrs = sorted({str(c) for entry in found for c in entry.cidrs})
     return ", ".join(cidrs) if cidrs else "the entry has no cidrs, so no IPs are allowed"
+
+
+def address_problem(subject: Subject[Any], address: str) -> str | None:
+    """Why an endpoint `address` (IP or DNS name) may not be pointed at, or None.
+
+    For the kinds that turn a name into an address (WorkloadEntry, Endpoints,
+    EndpointSlice, an ExternalName Service): an IP must lie in the policy's
+    internalNetworks or in the cidrs of an allowlist entry the namespace may use; a
+    name must be in the cluster domain or allowlisted for the namespace.
+    """
+    if is_ip_literal(address):
+        networks = subject.policy.policy.internal_networks
+        if ip_in_networks(address.strip("[]"), networks):
+            return None
+        usable = [e for e in subject.policy.policy.allowlist if e.cidrs]
+        usable = [e for e in usable if e.namespaces is None or subject.namespace in e.namespaces]
+        if ip_allowed(usable, address.strip("[]")):
+            return None
+        return (
+            f"address {shown(address)} is outside the internal networks "
+            f"({', '.join(map(str, networks)) or 'none set'}) and outside every allowlist "
+            f'entry\'s cidrs usable from namespace "{subject.namespace}"'
+        )
+    host = address.lower()
+    if not subject.is_external(host) and host_problem(address) is None:
+        return None
+    return external_host_problem(subject, address, host)

@@ -17,6 +17,24 @@ PROTOCOLS: tuple[str, ...] = ("HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MON
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+def strict_cidrs(value: object) -> object:
+    """A list of CIDR strings as networks; a host address with bits set is an error."""
+    if not isinstance(value, list | tuple):
+        return value
+    out = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ValueError(f"CIDR must be a string like 10.0.0.0/24, got {item!r}")
+        try:
+            out.append(ipaddress.ip_network(item, strict=True))
+        except ValueError as exc:
+            raise ValueError(
+                f"{item!r} is not a network address in CIDR form ({exc}); "
+                "write the network address, e.g. 192.168.1.0/24"
+            ) from None
+    return tuple(out)
+
+
 class _Strict(BaseModel):
     """Unknown keys are errors (a typo must never silently widen or narrow the policy)."""
 
@@ -86,20 +104,7 @@ class AllowlistEntry(_Strict):
     @field_validator("cidrs", mode="before")
     @classmethod
     def _strict_cidrs(cls, value: object) -> object:
-        if not isinstance(value, list | tuple):
-            return value
-        out = []
-        for item in value:
-            if not isinstance(item, str):
-                raise ValueError(f"CIDR must be a string like 10.0.0.0/24, got {item!r}")
-            try:
-                out.append(ipaddress.ip_network(item, strict=True))
-            except ValueError as exc:
-                raise ValueError(
-                    f"{item!r} is not a network address in CIDR form ({exc}); "
-                    "write the network address, e.g. 192.168.1.0/24"
-                ) from None
-        return tuple(out)
+        return strict_cidrs(value)
 
     @property
     def is_wildcard(self) -> bool:
@@ -127,6 +132,15 @@ class EgressGateway(_Strict):
         ),
     )
 
+    selector: dict[str, str] = Field(
+        default_factory=lambda: {"istio": "egressgateway"},
+        min_length=1,
+        description=(
+            "Labels of the egress gateway pods. A Gateway whose selector matches these pods "
+            "(or that has no selector, which applies to every gateway workload) serves at "
+            "the egress gateway, so its servers open egress."
+        ),
+    )
     waypoints: tuple[str, ...] = Field(
         default=(),
         description=(
@@ -197,6 +211,20 @@ class Policy(_Strict):
         default="cluster.local",
         description="The cluster DNS domain; names under it are in-cluster, never external.",
     )
+    internal_networks: tuple[IPNetwork, ...] = Field(
+        default=(),
+        description=(
+            "Networks inside the mesh: the cluster's pod and Service CIDRs, and the networks "
+            "mesh VMs live on. Endpoints, EndpointSlices and WorkloadEntries may point at "
+            "addresses there. Empty: every such address must be inside the cidrs of an "
+            "allowlist entry the namespace may use."
+        ),
+    )
+
+    @field_validator("internal_networks", mode="before")
+    @classmethod
+    def _strict_internal_networks(cls, value: object) -> object:
+        return strict_cidrs(value)
 
     @model_validator(mode="after")
     def _gateway_in_cluster_domain(self) -> Policy:
