@@ -30,10 +30,11 @@ toolchain: ## build kube-apiserver, etcd, kubectl, helm, opa and fetch Istio CRD
 	tests/e2e/toolchain/build.sh
 	bench/build-opa.sh
 
-lint: $(VENV)/.installed ## ruff, mypy --strict, hadolint
+lint: $(VENV)/.installed ## ruff, mypy --strict, import-linter (layers), hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 
 unit: $(VENV)/.installed ## unit and integration tests only (no cluster)
