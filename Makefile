@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: help setup run test lint unit toolchain bench clean
+.PHONY: help setup run test lint unit toolchain bench schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ unit: $(VENV)/.installed ## unit and integration tests only (no cluster)
 
 test: $(VENV)/.installed toolchain lint ## the whole suite: lint, unit, integration, real-cluster e2e
 	$(BIN)/pytest tests
+
+schema: $(VENV)/.installed ## regenerate the policy JSON Schema (examples/, the chart) from the model
+	$(BIN)/egress-webhook schema > examples/policy.schema.json
+	$(BIN)/egress-webhook schema --chart-values charts/egress-webhook/values.schema.json
 
 bench: $(VENV)/.installed ## benchmarks; print their figures
 	$(PY) -m bench

@@ -222,6 +222,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     certs.add_argument("--force", action="store_true", help="replace existing files in --out-dir")
     certs.set_defaults(handler=_certs)
+
+    schema = sub.add_parser(
+        "schema",
+        help="print the policy file's JSON Schema (for editors and CI)",
+        description=(
+            "Print the JSON Schema of the policy file, generated from the same model the "
+            "webhook validates policies with. Point yaml-language-server at it with a "
+            "'# yaml-language-server: $schema=policy.schema.json' comment. With "
+            "--chart-values, rewrite the policy section of a chart's values.schema.json."
+        ),
+    )
+    schema.add_argument(
+        "--chart-values",
+        type=Path,
+        metavar="FILE",
+        help="update this values.schema.json in place instead of printing",
+    )
+    schema.set_defaults(handler=_schema)
     return parser
 
 
@@ -266,6 +284,21 @@ def _certs(args: argparse.Namespace) -> int:
     from webhook.certs import run_certs
 
     return run_certs(args, stdout=sys.stdout, stderr=sys.stderr)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from webhook.policy.schema import chart_values_schema, policy_json_schema
+
+    if args.chart_values is None:
+        print(json.dumps(policy_json_schema(), indent=2))
+        return EXIT_OK
+    path: Path = args.chart_values
+    updated = chart_values_schema(json.loads(path.read_text()))
+    path.write_text(json.dumps(updated, indent=2) + "\n")
+    print(f"updated the policy section of {path}", file=sys.stderr)
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
