@@ -37,8 +37,8 @@ lint: $(VENV)/.installed ## ruff, mypy --strict, import-linter (layers), hadolin
 	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 
-unit: $(VENV)/.installed ## unit and integration tests only (no cluster)
-	$(BIN)/pytest tests --ignore=tests/e2e
+unit: $(VENV)/.installed ## everything that needs only Python: no cluster, no helm or opa (no Go)
+	$(BIN)/pytest tests -m "not e2e and not toolchain"
 
 test: $(VENV)/.installed toolchain lint ## the whole suite: lint, unit, integration, real-cluster e2e
 	$(BIN)/pytest tests

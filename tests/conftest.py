@@ -12,6 +12,22 @@ from webhook.policy.loader import load_policy, parse_policy
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICY = ROOT / "examples" / "policy.yaml"
 
+#: Fixtures that hand a test a binary `make toolchain` builds with Go (helm, opa).
+TOOLCHAIN_FIXTURES = frozenset({"helm", "opa_binary"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what needs more than Python, so `make unit` can deselect it (never skip it).
+
+    Everything under tests/e2e drives a real cluster (`e2e`); a test using helm or opa
+    needs the Go-built toolchain (`toolchain`). `make test` runs both.
+    """
+    for item in items:
+        if "tests/e2e/" in item.nodeid or item.nodeid.startswith("e2e/"):
+            item.add_marker(pytest.mark.e2e)
+        if TOOLCHAIN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.toolchain)
+
 
 @pytest.fixture(scope="session")
 def example_policy() -> CompiledPolicy:
