@@ -287,7 +287,7 @@ def write_bundle(
     key_type: KeyType = "ecdsa",
     force: bool = False,
 ) -> WrittenBundle:
-    """Write ``ca.crt``, ``tls.crt`` and ``tls.key`` (mode 0600) into `out_dir`.
+    """Write ``ca.crt``, ``tls.crt`` (mode 0644) and ``tls.key`` (mode 0600) into `out_dir`.
 
     Makes a new CA unless `ca` is given (give one to re-issue the serving certificate
     under a CA clients already trust). Refuses to overwrite existing files unless
@@ -347,7 +347,8 @@ def run_certs(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
         ).value
     )
     print(
-        f"wrote {bundle.ca_path}, {bundle.cert_path}, {bundle.key_path} (mode 0600) for {sans}; "
+        f"wrote {bundle.ca_path}, {bundle.cert_path} and {bundle.key_path} (key mode 0600) "
+        f"for {sans}; "
         f"valid until {bundle.cert.not_valid_after_utc:%Y-%m-%d}",
         file=stderr,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from webhook import __version__
+from webhook.check import OUTPUTS
 
 #: Exit codes a CI pipeline can rely on.
 EXIT_OK = 0
@@ -166,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "-o",
         "--output",
-        choices=["text", "json"],
+        choices=OUTPUTS,
         default="text",
         help="text for people, json for machines (default %(default)s)",
     )

@@ -244,12 +244,6 @@ def test_an_invalid_namespace_is_a_usage_error(tmp_path: Path, namespace: str) -
     assert "is not a valid namespace name" in stderr.getvalue()
 
 
-def test_an_unknown_output_format_is_a_usage_error(tmp_path: Path) -> None:
-    code, _, stderr = run(tmp_path, SE, output="yaml")
-    assert code == 2
-    assert "unknown output format 'yaml'" in stderr
-
-
 def test_an_engine_bug_is_exit_2_with_the_object_named_never_exit_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

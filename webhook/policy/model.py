@@ -12,7 +12,6 @@ from webhook.policy.hosts import HostPatternError, normalize_policy_host
 
 #: Protocols a ServiceEntry/VirtualService port may declare (istio/api Port.protocol).
 Protocol = Literal["HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO", "TCP", "TLS"]
-PROTOCOLS: tuple[str, ...] = ("HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO", "TCP", "TLS")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from webhook.resources.base import IstioSpec, ObjectMeta
+from webhook.resources.base import IstioSpec
 
 #: The proto default (enum value 0) when `resolution` is unset.
 DEFAULT_RESOLUTION = "NONE"
@@ -76,12 +76,3 @@ class ServiceEntrySpec(IstioSpec):
     def effective_location(self) -> str:
         """`location`, or its proto default MESH_EXTERNAL."""
         return self.location or DEFAULT_LOCATION
-
-
-class ServiceEntry(BaseModel):
-    """A ServiceEntry object."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: ServiceEntrySpec = Field(default_factory=ServiceEntrySpec)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from webhook.resources.base import IstioSpec, ObjectMeta, any_field
+from webhook.resources.base import IstioSpec, any_field
 
 #: The gateway name meaning "every sidecar in the mesh"; also the default when none is set.
 MESH_GATEWAY = "mesh"
@@ -168,12 +168,3 @@ class VirtualServiceSpec(IstioSpec):
     tls: list[TLSRoute] = Field(default_factory=list)
     tcp: list[TCPRoute] = Field(default_factory=list)
     export_to: list[str] | None = Field(default=None, alias="exportTo")
-
-
-class VirtualService(BaseModel):
-    """A VirtualService object."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: VirtualServiceSpec = Field(default_factory=VirtualServiceSpec)
