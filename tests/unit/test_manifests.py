@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import webhook.check.manifests as manifests_module
+import webhook.check.inputs as inputs_module
 from webhook.check.manifests import (
     Manifest,
     expand_path,
@@ -281,7 +281,7 @@ def test_a_file_with_a_problem_contributes_nothing_but_others_still_report(tmp_p
 
 
 def test_oversized_input_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manifests_module, "MAX_INPUT_BYTES", 10)
+    monkeypatch.setattr(inputs_module, "MAX_INPUT_BYTES", 10)
     path = tmp_path / "big.yaml"
     path.write_text(SE.format(name="x"))
     _, problems = load_manifests([str(path)], stdin=io.StringIO())
