@@ -180,12 +180,8 @@ def issue_serving_certificate(
     not_before, not_after = _validity(days)
     not_after = min(not_after, ca_cert.not_valid_after_utc)
     common_name = names[0] if names else str(addresses[0])
-    # The KeyUsage a TLS server key needs: every key signs the handshake
-    # (digitalSignature); an RSA key may also be used for TLS 1.2 RSA key exchange
-    # (keyEncipherment). Marking an ECDSA key for encipherment would be wrong.
-    is_rsa = isinstance(key, rsa.RSAPrivateKey)
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(
             x509.Name(
@@ -202,20 +198,7 @@ def issue_serving_certificate(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=is_rsa,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_server_key_usage(key), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
             x509.SubjectAlternativeName(
@@ -227,9 +210,29 @@ def issue_serving_certificate(
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
         )
-        .sign(ca_key, hashes.SHA256())
     )
+    cert = builder.sign(ca_key, hashes.SHA256())
     return cert, key
+
+
+def _server_key_usage(key: PrivateKey) -> x509.KeyUsage:
+    """The KeyUsage a TLS server key needs.
+
+    Every key signs the handshake (digitalSignature); an RSA key may also be used for
+    TLS 1.2 RSA key exchange (keyEncipherment). Marking an ECDSA key for encipherment
+    would be wrong.
+    """
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=isinstance(key, rsa.RSAPrivateKey),
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def service_dns_names(
