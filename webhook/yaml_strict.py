@@ -7,13 +7,26 @@ talked into a different verdict.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
+
+log = logging.getLogger("webhook.yaml")
+
+#: Deepest nesting of mappings and lists read. Kubernetes objects nest a few dozen levels;
+#: libyaml's composer recurses in C and overflows the stack (a crash, not an exception)
+#: somewhere past 10,000, so depth is measured before composing.
+MAX_NESTING = 1000
 
 
-class StrictLoader(yaml.SafeLoader):
-    """SafeLoader reading YAML the way the API server's decoder does.
+class StrictConstructor(yaml.constructor.SafeConstructor):
+    """SafeConstructor building what the API server's decoder would see.
 
     Refuses duplicate keys (naming both lines), turns scalar keys into the strings JSON
     would use, and keeps timestamps as the strings they were written as.
@@ -47,7 +60,69 @@ def _construct_timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> st
     return str(loader.construct_scalar(node))  # type: ignore[arg-type]
 
 
-StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_as_text)
+StrictConstructor.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_as_text)
+
+
+class PureStrictLoader(Reader, Scanner, Parser, Composer, StrictConstructor, Resolver):
+    """The strict loader on PyYAML's pure-Python parser (about 10x slower than libyaml)."""
+
+    def __init__(self, stream: str | bytes) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        StrictConstructor.__init__(self)
+        Resolver.__init__(self)
+
+
+try:
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
+
+    class CStrictLoader(CParser, StrictConstructor, Resolver):
+        """The strict loader on libyaml's parser and composer: the same nodes and marks."""
+
+        def __init__(self, stream: str | bytes) -> None:
+            CParser.__init__(self, stream)
+            StrictConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    StrictLoader: type[PureStrictLoader] | type[CStrictLoader] = CStrictLoader
+    _EventParser: type[CParser] | type[PureStrictLoader] = CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    log.warning(
+        "PyYAML has no libyaml bindings: reading YAML with the pure-Python parser, about "
+        "10x slower (install PyYAML wheels, or libyaml-dev before building PyYAML)"
+    )
+    StrictLoader = PureStrictLoader
+    _EventParser = PureStrictLoader
+
+
+def nesting_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
+    """True when some mapping or list in `text` nests deeper than `limit` levels.
+
+    Block nesting needs indentation or inline indicators, so it is at most a line's
+    length; flow nesting at most the number of brackets. When neither bound can reach
+    `limit` (almost every manifest), nothing is parsed; otherwise the parser's event
+    stream, which libyaml produces without recursion, is counted.
+    """
+    longest_line = max(map(len, text.splitlines()), default=0)
+    if longest_line + text.count("[") + text.count("{") <= limit:
+        return False
+    parser = _EventParser(text)
+    depth = 0
+    try:
+        while (event := parser.get_event()) is not None:
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    return True
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return False  # not valid YAML: composing will say where
+    finally:
+        parser.dispose()
+    return False
 
 
 def json_key(key: object, node: yaml.Node) -> str:

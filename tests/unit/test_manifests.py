@@ -192,7 +192,7 @@ def test_a_modest_alias_is_fine() -> None:
         ),
         pytest.param(
             "apiVersion: v1\nkind: A\nspec: [1, 2\n",
-            "m.yaml:4: not valid YAML: expected ',' or ']'",
+            "m.yaml:4: not valid YAML: did not find expected ',' or ']'",
             id="unclosed-flow-sequence",
         ),
         pytest.param(
@@ -249,9 +249,30 @@ def test_alias_bomb_is_refused_quickly() -> None:
     assert "alias bomb" in message
 
 
-@pytest.mark.parametrize("opening", ["[", "- "])
-def test_deep_nesting_is_an_error_not_a_crash(opening: str) -> None:
-    assert "nested too deeply" in refused(opening * 5000)
+@pytest.mark.parametrize("depth", [1_001, 5_000, 200_000])
+@pytest.mark.parametrize(("opening", "closing"), [("[", "]"), ("{a: ", "}")])
+def test_deep_flow_nesting_is_an_error_not_a_crash(opening: str, closing: str, depth: int) -> None:
+    # libyaml's composer recurses in C: 30,000 levels overflowed its stack (a segfault)
+    assert "nested too deeply" in refused("x: " + opening * depth + "1" + closing * depth)
+
+
+@pytest.mark.parametrize("depth", [1_001, 100_000])
+def test_deep_block_sequences_on_one_line_are_an_error_not_a_crash(depth: int) -> None:
+    assert "nested too deeply" in refused("x:\n" + "- " * depth + "1\n")
+
+
+def test_deep_indentation_is_an_error_not_a_crash() -> None:
+    document = "".join(" " * i + "a:\n" for i in range(3_000)) + " " * 3_000 + "1\n"
+    assert "nested too deeply" in refused(document)
+
+
+def test_nesting_within_the_limit_is_read() -> None:
+    document = "apiVersion: v1\nkind: A\nspec: " + "[" * 900 + "]" * 900 + "\n"
+    spec = parse_manifests(document, "m.yaml")[0].obj["spec"]
+    depth = 0
+    while isinstance(spec, list) and spec:
+        spec, depth = spec[0], depth + 1
+    assert depth == 899  # the innermost list is empty
 
 
 def test_deeply_nested_json_is_an_error_not_a_crash() -> None:

@@ -36,7 +36,13 @@ from webhook.check.inputs import (
     read_stream,
 )
 from webhook.errors import ManifestError
-from webhook.yaml_strict import StrictLoader, describe_value
+from webhook.yaml_strict import (
+    CStrictLoader,
+    PureStrictLoader,
+    StrictLoader,
+    describe_value,
+    nesting_exceeds,
+)
 
 #: Largest number of nodes one YAML document may expand to through aliases. A real
 #: object is capped near 3 MiB (well under this); an alias bomb is not.
@@ -171,9 +177,11 @@ def _item_nodes(node: yaml.Node | None) -> list[yaml.Node] | None:
 
 
 def _yaml_documents(text: str, file: str) -> Iterator[tuple[Any, yaml.Node | None, int]]:
-    loader: StrictLoader | None = None
+    if nesting_exceeds(text):
+        raise RecursionError  # reported once, with the file, by parse_manifests
+    loader: PureStrictLoader | CStrictLoader | None = None
     try:
-        loader = StrictLoader(text)  # checks every character before parsing
+        loader = StrictLoader(text)
         while loader.check_node():
             node = loader.get_node()
             if node is None:

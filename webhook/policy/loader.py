@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.model import Policy
-from webhook.yaml_strict import StrictLoader
+from webhook.yaml_strict import MAX_NESTING, StrictLoader, nesting_exceeds
 
 
 def load_policy(path: Path | str) -> CompiledPolicy:
@@ -30,6 +30,10 @@ def parse_policy(text: str, source: str = "<policy>") -> CompiledPolicy:
     try:
         # The strict loader refuses duplicate keys: with the last copy silently winning,
         # a reviewer of the policy file could read a different allowlist than the one served.
+        if nesting_exceeds(text):
+            raise PolicyInvalidError(
+                source, [f"{source}: nested more than {MAX_NESTING} levels deep"]
+            )
         loader = StrictLoader(text)
         try:
             node = loader.get_single_node()
