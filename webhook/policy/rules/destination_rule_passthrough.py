@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from webhook.policy.decision import Violation
 from webhook.policy.destination_rules import DestinationRuleSubject
+from webhook.policy.hosts import shown
 
 RULE = "destination-rule-passthrough"
 
@@ -28,7 +29,7 @@ def check(subject: DestinationRuleSubject) -> Iterator[Violation]:
             yield Violation(
                 RULE,
                 f"{site.field}.loadBalancer.simple",
-                f'loadBalancer PASSTHROUGH on host "{subject.spec.host}" sends each '
+                f"loadBalancer PASSTHROUGH on host {shown(subject.spec.host)} sends each "
                 "connection to the IP address the application dialled (Envoy ORIGINAL_DST), "
                 "not to the host's endpoints, so any server can be reached under an allowed "
                 "name; use ROUND_ROBIN, LEAST_REQUEST, RANDOM or consistentHash",
