@@ -133,13 +133,13 @@ async def test_update_rechecks_the_new_object(webhook: RunningWebhook) -> None:
     [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "x"}},
         {
-            "apiVersion": "networking.istio.io/v1",
-            "kind": "DestinationRule",
-            "metadata": {"name": "d", "namespace": "default"},
-            "spec": {"host": "evil.example.org"},
+            "apiVersion": "telemetry.istio.io/v1",
+            "kind": "Telemetry",
+            "metadata": {"name": "t", "namespace": "default"},
+            "spec": {"tracing": [{"providers": [{"name": "evil.example.org"}]}]},
         },
     ],
-    ids=["ConfigMap", "DestinationRule"],
+    ids=["ConfigMap", "Telemetry"],
 )
 async def test_kinds_not_handled_are_allowed(webhook: RunningWebhook, obj: dict[str, Any]) -> None:
     body = await webhook.review(admission_review(obj))

@@ -40,7 +40,7 @@ def test_every_served_version_is_checked_alike(version: str) -> None:
     [
         ("apps/v1", "Deployment"),
         ("networking.istio.io/v1", "Gateway"),
-        ("networking.istio.io/v1", "DestinationRule"),
+        ("telemetry.istio.io/v1", "Telemetry"),
         ("networking.k8s.io/v1", "ServiceEntry"),  # same kind, another group
         (None, "ServiceEntry"),
         ("networking.istio.io/v1", None),

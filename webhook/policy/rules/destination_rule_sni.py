@@ -1,0 +1,55 @@
+"""SNI: the name a DestinationRule's TLS presents must be one its namespace may use.
+
+`ClientTLSSettings.sni` (istio/api destination_rule.proto; top level, per port, per
+subset) is copied into Envoy's ``UpstreamTlsContext.sni`` for SIMPLE, MUTUAL and
+ISTIO_MUTUAL (`buildUpstreamClusterTLSContext` / `constructUpstreamTLS` in
+pilot/pkg/networking/core/cluster_tls.go); DISABLE, the default, builds no TLS and the
+value is unused. The SNI decides what a shared front end serves: a CDN picks the site
+from it (domain fronting: connect to an allowlisted host's addresses, ask for another
+name), and the egress gateway picks the Gateway server, and so the external host, from
+it (Istio's egress TLS origination task sets ``sni: edition.cnn.com`` on the egress
+gateway's rule). So the SNI must be one exact name: in the cluster, or allowlisted for
+the rule's namespace. The rule's own host does not change the verdict: a rule for
+``*`` presents the same SNI to every destination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.allowlist import external_host_problem
+from webhook.policy.decision import Violation
+from webhook.policy.destination_rules import DestinationRuleSubject
+from webhook.policy.hosts import host_problem, shown
+
+RULE = "destination-rule-sni"
+
+
+def check(subject: DestinationRuleSubject) -> Iterator[Violation]:
+    """An SNI that is not a name the namespace may use."""
+    for site in subject.sites:
+        tls = site.tls
+        if tls is None or not tls.sni or not tls.originates_tls:
+            continue
+        problem = _sni_problem(subject, tls.sni)
+        if problem is not None:
+            yield Violation(
+                RULE,
+                f"{site.field}.tls.sni",
+                f"sni {shown(tls.sni)} is the name the proxy asks the destination's TLS front "
+                f"end for, and that name decides what it serves: {problem}; set sni to a host "
+                f'allowlisted for namespace "{subject.namespace}" (usually the host itself) '
+                "or remove it",
+            )
+
+
+def _sni_problem(subject: DestinationRuleSubject, sni: str) -> str | None:
+    if "*" in sni:
+        return "it is a wildcard, and a TLS client presents one exact name"
+    problem = host_problem(sni)
+    if problem is not None:
+        return f"it {problem}"
+    host = sni.lower()
+    if not subject.is_external(host):
+        return None  # a name in the cluster (the egress gateway's mTLS, a Service)
+    return external_host_problem(subject, sni, host)
