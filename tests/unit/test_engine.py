@@ -39,7 +39,7 @@ def test_every_served_version_is_checked_alike(version: str) -> None:
     ("api_version", "kind"),
     [
         ("apps/v1", "Deployment"),
-        ("networking.istio.io/v1", "Gateway"),
+        ("gateway.networking.k8s.io/v1", "Gateway"),  # the Gateway API's, not Istio's
         ("networking.istio.io/v1", "DestinationRule"),
         ("networking.k8s.io/v1", "ServiceEntry"),  # same kind, another group
         (None, "ServiceEntry"),
