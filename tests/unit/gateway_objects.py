@@ -68,11 +68,11 @@ def workload_entry(
     name: str = "we",
     *,
     api_version: str = "networking.istio.io/v1",
-    labels: dict[str, str] | None = None,
+    metadata_labels: dict[str, str] | None = None,
     **spec: Any,
 ) -> dict[str, Any]:
-    """A WorkloadEntry; spec keys in the wire's camelCase."""
+    """A WorkloadEntry; spec keys (`labels` included: what selectors match) in camelCase."""
     metadata: dict[str, Any] = {"name": name, "namespace": namespace}
-    if labels:
-        metadata["labels"] = labels
+    if metadata_labels:
+        metadata["labels"] = metadata_labels
     return {"apiVersion": api_version, "kind": "WorkloadEntry", "metadata": metadata, "spec": spec}
