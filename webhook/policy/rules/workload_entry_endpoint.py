@@ -70,8 +70,9 @@ def check(subject: Subject[WorkloadEntrySpec]) -> Iterator[Violation]:
         yield Violation(
             RULE,
             "spec.address",
-            f"{problem}; a Service or ServiceEntry selecting "
-            "this WorkloadEntry would send its traffic there",
+            f"{problem}; a Service or ServiceEntry selecting this WorkloadEntry would send "
+            "its traffic there. Point it at a mesh workload, or register an external host "
+            "with a ServiceEntry",
         )
         return
     found = _external_entries(subject, address)
