@@ -40,18 +40,7 @@ def check(subject: Subject[WorkloadEntrySpec]) -> Iterator[Violation]:
     """An address, network or port that lets an in-cluster name lead outside the allowlist."""
     spec = subject.spec
     address = spec.address or ""
-    for field, network in (
-        ("spec.network", spec.network),
-        (f"spec.labels[{NETWORK_LABEL}]", (spec.labels or {}).get(NETWORK_LABEL)),
-    ):
-        if network:
-            yield Violation(
-                RULE,
-                field,
-                f"network {shown(network)} puts the endpoint on another network, reached "
-                "through that network's gateway and leaving from there, around the egress "
-                "gateway; remove it",
-            )
+    yield from _networks(spec)
     if not address:
         if not spec.network:
             yield Violation(
@@ -97,6 +86,22 @@ def check(subject: Subject[WorkloadEntrySpec]) -> Iterator[Violation]:
                 f"spec.ports[{name}]",
                 f"port {number} of external address {shown(address)} is not allowed "
                 f"(allowed: {describe_ports(direct)})",
+            )
+
+
+def _networks(spec: WorkloadEntrySpec) -> Iterator[Violation]:
+    """`network`, or the label Istio reads as it, hands the traffic to another network."""
+    for field, network in (
+        ("spec.network", spec.network),
+        (f"spec.labels[{NETWORK_LABEL}]", (spec.labels or {}).get(NETWORK_LABEL)),
+    ):
+        if network:
+            yield Violation(
+                RULE,
+                field,
+                f"network {shown(network)} puts the endpoint on another network, reached "
+                "through that network's gateway and leaving from there, around the egress "
+                "gateway; remove it",
             )
 
 
