@@ -39,8 +39,8 @@ def test_every_served_version_is_checked_alike(version: str) -> None:
     ("api_version", "kind"),
     [
         ("apps/v1", "Deployment"),
-        ("networking.istio.io/v1", "Gateway"),
         ("telemetry.istio.io/v1", "Telemetry"),
+        ("gateway.networking.k8s.io/v1", "Gateway"),  # the Gateway API's, not Istio's
         ("networking.k8s.io/v1", "ServiceEntry"),  # same kind, another group
         (None, "ServiceEntry"),
         ("networking.istio.io/v1", None),

@@ -7,11 +7,19 @@ derived data (`webhook/policy/subject.py` or a module of its own), rule modules
 
 from __future__ import annotations
 
-from webhook.policy.kinds import destination_rule, service_entry, virtual_service
+from webhook.policy.kinds import (
+    destination_rule,
+    gateway,
+    service_entry,
+    virtual_service,
+    workload_entry,
+)
 from webhook.policy.registry import Registry
 
 KINDS = Registry(
     service_entry.KIND,
     virtual_service.KIND,
     destination_rule.KIND,
+    gateway.KIND,
+    workload_entry.KIND,
 )

@@ -1,0 +1,90 @@
+"""Gateway servers on the egress gateway pods open only hosts allowlisted for their namespace.
+
+A Gateway programs every gateway pod its selector matches, in every namespace
+(PushContext.mergeGateways: ``labels.Instance(selector).SubsetOf(proxy.Labels)``, or every
+gateway pod without a selector; PILOT_SCOPE_GATEWAY_TO_NAMESPACE is off by default), and
+model.mergeGateways merges its servers with the egress gateway's own. Such a server is an
+egress server: each `hosts` entry (istio/api Gateway.Server.hosts: ``ns/host``,
+``./host``, ``*/host``, a bare ``host`` meaning ``*/host``; model.sanitizeServerHostNamespace)
+must be an external host allowlisted for the Gateway's namespace, never ``*`` or ``*/*``.
+A namespace-restricted host may only bind VirtualServices of the namespaces allowed to use
+it. ``tls.mode: AUTO_PASSTHROUGH`` is refused there: networking/core/gateway.go
+builtAutoPassthroughFilterChains forwards by SNI to every in-mesh service (and
+MESH_INTERNAL ServiceEntry) the gateway sees, with no VirtualService to check. The
+server's port and protocol are where the gateway listens, not where it forwards (the
+VirtualServices bound to it say that, and are checked), so they are not judged here.
+Gateways on other pods (ingress gateways, a tenant's own) are not egress servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.allowlist import entries, external_host_problem
+from webhook.policy.decision import Violation
+from webhook.policy.gateway_subject import ANY_NAMESPACE, GatewaySubject, ServerHost
+from webhook.policy.hosts import shown
+
+RULE = "gateway-servers"
+
+
+def check(subject: GatewaySubject) -> Iterator[Violation]:
+    """A host, host scope or TLS mode on the egress pods that opens what the allowlist does not."""
+    if not subject.selects_egress_pods:
+        return
+    where = _where(subject)
+    for k, server in enumerate(subject.spec.servers):
+        for j, host in enumerate(subject.server_hosts(k)):
+            field = f"spec.servers[{k}].hosts[{j}]"
+            problem = external_host_problem(subject, host.host, host.host.lower())
+            if problem is not None:
+                yield Violation(
+                    RULE,
+                    field,
+                    f"{where}: server {problem}; a server there may expose only external "
+                    f'hosts allowlisted for namespace "{subject.namespace}"',
+                )
+                continue
+            yield from _scope(subject, field, host)
+        if server.tls is not None and server.tls.effective_mode == "AUTO_PASSTHROUGH":
+            yield Violation(
+                RULE,
+                f"spec.servers[{k}].tls.mode",
+                f"{where}: AUTO_PASSTHROUGH forwards by SNI to every in-mesh service the "
+                "gateway sees, with no VirtualService to say where; use PASSTHROUGH (or "
+                "ISTIO_MUTUAL) and route with a VirtualService",
+            )
+
+
+def _where(subject: GatewaySubject) -> str:
+    if subject.selects_every_gateway:
+        return (
+            "the Gateway has no selector, so Istio applies it to every gateway pod, the "
+            "egress gateway's included"
+        )
+    labels = ", ".join(f"{k}={v}" for k, v in sorted((subject.spec.selector or {}).items()))
+    return f"selector {{{labels}}} programs the egress gateway pods"
+
+
+def _scope(subject: GatewaySubject, field: str, host: ServerHost) -> Iterator[Violation]:
+    """A restricted host may bind only VirtualServices of the namespaces that may use it."""
+    found = entries(subject, host.host.lower())
+    if any(e.namespaces is None for e in found):
+        return
+    allowed = {ns for e in found for ns in e.namespaces or ()}
+    allowed |= {subject.namespace, *subject.policy.egress_gateway_namespaces}
+    if host.namespace in allowed:
+        return
+    who = (
+        "VirtualServices of every namespace"
+        if host.namespace == ANY_NAMESPACE
+        else f'VirtualServices of namespace "{host.namespace}"'
+    )
+    yield Violation(
+        RULE,
+        field,
+        f"server host {shown(host.raw)} lets {who} route {shown(host.host)} at the egress "
+        "gateway, but only "
+        f"{', '.join(sorted(allowed))} may use it (its allowlist namespaces and the egress "
+        f'gateway\'s); write "./{host.host}"',
+    )
