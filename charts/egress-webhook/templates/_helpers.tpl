@@ -154,4 +154,9 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
   operations: ["CREATE", "UPDATE"]
   resources: ["serviceentries", "virtualservices", "sidecars"]
   scope: Namespaced
+- apiGroups: ["networking.istio.io"]
+  apiVersions: ["v1alpha3"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["envoyfilters"]
+  scope: Namespaced
 {{- end }}

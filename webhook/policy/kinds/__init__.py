@@ -7,11 +7,12 @@ derived data (`webhook/policy/subject.py` or a module of its own), rule modules
 
 from __future__ import annotations
 
-from webhook.policy.kinds import service_entry, sidecar, virtual_service
+from webhook.policy.kinds import envoy_filter, service_entry, sidecar, virtual_service
 from webhook.policy.registry import Registry
 
 KINDS = Registry(
     service_entry.KIND,
     virtual_service.KIND,
     sidecar.KIND,
+    envoy_filter.KIND,
 )
