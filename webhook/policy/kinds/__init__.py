@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from webhook.policy.kinds import (
     destination_rule,
+    envoy_filter,
     gateway,
     service_entry,
+    sidecar,
     virtual_service,
     workload_entry,
 )
@@ -22,4 +24,6 @@ KINDS = Registry(
     destination_rule.KIND,
     gateway.KIND,
     workload_entry.KIND,
+    sidecar.KIND,
+    envoy_filter.KIND,
 )

@@ -1,0 +1,83 @@
+"""EnvoyFilter through the real API server: raw patch values reach us whole and are judged."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.cluster import Cluster
+from tests.e2e.egress_webhook import WEBHOOK_NAME
+from tests.e2e.objects import dump
+from tests.unit.sidecar_envoy_filter_objects import (
+    HCM,
+    envoy_filter,
+    local_ratelimit_filter,
+    lua,
+    patch,
+)
+
+pytestmark = pytest.mark.e2e
+
+DENIED_BY_US = f'admission webhook "{WEBHOOK_NAME}" denied the request'
+RESOURCE = "envoyfilters.networking.istio.io"
+
+
+def stored(cluster: Cluster, namespace: str, name: str) -> bool:
+    proc = cluster.kubectl("get", RESOURCE, name, "-n", namespace, check=False)
+    if proc.returncode != 0 and "NotFound" not in proc.stderr:
+        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
+    return proc.returncode == 0
+
+
+@pytest.mark.usefixtures("webhook")
+def test_inbound_lua_is_denied_whatever_its_context(cluster: Cluster, namespace: str) -> None:
+    code = "function envoy_on_request(h) h:httpCall('outbound|443||api.github.com', {}, '', 1) end"
+    bad = envoy_filter(
+        patch("HTTP_FILTER", lua(code), context="SIDECAR_INBOUND", listener=HCM),
+        namespace=namespace,
+        name="lua-call-out",
+    )
+
+    proc = cluster.kubectl("apply", "-f", "-", input=dump(bad), check=False)
+
+    assert proc.returncode != 0
+    assert DENIED_BY_US in proc.stderr
+    assert "spec.configPatches[0].patch.value.typed_config.inline_code" in proc.stderr
+    assert "[envoy-filter-upstreams]" in proc.stderr
+    assert not stored(cluster, namespace, "lua-call-out")
+
+
+@pytest.mark.usefixtures("webhook")
+def test_a_cluster_patch_is_denied(cluster: Cluster, namespace: str) -> None:
+    bad = envoy_filter(
+        patch(
+            "CLUSTER", {"type": "ORIGINAL_DST", "lb_policy": "CLUSTER_PROVIDED"}, operation="MERGE"
+        ),
+        namespace=namespace,
+        name="passthrough",
+    )
+
+    proc = cluster.kubectl("apply", "-f", "-", input=dump(bad), check=False)
+
+    assert proc.returncode != 0
+    assert DENIED_BY_US in proc.stderr
+    assert "spec.configPatches[0].applyTo: applyTo CLUSTER" in proc.stderr
+    assert not stored(cluster, namespace, "passthrough")
+
+
+@pytest.mark.usefixtures("webhook")
+def test_the_local_rate_limit_task_is_admitted_and_its_value_kept(
+    cluster: Cluster, namespace: str
+) -> None:
+    good = local_ratelimit_filter()
+    good["metadata"]["namespace"] = namespace
+
+    cluster.kubectl("apply", "-f", "-", input=dump(good))
+
+    name = good["metadata"]["name"]
+    proc = cluster.kubectl("get", RESOURCE, name, "-n", namespace, "-o", "json")
+    value = json.loads(proc.stdout)["spec"]["configPatches"][0]["patch"]["value"]
+    # patch.value is preserved whole (x-kubernetes-preserve-unknown-fields): what we walk is
+    # what istiod converts.
+    assert value == good["spec"]["configPatches"][0]["patch"]["value"]
