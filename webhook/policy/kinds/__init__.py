@@ -7,10 +7,11 @@ derived data (`webhook/policy/subject.py` or a module of its own), rule modules
 
 from __future__ import annotations
 
-from webhook.policy.kinds import service_entry, virtual_service
+from webhook.policy.kinds import gateway_routes, service_entry, virtual_service
 from webhook.policy.registry import Registry
 
 KINDS = Registry(
     service_entry.KIND,
     virtual_service.KIND,
+    *gateway_routes.KINDS,
 )
