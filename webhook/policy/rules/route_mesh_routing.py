@@ -76,7 +76,11 @@ def _guarded(
     subject: GatewayRouteSubject, parent: Parent, gateways: frozenset[str]
 ) -> Iterator[Violation]:
     """The route carries a ServiceEntry's (external) hosts: only the egress gateway will do."""
-    shown = " or ".join(f'"{g}"' for g in sorted(gateways))
+    approved = ", ".join(sorted(str(ref) for ref in subject.policy.egress_gateway_refs))
+    shown = (
+        f'"{subject.policy.egress_gateway_service}" (or the "<name>-istio" Service of an '
+        f"approved egress Gateway: {approved})"
+    )
     what = f"mesh traffic for the hosts of {parent.described}"
     for rule in subject.rules:
         for backend in rule.backends:
