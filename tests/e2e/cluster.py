@@ -1,7 +1,7 @@
 """A real control plane for the e2e suite: etcd and kube-apiserver started the envtest way.
 
-What runs: etcd and kube-apiserver only, on free 127.0.0.1 ports, with the Istio CRDs
-applied. There is no controller manager, scheduler or kubelet, so Pods never run,
+What runs: etcd and kube-apiserver only, on free 127.0.0.1 ports, with the Istio and
+Gateway API CRDs applied. There is no controller manager, scheduler or kubelet, so Pods never run,
 namespaces never finish deleting and `helm install --wait` never completes for
 workloads; everything an admission webhook needs (storage, discovery, RBAC, admission,
 dry run) is real.
@@ -70,13 +70,17 @@ class CommandFailedError(Exception):
 
 @dataclass(frozen=True)
 class Toolchain:
-    """Where build.sh put the binaries and the Istio CRDs."""
+    """Where build.sh put the binaries, the Istio CRDs and the Gateway API CRDs."""
 
     bin_dir: Path
 
     @property
     def istio_crds(self) -> Path:
         return self.bin_dir.parent / "istio-crds.yaml"
+
+    @property
+    def gateway_api_crds(self) -> Path:
+        return self.bin_dir.parent / "gateway-api-crds.yaml"
 
     def binary(self, name: str) -> Path:
         return self.bin_dir / name
@@ -105,8 +109,8 @@ def build_toolchain() -> Toolchain:
     lines = proc.stdout.strip().splitlines()
     toolchain = Toolchain(Path(lines[-1]) if lines else Path())
     missing = [b for b in BINARIES if not os.access(toolchain.binary(b), os.X_OK)]
-    if not toolchain.istio_crds.is_file():
-        missing.append(str(toolchain.istio_crds))
+    crds = (toolchain.istio_crds, toolchain.gateway_api_crds)
+    missing += [str(c) for c in crds if not c.is_file()]
     if missing:
         raise ToolchainMissingError(
             f"build.sh succeeded but did not produce {', '.join(missing)} in {toolchain.bin_dir}; "
@@ -449,9 +453,10 @@ def _start_apiserver(
 
 
 def _install_istio_crds(cluster: Cluster) -> None:
-    crds = cluster.toolchain.istio_crds
-    cluster.kubectl("apply", "--server-side", "--field-manager=egress-webhook-e2e", "-f", crds)
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", crds)
+    # The Gateway API CRDs too: Istio turns HTTPRoute/GRPCRoute/TLSRoute/TCPRoute into routes.
+    for crds in (cluster.toolchain.istio_crds, cluster.toolchain.gateway_api_crds):
+        cluster.kubectl("apply", "--server-side", "--field-manager=egress-webhook-e2e", "-f", crds)
+        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", crds)
 
 
 def _wait_for_system_namespaces(cluster: Cluster) -> None:
@@ -465,7 +470,7 @@ def _wait_for_system_namespaces(cluster: Cluster) -> None:
 
 @contextlib.contextmanager
 def running_cluster(toolchain: Toolchain) -> Iterator[Cluster]:
-    """Start etcd and kube-apiserver, apply the Istio CRDs; stop and clean up on exit."""
+    """Start etcd and kube-apiserver, apply the Istio and Gateway API CRDs; stop and clean up."""
     workdir = Path(tempfile.mkdtemp(prefix="egress-webhook-e2e-"))
     process_env = {k: v for k, v in os.environ.items() if not k.startswith(("ETCD", "KUBE"))}
     processes: list[ManagedProcess] = []

@@ -159,4 +159,24 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
   operations: ["CREATE", "UPDATE"]
   resources: ["envoyfilters"]
   scope: Namespaced
+- apiGroups: ["gateway.networking.k8s.io"]
+  apiVersions: ["v1", "v1beta1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["httproutes"]
+  scope: Namespaced
+- apiGroups: ["gateway.networking.k8s.io"]
+  apiVersions: ["v1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["grpcroutes"]
+  scope: Namespaced
+- apiGroups: ["gateway.networking.k8s.io"]
+  apiVersions: ["v1alpha2", "v1alpha3"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["tlsroutes"]
+  scope: Namespaced
+- apiGroups: ["gateway.networking.k8s.io"]
+  apiVersions: ["v1alpha2"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["tcproutes"]
+  scope: Namespaced
 {{- end }}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes components the end-to-end suite needs (kube-apiserver,
 # kubectl, etcd, helm) from the Go module proxy and fetches the real Istio CRDs from
-# the istio.io/api module. Everything lands in a cache outside the repository and is
-# rebuilt only when a version in versions.env changes.
+# the istio.io/api module and the Gateway API CRDs (experimental channel) from the
+# sigs.k8s.io/gateway-api module. Everything lands in a cache outside the repository
+# and is rebuilt only when a version in versions.env changes.
 #
 #   tests/e2e/toolchain/build.sh          build what is missing, print the bin dir
 #
@@ -107,9 +108,28 @@ fetch_istio_crds() {
   mv "$out.tmp" "$out"
 }
 
+fetch_gateway_api_crds() {
+  local out="$cache/gateway-api-crds-$GATEWAY_API_VERSION.yaml"
+  if [ -s "$out" ]; then return; fi
+  need_go "the Gateway API CRDs (sigs.k8s.io/gateway-api $GATEWAY_API_VERSION)"
+  log "fetching Gateway API CRDs (experimental channel) from sigs.k8s.io/gateway-api $GATEWAY_API_VERSION"
+  local dir file
+  dir=$(cd "$work" && GOFLAGS= go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  # Exactly what the channel's kustomization installs, in its order, as one multi-document file.
+  : >"$out.tmp"
+  for file in $(sed -n 's/^- \(.*\.yaml\)$/\1/p' "$dir/config/crd/experimental/kustomization.yaml"); do
+    printf -- '---\n' >>"$out.tmp"
+    cat "$dir/config/crd/experimental/$file" >>"$out.tmp"
+  done
+  chmod 0644 "$out.tmp"
+  mv "$out.tmp" "$out"
+}
+
 build_etcd
 build_helm
 fetch_istio_crds
+fetch_gateway_api_crds
 build_kubernetes
 ln -sfn "istio-crds-$ISTIO_API_VERSION.yaml" "$cache/istio-crds.yaml"
+ln -sfn "gateway-api-crds-$GATEWAY_API_VERSION.yaml" "$cache/gateway-api-crds.yaml"
 echo "$bin"

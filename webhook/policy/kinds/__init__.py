@@ -11,6 +11,7 @@ from webhook.policy.kinds import (
     destination_rule,
     envoy_filter,
     gateway,
+    gateway_routes,
     service_entry,
     sidecar,
     virtual_service,
@@ -26,4 +27,5 @@ KINDS = Registry(
     workload_entry.KIND,
     sidecar.KIND,
     envoy_filter.KIND,
+    *gateway_routes.KINDS,
 )
