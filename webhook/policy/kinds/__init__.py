@@ -7,10 +7,13 @@ derived data (`webhook/policy/subject.py` or a module of its own), rule modules
 
 from __future__ import annotations
 
-from webhook.policy.kinds import service_entry, virtual_service
+from webhook.policy.kinds import endpoint_slice, endpoints, service, service_entry, virtual_service
 from webhook.policy.registry import Registry
 
 KINDS = Registry(
     service_entry.KIND,
     virtual_service.KIND,
+    service.KIND,
+    endpoints.KIND,
+    endpoint_slice.KIND,
 )
