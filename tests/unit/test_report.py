@@ -16,6 +16,7 @@ from webhook.check.manifests import Origin
 from webhook.check.report import CheckedObject, CheckReport, build_report, render_json, render_text
 from webhook.policy.decision import Decision, Violation
 from webhook.policy.index import CompiledPolicy
+from webhook.policy.kinds import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "examples" / "policy.yaml"
@@ -270,6 +271,6 @@ def test_no_checked_kinds_is_a_note_not_an_error(tmp_path: Path) -> None:
     assert code == 0
     assert stdout == "0 objects checked: 0 allowed, 0 denied, 1 skipped\n"
     assert stderr == (
-        "note: no object of a checked kind (ServiceEntry, VirtualService) found in the input "
+        f"note: no object of a checked kind ({', '.join(KINDS.names)}) found in the input "
         "(1 other object)\n"
     )
