@@ -23,14 +23,22 @@ from webhook.resources.core import CorePort
 FIX = "point the Service at pods (a selector), or reach an allowlisted host through a ServiceEntry"
 
 
-def target_problem(subject: Subject[Any], address: str, ports: Sequence[CorePort]) -> str | None:
-    """Why traffic may not be sent straight to `address` (an IP or a DNS name), or None."""
+def target_problem(
+    subject: Subject[Any], address: str, ports: Sequence[CorePort], *, alias: bool = False
+) -> str | None:
+    """Why traffic may not be sent straight to `address` (an IP or a DNS name), or None.
+
+    `alias`: the target of an ExternalName Service, which carries its own exportTo (the
+    export-scope rule judges it), so a namespace-restricted destination is not refused here.
+    """
     if is_ip_literal(address):
-        return ip_target_problem(subject, address, ports)
-    return name_target_problem(subject, address, ports)
+        return ip_target_problem(subject, address, ports, alias=alias)
+    return name_target_problem(subject, address, ports, alias=alias)
 
 
-def ip_target_problem(subject: Subject[Any], ip: str, ports: Sequence[CorePort]) -> str | None:
+def ip_target_problem(
+    subject: Subject[Any], ip: str, ports: Sequence[CorePort], *, alias: bool = False
+) -> str | None:
     """Why traffic may not be sent straight to the IP `ip` on `ports`, or None."""
     address = ip.strip("[]")
     if ip_in_networks(address, subject.policy.policy.internal_networks):
@@ -44,10 +52,12 @@ def ip_target_problem(subject: Subject[Any], ip: str, ports: Sequence[CorePort])
         if (e.namespaces is None or subject.namespace in e.namespaces)
         and ip_in_networks(address, e.cidrs)
     ]
-    return _direct_problem(subject, f"address {shown(ip)}", found, ports)
+    return _direct_problem(subject, f"address {shown(ip)}", found, ports, alias)
 
 
-def name_target_problem(subject: Subject[Any], name: str, ports: Sequence[CorePort]) -> str | None:
+def name_target_problem(
+    subject: Subject[Any], name: str, ports: Sequence[CorePort], *, alias: bool = False
+) -> str | None:
     """Why traffic may not be sent straight to the DNS name `name` on `ports`, or None."""
     host = name.lower()
     if not subject.is_external(host) and host_problem(name) is None:
@@ -55,7 +65,7 @@ def name_target_problem(subject: Subject[Any], name: str, ports: Sequence[CorePo
     problem = address_problem(subject, name)
     if problem is not None:
         return f"{problem}; {FIX}"
-    return _direct_problem(subject, f"host {shown(name)}", subject.entries(host), ports)
+    return _direct_problem(subject, f"host {shown(name)}", subject.entries(host), ports, alias)
 
 
 def _direct_problem(
@@ -63,19 +73,25 @@ def _direct_problem(
     quoted: str,
     found: Sequence[AllowlistEntry],
     ports: Sequence[CorePort],
+    alias: bool,
 ) -> str | None:
     """What is wrong with a direct path to an allowlisted destination of entries `found`."""
     policy = subject.policy
     direct = [e for e in found if not policy.requires_gateway(e.host)]
     if not direct:
         hosts = ", ".join(sorted({e.host for e in found}))
-        return (
-            f"{quoted} belongs to {hosts}, whose mesh traffic must go through the egress "
-            f'gateway "{policy.egress_gateway_service}", but a Service name sends it there '
-            "directly; reach it through a ServiceEntry and a VirtualService to the egress "
-            "gateway instead"
+        how = (
+            "Istio before 1.21 (or with ENABLE_EXTERNAL_NAME_ALIAS=false) builds a DNS cluster "
+            "straight to an ExternalName's target"
+            if alias
+            else "a Service's endpoints are sent to as they are, past every VirtualService"
         )
-    if all(e.namespaces is not None for e in direct):
+        return (
+            f"{quoted} is allowlisted as {hosts}, whose mesh traffic must go through the "
+            f'egress gateway "{policy.egress_gateway_service}", and {how}; reach it by its '
+            "own name through a ServiceEntry and a VirtualService to the egress gateway"
+        )
+    if not alias and all(e.namespaces is not None for e in direct):
         namespaces = sorted({ns for e in direct for ns in e.namespaces or ()})
         return (
             f"{quoted} is allowed only for namespace{'s' if len(namespaces) > 1 else ''} "

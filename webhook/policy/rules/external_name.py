@@ -31,7 +31,7 @@ def check(subject: ServiceSubject) -> Iterator[Violation]:
     if not spec.is_external_name:
         return
     target = spec.external_name or ""
-    problem = target_problem(subject, target, spec.ports)
+    problem = target_problem(subject, target, spec.ports, alias=True)
     if problem is not None:
         yield Violation(
             RULE,
