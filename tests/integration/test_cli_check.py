@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from webhook.policy.kinds import KINDS
+
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "examples" / "policy.yaml"
 ALLOWED = ROOT / "examples" / "manifests" / "allowed"
@@ -187,7 +189,7 @@ def test_only_other_kinds_exit_0_with_a_note() -> None:
     proc = check("-f", "-", stdin=CONFIG_MAP)
     assert proc.returncode == 0
     assert proc.stdout == "0 objects checked: 0 allowed, 0 denied, 1 skipped\n"
-    assert "no object of a checked kind (ServiceEntry, VirtualService)" in proc.stderr
+    assert f"no object of a checked kind ({', '.join(KINDS.names)})" in proc.stderr
 
 
 # -- errors: exit 2, file:line, no traceback --------------------------------------------
