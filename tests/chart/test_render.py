@@ -54,8 +54,8 @@ def webhook_of(objs: list[Obj]) -> Obj:
     configuration = find(objs, "ValidatingWebhookConfiguration")
     namespace = find(objs, "ConfigMap")["metadata"]["namespace"]
     assert configuration["metadata"]["name"] == f"{namespace}-{FULLNAME}"
-    [webhook] = configuration["webhooks"]
-    return dict(webhook)
+    webhook = configuration["webhooks"][0]  # the main entry; the others differ only in
+    return dict(webhook)  # rules and matchConditions (test_every_entry_...)
 
 
 def pod_specs(objs: list[Obj]) -> dict[str, Obj]:
@@ -305,6 +305,30 @@ def test_webhook_configuration_registers_exactly_the_engines_kinds(helm: Helm) -
     }
     service = find(helm.template(), "Service")
     assert service["spec"]["ports"][0]["port"] == 443
+
+
+def test_every_entry_is_the_registrys_and_shares_the_main_entrys_settings(helm: Helm) -> None:
+    """One entry per Registry.webhooks() group, named <prefix>.<main name>, same settings."""
+    configuration = find(helm.template(URL_MODE), "ValidatingWebhookConfiguration")
+    main, *others = configuration["webhooks"]
+    expected = KINDS.webhooks()[1:]
+    rendered = [
+        {
+            "prefix": entry["name"].removesuffix("." + WEBHOOK),
+            "rules": entry["rules"],
+            "matchConditions": entry["matchConditions"],
+        }
+        for entry in others
+    ]
+    assert rendered == expected, (
+        'set "egress-webhook.conditionalWebhooks" in templates/_helpers.tpl to:\n'
+        + yaml.safe_dump(expected, default_flow_style=None, sort_keys=False)
+    )
+    assert "matchConditions" not in main
+    for entry in others:
+        assert entry["name"].endswith("." + WEBHOOK)
+        shared = {k: v for k, v in entry.items() if k not in ("name", "rules", "matchConditions")}
+        assert shared == {k: v for k, v in main.items() if k not in ("name", "rules")}
 
 
 @pytest.mark.parametrize("namespace", ["egress-webhook", "platform-security"])

@@ -172,32 +172,40 @@ class WebhookServer:
 
 
 def webhook_configuration(server: WebhookServer, failure_policy: FailurePolicy) -> dict[str, Any]:
-    """The ValidatingWebhookConfiguration that sends Istio egress objects to `server`."""
+    """The ValidatingWebhookConfiguration sending every registered kind to `server`.
+
+    One entry per Registry.webhooks() group, as the chart renders them: the main one is
+    WEBHOOK_NAME, the others ``<prefix>.WEBHOOK_NAME`` with their matchConditions.
+    """
+    entries = []
+    for group in KINDS.webhooks():
+        entry: dict[str, Any] = {
+            "name": f"{group['prefix']}.{WEBHOOK_NAME}" if group["prefix"] else WEBHOOK_NAME,
+            "clientConfig": {"url": server.url, "caBundle": server.ca_bundle},
+            "rules": group["rules"],
+            "namespaceSelector": {
+                "matchExpressions": [
+                    {
+                        "key": "kubernetes.io/metadata.name",
+                        "operator": "NotIn",
+                        "values": ["kube-system"],
+                    }
+                ]
+            },
+            "failurePolicy": failure_policy,
+            "matchPolicy": "Equivalent",
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+            "timeoutSeconds": 5,
+        }
+        if group["matchConditions"]:
+            entry["matchConditions"] = group["matchConditions"]
+        entries.append(entry)
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": CONFIGURATION_NAME},
-        "webhooks": [
-            {
-                "name": WEBHOOK_NAME,
-                "clientConfig": {"url": server.url, "caBundle": server.ca_bundle},
-                "rules": KINDS.webhook_rules(),
-                "namespaceSelector": {
-                    "matchExpressions": [
-                        {
-                            "key": "kubernetes.io/metadata.name",
-                            "operator": "NotIn",
-                            "values": ["kube-system"],
-                        }
-                    ]
-                },
-                "failurePolicy": failure_policy,
-                "matchPolicy": "Equivalent",
-                "sideEffects": "None",
-                "admissionReviewVersions": ["v1"],
-                "timeoutSeconds": 5,
-            }
-        ],
+        "webhooks": entries,
     }
 
 

@@ -21,6 +21,24 @@ ENVELOPE = frozenset({"apiVersion", "kind", "metadata"})
 
 
 @dataclass(frozen=True, slots=True)
+class MatchCondition:
+    """A CEL condition the API server evaluates before it calls us (webhook matchConditions).
+
+    Only to keep requests we must never judge (the endpoint controllers' writes) and
+    requests that cannot route anything (an ordinary Service) away from the webhook; the
+    engine's verdict on such an object must be "allowed" all the same, since the offline
+    checker evaluates every object.
+    """
+
+    name: str
+    expression: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The `matchConditions` item."""
+        return {"name": self.name, "expression": self.expression}
+
+
+@dataclass(frozen=True, slots=True)
 class Kind(Generic[S]):
     """One handled kind: where the API server serves it, how it is parsed, which rules run."""
 
@@ -42,6 +60,11 @@ class Kind(Generic[S]):
     body: str | None = "spec"
     #: Admission operations whose object is evaluated.
     operations: tuple[str, ...] = ("CREATE", "UPDATE")
+    #: The webhook entry the kind is sent through: "" is the main one; kinds with their
+    #: own `match_conditions` need their own entry (conditions apply to a whole entry).
+    webhook: str = ""
+    #: CEL conditions of that entry; every kind of one entry must give the same ones.
+    match_conditions: tuple[MatchCondition, ...] = ()
 
     def body_of(self, obj: dict[str, Any] | Any) -> tuple[object, str]:
         """The part of `obj` the model validates, and the path prefix of its fields."""
@@ -64,6 +87,13 @@ class Registry:
         self._by_group_kind = {(k.group, k.kind): k for k in kinds}
         if len(self._by_group_kind) != len(kinds):
             raise ValueError("a kind is registered twice")
+        conditions: dict[str, tuple[MatchCondition, ...]] = {}
+        for k in kinds:
+            if conditions.setdefault(k.webhook, k.match_conditions) != k.match_conditions:
+                raise ValueError(
+                    f"{k.kind} shares webhook entry {k.webhook!r} with kinds whose "
+                    "matchConditions differ; give it an entry of its own"
+                )
 
     def __iter__(self) -> Iterator[Kind[Any]]:
         return iter(self._kinds)
@@ -82,17 +112,40 @@ class Registry:
         return tuple(k.kind for k in self._kinds)
 
     def webhook_rules(self) -> list[dict[str, Any]]:
-        """The ValidatingWebhookConfiguration `rules` that send exactly these kinds to us."""
-        grouped: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[str]] = {}
-        for k in self._kinds:
-            grouped.setdefault((k.group, k.versions, k.operations), []).append(k.resource)
-        return [
-            {
-                "apiGroups": [group],
-                "apiVersions": list(versions),
-                "operations": list(operations),
-                "resources": resources,
-                "scope": "Namespaced",
-            }
-            for (group, versions, operations), resources in grouped.items()
-        ]
+        """The `rules` of the main webhook entry (kinds without conditions of their own)."""
+        return _rules_of(k for k in self._kinds if not k.webhook)
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """One webhook entry per `Kind.webhook`: its name prefix, rules and matchConditions.
+
+        The main entry (prefix "") comes first; an entry's name is ``<prefix>.<main name>``.
+        """
+        prefixes = sorted({k.webhook for k in self._kinds}, key=lambda p: (p != "", p))
+        entries = []
+        for prefix in prefixes:
+            members = [k for k in self._kinds if k.webhook == prefix]
+            entries.append(
+                {
+                    "prefix": prefix,
+                    "rules": _rules_of(members),
+                    "matchConditions": [c.as_dict() for c in members[0].match_conditions],
+                }
+            )
+        return entries
+
+
+def _rules_of(kinds: Iterable[Kind[Any]]) -> list[dict[str, Any]]:
+    """Webhook `rules` for `kinds`: one rule per group, versions and operations."""
+    grouped: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    for k in kinds:
+        grouped.setdefault((k.group, k.versions, k.operations), []).append(k.resource)
+    return [
+        {
+            "apiGroups": [group],
+            "apiVersions": list(versions),
+            "operations": list(operations),
+            "resources": resources,
+            "scope": "Namespaced",
+        }
+        for (group, versions, operations), resources in grouped.items()
+    ]

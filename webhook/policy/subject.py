@@ -83,6 +83,11 @@ class Subject(Generic[SpecT]):
         """The namespaces the object is visible to as written (None: the kind's default)."""
         return None
 
+    @property
+    def export_field(self) -> str:
+        """The path of the field `export_to` reads, for messages."""
+        return "spec.exportTo"
+
     def exported_hosts(self) -> Sequence[str]:
         """Lower-case hosts the object makes usable in every namespace it is exported to."""
         return ()

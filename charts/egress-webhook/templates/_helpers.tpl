@@ -180,3 +180,54 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
   resources: ["tcproutes"]
   scope: Namespaced
 {{- end }}
+
+{{/*
+Webhook entries of kinds with matchConditions of their own (Service, Endpoints,
+EndpointSlice): name prefix, rules and CEL conditions, as the registry's webhooks() gives
+them after the main entry. tests/chart fails when the two differ. matchConditions need
+Kubernetes 1.30 (GA); an older API server would drop them and send every endpoint
+controller write to the webhook, hence the chart's kubeVersion.
+*/}}
+{{- define "egress-webhook.conditionalWebhooks" -}}
+- prefix: endpoints
+  rules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE", "UPDATE"]
+      resources: ["endpoints"]
+      scope: Namespaced
+    - apiGroups: ["discovery.k8s.io"]
+      apiVersions: ["v1"]
+      operations: ["CREATE", "UPDATE"]
+      resources: ["endpointslices"]
+      scope: Namespaced
+  matchConditions:
+    # The endpoint controllers' writes (pod IPs) must never be refused; labels can be forged.
+    - name: not-an-endpoint-controller
+      expression: >-
+        !(request.userInfo.username in ['system:serviceaccount:kube-system:endpoint-controller',
+        'system:serviceaccount:kube-system:endpointslice-controller',
+        'system:serviceaccount:kube-system:endpointslice-mirroring-controller',
+        'system:kube-controller-manager'])
+- prefix: services
+  rules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE", "UPDATE"]
+      resources: ["services"]
+      scope: Namespaced
+  matchConditions:
+    # Only Services that can route: ExternalName, externalIPs, routing labels/annotations.
+    - name: service-may-route
+      expression: >-
+        object != null && has(object.spec) && ((has(object.spec.type) &&
+        object.spec.type == 'ExternalName') || (has(object.spec.externalIPs) &&
+        size(object.spec.externalIPs) > 0) || (has(object.metadata.labels) &&
+        object.metadata.labels.exists(k, k in ['istio.io/use-waypoint',
+        'istio.io/use-waypoint-namespace', 'istio.io/ingress-use-waypoint',
+        'topology.istio.io/network'] || k.startsWith('internal.istio.io/'))) ||
+        (has(object.metadata.annotations) && object.metadata.annotations.exists(k,
+        k in ['istio.io/use-waypoint', 'istio.io/use-waypoint-namespace',
+        'istio.io/ingress-use-waypoint', 'topology.istio.io/network'] ||
+        k.startsWith('internal.istio.io/'))))
+{{- end }}

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from webhook.policy.kinds import (
     destination_rule,
+    endpoint_slice,
+    endpoints,
     envoy_filter,
     gateway,
     gateway_routes,
+    service,
     service_entry,
     sidecar,
     virtual_service,
@@ -28,4 +31,7 @@ KINDS = Registry(
     sidecar.KIND,
     envoy_filter.KIND,
     *gateway_routes.KINDS,
+    service.KIND,
+    endpoints.KIND,
+    endpoint_slice.KIND,
 )

@@ -37,7 +37,7 @@ def check(subject: Subject[Any]) -> Iterator[Violation]:
         namespace = subject.namespace if target == "." else target
         if target == "~" or namespace in allowed:
             continue
-        field = f"spec.exportTo[{k}]" if export_to else "spec.exportTo"
+        field = f"{subject.export_field}[{k}]" if export_to else subject.export_field
         shown = '"*" (the default: every namespace)' if not export_to else f'"{target}"'
         yield Violation(
             RULE,
