@@ -152,6 +152,11 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
             not t.external and t.host != gateway for t in leg.targets
         )
 
+    def reaches_egress_gateway(self, leg: Leg) -> bool:
+        """True when a route or mirror of the leg sends to the egress gateway Service."""
+        gateway = self.policy.egress_gateway_service
+        return any(t.host == gateway for t in leg.targets)
+
     def captured_gateway_names(self, host: str) -> tuple[str, ...]:
         """Allowlisted hosts (of any namespace) whose mesh traffic a VirtualService for
         `host` captures and which must use the egress gateway (a few, for messages).
