@@ -69,7 +69,7 @@ def large_virtual_service() -> dict[str, Any]:
         routes.append(
             {
                 "name": f"mesh-{i}",
-                "match": [{"gateways": ["mesh"], "port": 80, **prefix}],
+                "match": [{"gateways": ["mesh"], "port": 443, **prefix}],
                 "route": [{"destination": {"host": EGRESS_GATEWAY, "port": {"number": 443}}}],
                 "timeout": "5s",
                 "retries": {"attempts": 2, "perTryTimeout": "2s"},

@@ -75,6 +75,17 @@ allowlist:
     ports:
       - number: 443
         protocols: [TLS, HTTPS]
+  - host: wikipedia.org               # the "Egress Control for TCP" task's address blocks
+    ports:
+      - number: 443
+        protocols: [TCP]
+    cidrs: [91.198.174.192/27, 103.102.166.224/27, 198.35.26.96/27, 208.80.153.224/27,
+            208.80.154.224/27]
+  - host: my-company-proxy.com        # "Using an External HTTPS Proxy": the proxy's address
+    ports:
+      - number: 3128
+        protocols: [TCP]
+    cidrs: [203.0.113.10/32]
 egressGateway:
   service: istio-egressgateway.istio-system.svc.cluster.local
   gateways: [istio-system/istio-egressgateway, default/istio-egressgateway]
@@ -160,6 +171,31 @@ def _cnn_legs(protocol: str, port: int, upstream_port: int, **extra: Any) -> dic
                 ],
             ),
             id="wildcard-through-the-gateway",
+        ),
+        # NONE with addresses: the TCP listener binds to them (buildSidecarOutboundListener).
+        pytest.param(
+            service_entry(
+                hosts=["my-company-proxy.com"],
+                addresses=["203.0.113.10/32"],
+                ports=[{"number": 3128, "name": "tcp", "protocol": "TCP"}],
+                location="MESH_EXTERNAL",
+            ),
+            id="external-https-proxy",
+        ),
+        pytest.param(
+            service_entry(
+                hosts=["wikipedia.org"],
+                addresses=[
+                    "91.198.174.192/27",
+                    "103.102.166.224/27",
+                    "198.35.26.96/27",
+                    "208.80.153.224/27",
+                    "208.80.154.224/27",
+                ],
+                ports=[{"number": 443, "protocol": "TCP", "name": "tcp-port"}],
+                resolution="NONE",
+            ),
+            id="egress-tcp-address-blocks",
         ),
         pytest.param(
             virtual_service(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.istio_objects import EGRESS_GW, dest, findings, virtual_service
+from tests.unit.istio_objects import EGRESS_GW, GATEWAY, dest, findings, virtual_service
 from webhook.policy.rules.external_destinations import RULE
 
 
@@ -105,4 +105,74 @@ CDN = "a.cdn.example.net"  # allowlisted, and mesh traffic may reach it without 
 )
 def test_sidecar_rewrites_on_direct_routes(route: dict[str, Any], fields: list[str]) -> None:
     obj = virtual_service(hosts=[CDN], http=[route])
+    assert [v.field for v in findings(RULE, obj)] == fields
+
+
+# Door: the egress gateway picks its virtual host, and so the external host, by the
+# Host/:authority it receives (buildGatewayHTTPRouteConfig, pilot/pkg/networking/core/
+# gateway.go). A rewrite on a route to the egress gateway Service was checked only on
+# guarded sidecar legs (mesh-routing): not on a host that needs no gateway, not at an
+# ingress gateway, not in a delegate, whose routes apply wherever its parent is bound.
+@pytest.mark.parametrize(
+    ("obj", "fields"),
+    [
+        pytest.param(
+            virtual_service(
+                hosts=[CDN],
+                http=[
+                    {"route": [dest(GATEWAY, 443)], "rewrite": {"authority": "evil.example.org"}}
+                ],
+            ),
+            ["spec.http[0].rewrite.authority"],
+            id="unguarded-host-to-gateway-rewritten",
+        ),
+        pytest.param(
+            virtual_service(
+                http=[
+                    {
+                        "route": [dest(GATEWAY, 80)],
+                        "headers": {"request": {"set": {"host": "evil.example.org"}}},
+                    }
+                ]
+            ),
+            ["spec.http[0].headers.request.set[host]"],
+            id="delegate-to-gateway-rewritten",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["bookinfo.example.com"],
+                gateways=["istio-system/ingressgateway"],
+                http=[{"route": [dest(GATEWAY, 80)], "rewrite": {"authority": "evil.example.org"}}],
+            ),
+            ["spec.http[0].rewrite.authority"],
+            id="ingress-to-egress-gateway-rewritten",
+        ),
+        pytest.param(
+            virtual_service(
+                "payments",
+                hosts=["httpbin.org"],
+                http=[{"route": [dest(GATEWAY, 80)], "rewrite": {"authority": "db.example.com"}}],
+            ),
+            [],
+            id="rewrite-to-a-host-the-namespace-may-use",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["httpbin.org"],
+                http=[{"route": [dest(GATEWAY, 80)], "rewrite": {"authority": "db.example.com"}}],
+            ),
+            ["spec.http[0].rewrite.authority"],
+            id="rewrite-to-another-namespaces-host",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["reviews"],
+                http=[{"route": [dest("reviews")], "rewrite": {"authority": "reviews-v2"}}],
+            ),
+            [],
+            id="inward-rewrite",
+        ),
+    ],
+)
+def test_rewrites_on_routes_to_the_egress_gateway(obj: dict[str, Any], fields: list[str]) -> None:
     assert [v.field for v in findings(RULE, obj)] == fields

@@ -10,7 +10,9 @@ from webhook.policy.hosts import (
     HostPatternError,
     host_problem,
     host_within,
+    hosts_overlap,
     ip_in_networks,
+    label_wildcard,
     normalize_policy_host,
     parent_domains,
     shown,
@@ -31,6 +33,10 @@ from webhook.policy.hosts import (
         ("*.googleapis.com", "a.googleapis.com", False),  # wildcard under exact
         ("*.github.com", "api.github.com", False),
         ("github.com", "api.github.com", False),
+        ("api.github.com", "*", True),  # Istio's bare "*" matches every name
+        ("*.com", "*", True),
+        ("*", "*", True),
+        ("*", "*.com", False),
     ],
 )
 def test_host_within(requested: str, allowed: str, within: bool) -> None:
@@ -115,3 +121,23 @@ def test_shown_quotes_short_values_whole_and_long_ones_shortened() -> None:
     long = shown("a" * 1_000_000)
     assert long.endswith("(1000000 characters)")
     assert len(long) < 200
+
+
+@pytest.mark.parametrize(
+    ("host", "widened"),
+    [
+        ("*hub.com", "*.com"),  # Istio: HasSuffix("github.com", "hub.com")
+        ("*-api.github.com", "*.github.com"),
+        ("*x", "*"),
+        ("*", "*"),
+        ("*.com", "*.com"),
+        ("api.github.com", "api.github.com"),
+    ],
+)
+def test_label_wildcard_widens_partial_wildcards(host: str, widened: str) -> None:
+    assert label_wildcard(host) == widened
+
+
+def test_bare_wildcard_overlaps_everything() -> None:
+    assert hosts_overlap("*", "api.github.com")
+    assert hosts_overlap("*.googleapis.com", "*")

@@ -302,6 +302,101 @@ TO_GATEWAY = {"route": [dest(GATEWAY, 80)]}
         pytest.param(
             virtual_service(http=[{"route": [dest("reviews")]}]), [], id="delegate-vs-internal"
         ),
+        # Door: a sidecar applies a VirtualService to every service one of its hosts *matches*
+        # (host.Name.Matches, both ways: httproute.go selectVirtualServices, sidecar.go
+        # VSMatches) and binds a service to its most specific match
+        # (computeWildcardHostVirtualServiceIndex). A wildcard that merely overlaps an
+        # allowlisted name captures its traffic, at the sidecars of its own namespace and,
+        # exported (the default), of every other; routed "inward" it skipped the gateway.
+        pytest.param(
+            virtual_service(hosts=["*.com"], http=[{"route": [dest("tenant-proxy", 8080)]}]),
+            ["spec.http[0].route[0].destination.host"],
+            id="capture-tld-wildcard-inward",
+        ),
+        pytest.param(
+            virtual_service(hosts=["*.github.com"], tls=[{"route": [dest("tenant-proxy", 443)]}]),
+            ["spec.tls[0].route[0].destination.host"],
+            id="capture-parent-wildcard-inward",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["*.example.com"],
+                exportTo=["."],
+                tcp=[{"route": [dest("tenant-proxy", 5432)]}],
+            ),
+            ["spec.tcp[0].route[0].destination.host"],
+            id="capture-other-namespaces-entry-even-private",
+        ),
+        pytest.param(
+            virtual_service(hosts=["*"], http=[{"route": [dest("tenant-proxy", 8080)]}]),
+            ["spec.http[0].route[0].destination.host"],
+            id="capture-bare-wildcard",
+        ),
+        pytest.param(
+            virtual_service(hosts=["*hub.com"], http=[{"route": [dest("tenant-proxy", 8080)]}]),
+            ["spec.http[0].route[0].destination.host"],
+            id="capture-partial-label-wildcard",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["*.example.com"],
+                gateways=["istio-system/ingressgateway", "mesh"],
+                http=[{"route": [dest("productpage", 9080)]}],
+            ),
+            ["spec.http[0].route[0].destination.host"],
+            id="capture-ingress-wildcard-also-bound-to-mesh",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["*.com"],
+                http=[{**TO_GATEWAY, "mirror": {"host": "collector"}}],
+            ),
+            ["spec.http[0].mirror.host"],
+            id="capture-to-gateway-but-mirrored",
+        ),
+        pytest.param(
+            virtual_service(hosts=["*.com"], http=[TO_GATEWAY]), [], id="capture-sent-to-gateway"
+        ),
+        # Overlapping no gateway-required name is no capture of a way out.
+        pytest.param(
+            virtual_service(
+                hosts=["*.example.com"],
+                gateways=["istio-system/ingressgateway"],
+                http=[{"route": [dest("productpage", 9080)]}],
+            ),
+            [],
+            id="ingress-only-wildcard",
+        ),
+        pytest.param(
+            virtual_service(hosts=["*.example.org"], http=[{"route": [dest("productpage")]}]),
+            [],
+            id="wildcard-overlapping-nothing-allowlisted",
+        ),
+        pytest.param(
+            virtual_service(hosts=["*.example.net"], http=[{"route": [dest("cdn-cache", 443)]}]),
+            [],
+            id="wildcard-overlapping-only-a-not-required-entry",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["*.svc.cluster.local"], http=[{"route": [dest("reviews", 9080)]}]
+            ),
+            [],
+            id="in-cluster-wildcard",
+        ),
+        pytest.param(
+            virtual_service(hosts=["*.local"], http=[{"route": [dest("reviews", 9080)]}]),
+            [],
+            id="dot-local-wildcard",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["*.default.svc.cluster.local", "reviews"],
+                http=[{"route": [dest("reviews", 9080)]}],
+            ),
+            [],
+            id="own-namespace-wildcard",
+        ),
     ],
 )
 def test_mesh_routing(obj: dict[str, Any], fields: list[str]) -> None:
@@ -314,4 +409,13 @@ def test_message_tells_where_to_route() -> None:
     assert violation.message == (
         'sends mesh traffic for "httpbin.org" to "httpbin.org", around the egress gateway; '
         f'route all of it to "{GATEWAY}"'
+    )
+
+
+def test_message_names_what_a_wildcard_captures() -> None:
+    obj = virtual_service(hosts=["*.github.com"], http=[{"route": [dest("tenant-proxy")]}])
+    [violation] = findings(RULE, obj)
+    assert violation.message == (
+        'sends mesh traffic for "*.github.com" (matching allowlisted "api.github.com") to '
+        f'"tenant-proxy", around the egress gateway; route all of it to "{GATEWAY}"'
     )

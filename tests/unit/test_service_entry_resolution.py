@@ -28,6 +28,7 @@ def _denied(obj: Any) -> bool:
 
 STATIC_DB = {"namespace": "payments", "exportTo": ["."], "endpoints": [{"address": "192.168.1.10"}]}
 STATIC_PARTNER = {"endpoints": [{"address": "10.20.3.4"}]}
+PAYMENTS = {"namespace": "payments", "exportTo": ["."]}
 
 
 @pytest.mark.parametrize(
@@ -83,6 +84,46 @@ STATIC_PARTNER = {"endpoints": [{"address": "10.20.3.4"}]}
             id="wild-NONE-TCP-even-with-cidrs",
         ),
         pytest.param(_se("x.googleapis.com", "DNS", "TLS"), False, id="exact-under-wildcard-DNS"),
+        # NONE with addresses: a TCP/TLS (or undeclared) port's sidecar listener is bound to
+        # them (buildSidecarOutboundListener, listener.go: the IP, or 0.0.0.0 with a
+        # filter-chain match on the CIDR), so original-destination forwarding reaches only
+        # them. Istio's "Using an External HTTPS Proxy" task; this was refused before.
+        pytest.param(
+            _se("db.example.com", "NONE", "TCP", 5432, addresses=["192.168.1.7/32"], **PAYMENTS),
+            False,
+            id="exact-NONE-TCP-address-in-cidrs",
+        ),
+        pytest.param(
+            _se("db.example.com", None, "TCP", 5432, addresses=["192.168.1.0/28"], **PAYMENTS),
+            False,
+            id="exact-default-NONE-TCP-cidr-in-cidrs",
+        ),
+        pytest.param(
+            _se("*.partner.example.com", "NONE", "TCP", 9000, addresses=["10.20.0.0/24"]),
+            False,
+            id="wild-NONE-TCP-addresses-in-cidrs",
+        ),
+        pytest.param(
+            _se("*.partner.example.com", "NONE", None, 9000, addresses=["10.20.1.1"]),
+            False,
+            id="wild-NONE-undeclared-addresses",
+        ),
+        # An HTTP port listens on 0.0.0.0 and routes by Host whatever the addresses say.
+        pytest.param(
+            _se("httpbin.org", "NONE", "HTTP", 80, addresses=["10.20.1.1"]),
+            True,
+            id="exact-NONE-HTTP-addresses-do-not-bind",
+        ),
+        pytest.param(
+            _se("db.example.com", "NONE", "TCP", 5432, **PAYMENTS),
+            True,
+            id="exact-NONE-TCP-without-addresses",
+        ),
+        pytest.param(
+            _se("*.partner.example.com", "DYNAMIC_DNS", "TCP", 9000, addresses=["10.20.1.1"]),
+            True,
+            id="wild-DYNAMIC_DNS-TCP-addresses-still-blind",
+        ),
     ],
 )
 def test_resolution(obj: Any, denied: bool) -> None:
@@ -126,3 +167,23 @@ def test_dynamic_dns_gets_no_advice() -> None:
     decision = decide(_se("*.googleapis.com", "DYNAMIC_DNS", "TLS"))
     assert decision.allowed
     assert decision.warnings == ()
+
+
+def test_addresses_outside_the_cidrs_stay_refused_by_service_entry_endpoints() -> None:
+    obj = _se("db.example.com", "NONE", "TCP", 5432, addresses=["203.0.113.9/32"], **PAYMENTS)
+    decision = decide(obj)
+    assert not findings(RULE, obj)
+    assert decision.rules_hit == ("service-entry-endpoints",)
+
+
+def test_none_on_an_http_port_says_which_port_is_not_bound() -> None:
+    obj = service_entry(
+        hosts=["httpbin.org"],
+        addresses=["10.20.1.1"],
+        ports=[
+            {"number": 80, "name": "http", "protocol": "HTTP"},
+            {"number": 443, "name": "tls", "protocol": "TLS"},
+        ],
+    )
+    [violation] = findings(RULE, obj)
+    assert "forwards to whatever IP the application dialled on port 80/HTTP" in violation.message

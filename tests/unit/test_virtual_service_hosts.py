@@ -95,6 +95,74 @@ TO_GW = [{"route": [dest(GATEWAY, 443)]}]
             None,
             id="ingress-host-not-egress",
         ),
+        # Door: an in-cluster name routed to the egress gateway Service lands on a gateway
+        # port whose routes another namespace wrote (a TCP server belongs wholly to the
+        # first VirtualService bound to it: buildGatewayNetworkFiltersFromTCPRoutes).
+        pytest.param(
+            virtual_service(hosts=["reviews"], tcp=[{"route": [dest(GATEWAY, 5432)]}]),
+            'in-cluster host "reviews" is routed to the egress gateway',
+            id="internal-name-to-gateway",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["reviews.default.svc.cluster.local"],
+                http=[{"route": [dest("reviews")], "mirror": {"host": GATEWAY}}],
+            ),
+            "in-cluster host",
+            id="internal-name-mirrored-to-gateway",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["api.github.com"],
+                tcp=[{"match": [{"port": 5432}], "route": [dest(GATEWAY, 5432)]}],
+            ),
+            "port 5432 is not allowed",
+            id="allowlisted-host-on-another-port-to-gateway",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["db.example.com"],
+                tcp=[{"match": [{"port": 5432}], "route": [dest(GATEWAY, 5432)]}],
+            ),
+            "only for namespace payments",
+            id="other-namespaces-host-to-gateway",
+        ),
+        pytest.param(
+            virtual_service(http=[{"route": [dest(GATEWAY, 80)]}]),
+            "from a delegate VirtualService",
+            id="delegate-to-gateway",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["bookinfo.example.com"],
+                gateways=["istio-system/ingressgateway"],
+                http=[{"route": [dest(GATEWAY, 80)]}],
+            ),
+            "not on the egress allowlist",
+            id="ingress-host-to-gateway",
+        ),
+        pytest.param(
+            virtual_service(hosts=["*.com"], http=[{"route": [dest(GATEWAY, 80)]}]),
+            "over-broad wildcard",
+            id="tld-wildcard-to-gateway",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["httpbin.org"],
+                http=[{"match": [{"port": 80}], "route": [dest(GATEWAY, 80)]}],
+            ),
+            None,
+            id="allowlisted-host-on-its-port-to-gateway",
+        ),
+        pytest.param(
+            virtual_service(
+                "payments",
+                hosts=["db.example.com"],
+                tcp=[{"match": [{"port": 5432}], "route": [dest(GATEWAY, 5432)]}],
+            ),
+            None,
+            id="own-namespaces-host-to-gateway",
+        ),
     ],
 )
 def test_hosts(obj: dict[str, Any], fragment: str | None) -> None:

@@ -117,9 +117,14 @@ def parent_domains(name: str, longest: int = MAX_NAME_LENGTH) -> list[str]:
 def host_within(requested: str, allowed: str) -> bool:
     """True when every name `requested` matches is also matched by `allowed`.
 
-    Both are lower-case; ``*.d`` matches any subdomain of d at any depth but not d.
-    A wildcard is only within an equal or broader wildcard, never within an exact host.
+    Both are lower-case; ``*.d`` matches any subdomain of d at any depth but not d, and
+    the bare ``*`` matches every name (Istio's host.Name). A wildcard is only within an
+    equal or broader wildcard, never within an exact host.
     """
+    if allowed == "*":
+        return True
+    if requested == "*":
+        return False
     allowed_suffix = wildcard_suffix(allowed)
     requested_suffix = wildcard_suffix(requested)
     if allowed_suffix is None:
@@ -132,6 +137,25 @@ def host_within(requested: str, allowed: str) -> bool:
 def hosts_overlap(a: str, b: str) -> bool:
     """True when some name is matched by both host patterns."""
     return host_within(a, b) or host_within(b, a)
+
+
+def label_wildcard(host: str) -> str:
+    """The narrowest ``*``/``*.d``/exact pattern matching every name `host` matches in Istio.
+
+    Istio's host.Name.Matches compares the text after a leading ``*`` as a raw string
+    suffix (pkg/config/host/name.go), and VirtualService validation accepts a partial
+    first label: ``*hub.com`` matches ``github.com``. Such a host is widened to the
+    label-aligned ``*.com`` (``*x`` without a dot to ``*``); other hosts are returned as is.
+    """
+    if not host.startswith("*") or host == "*" or host.startswith("*."):
+        return host
+    dot = host.find(".")
+    return "*" if dot == -1 else "*" + host[dot:]
+
+
+def reversed_labels(name: str) -> str:
+    """``a.b.c`` as ``c.b.a``, so the names under a domain share a prefix (a sort key)."""
+    return ".".join(reversed(name.split(".")))
 
 
 def ip_in_networks(

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 
-from webhook.policy.hosts import hosts_overlap, parent_domains, wildcard_suffix
+from webhook.policy.hosts import (
+    hosts_overlap,
+    label_wildcard,
+    parent_domains,
+    reversed_labels,
+    wildcard_suffix,
+)
 from webhook.policy.model import AllowlistEntry, Policy
 
 
@@ -28,6 +35,8 @@ class CompiledPolicy:
         "_allowed_everywhere",
         "_exact",
         "_longest_wildcard",
+        "_required_hosts",
+        "_required_keys",
         "_wildcard",
         "egress_gateway_namespaces",
         "egress_gateway_refs",
@@ -74,6 +83,15 @@ class CompiledPolicy:
         self.require_all = "*" in gateway.require_for
         self.require_patterns = tuple(p for p in gateway.require_for if p != "*")
         self.exempt_namespaces = frozenset(policy.exempt_namespaces)
+        # Gateway-required entries sorted by their name's labels reversed (a.b.c as c.b.a):
+        # the entries under a domain d are one contiguous run, found by bisection.
+        required = sorted(
+            (reversed_labels(wildcard_suffix(e.host) or e.host), e.host)
+            for e in policy.allowlist
+            if self.requires_gateway(e.host)
+        )
+        self._required_keys = [key for key, _ in required]
+        self._required_hosts = [host for _, host in required]
 
     @property
     def cluster_domain(self) -> str:
@@ -117,3 +135,31 @@ class CompiledPolicy:
         if self.require_all:
             return True
         return any(hosts_overlap(host, pattern) for pattern in self.require_patterns)
+
+    def gateway_names_overlapping(self, host: str, limit: int = 3) -> tuple[str, ...]:
+        """Up to `limit` allowlisted hosts (any namespace) that `host` overlaps and that must
+        use the egress gateway: a VirtualService for `host` captures their mesh traffic.
+
+        Overlap is Istio's host.Name.Matches (a partial wildcard widened by label_wildcard).
+        An entry containing `host` counts when `host` itself requires the gateway; an entry
+        under a wildcard ``*.d`` counts when it does, found by bisecting the reversed names:
+        linear in len(host) plus log(allowlist), never a scan of the allowlist.
+        """
+        pattern = label_wildcard(host)
+        found: list[str] = []
+        if self.requires_gateway(pattern):
+            found.extend(e.host for e in self.entries_for(pattern)[:limit])
+        if pattern == "*":
+            found.extend(self._required_hosts[:limit])
+        elif (suffix := wildcard_suffix(pattern)) is not None:
+            prefix = reversed_labels(suffix) + "."
+            start = bisect_left(self._required_keys, prefix)
+            stop = start
+            while (
+                stop < len(self._required_keys)
+                and stop - start < limit
+                and self._required_keys[stop].startswith(prefix)
+            ):
+                stop += 1
+            found.extend(self._required_hosts[start:stop])
+        return tuple(dict.fromkeys(found))[:limit]

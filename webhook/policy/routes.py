@@ -67,6 +67,8 @@ class Leg:
     targets: tuple[Target, ...]
     authority_rewrites: tuple[AuthorityRewrite, ...]
     delegate_field: str | None
+    #: The port the match selects (the port the application dialled), None for any.
+    port: int | None = None
 
     @property
     def at_sidecars(self) -> bool:
@@ -93,25 +95,7 @@ def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tu
             answer = resolved[host] = (fqdn, not is_in_cluster(fqdn, cluster_domain))
         return answer
 
-    legs: list[Leg] = []
-    for i, http in enumerate(spec.http):
-        path = f"spec.http[{i}]"
-        targets = tuple(_http_targets(http, path, resolve))
-        rewrites = tuple(_http_rewrites(http, path))
-        delegate = f"{path}.delegate" if http.delegate is not None else None
-        matches = [(f"{path}.match[{j}]", m.gateways) for j, m in enumerate(http.match)]
-        for field, gateways in matches or [(path, [])]:
-            legs.append(
-                Leg(
-                    protocol="http",
-                    field=field,
-                    gateways=_gateways(gateways, namespace, top_gateways),
-                    hosts=hosts,
-                    targets=targets,
-                    authority_rewrites=rewrites,
-                    delegate_field=delegate,
-                )
-            )
+    legs: list[Leg] = list(_http_legs(spec, namespace, top_gateways, hosts, resolve))
     l4_routes: list[tuple[Literal["tls", "tcp"], int, L4Route]] = [
         *(("tls", i, route) for i, route in enumerate(spec.tls)),
         *(("tcp", i, route) for i, route in enumerate(spec.tcp)),
@@ -134,9 +118,37 @@ def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tu
                     targets=targets,
                     authority_rewrites=(),
                     delegate_field=None,
+                    port=match.port if match else None,
                 )
             )
     return tuple(legs)
+
+
+def _http_legs(
+    spec: VirtualServiceSpec,
+    namespace: str,
+    top_gateways: frozenset[str],
+    hosts: tuple[str, ...],
+    resolve: _Resolve,
+) -> Iterator[Leg]:
+    """One leg per match of each http route (one for a route without match)."""
+    for i, http in enumerate(spec.http):
+        path = f"spec.http[{i}]"
+        targets = tuple(_http_targets(http, path, resolve))
+        rewrites = tuple(_http_rewrites(http, path))
+        delegate = f"{path}.delegate" if http.delegate is not None else None
+        matches = [(f"{path}.match[{j}]", m.gateways, m.port) for j, m in enumerate(http.match)]
+        for field, gateways, port in matches or [(path, [], None)]:
+            yield Leg(
+                protocol="http",
+                field=field,
+                gateways=_gateways(gateways, namespace, top_gateways),
+                hosts=hosts,
+                targets=targets,
+                authority_rewrites=rewrites,
+                delegate_field=delegate,
+                port=port,
+            )
 
 
 def _gateways(refs: list[str], namespace: str, default: frozenset[str]) -> frozenset[str]:

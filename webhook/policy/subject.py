@@ -157,10 +157,24 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
             not t.external and t.host != gateway for t in leg.targets
         )
 
-    def is_egress_destination(self, host: str) -> bool:
-        """True when some allowlist entry (of any namespace) contains `host`.
+    def reaches_egress_gateway(self, leg: Leg) -> bool:
+        """True when a route or mirror of the leg sends to the egress gateway Service."""
+        gateway = self.policy.egress_gateway_service
+        return any(t.host == gateway for t in leg.targets)
 
-        Such a name is a real way out, so sidecar traffic for it may only go to the
-        egress gateway; a name nobody may reach outside can be routed inward.
+    def captured_gateway_names(self, host: str) -> tuple[str, ...]:
+        """Allowlisted hosts (of any namespace) whose mesh traffic a VirtualService for
+        `host` captures and which must use the egress gateway (a few, for messages).
+
+        A sidecar applies every visible VirtualService one of whose hosts *matches* a
+        service's host, both ways (host.Name.Matches in pilot/pkg/networking/core/
+        httproute.go selectVirtualServices, and hostClassification.VSMatches in
+        pilot/pkg/model/sidecar.go), and binds each service to its most specific match
+        (computeWildcardHostVirtualServiceIndex): ``*.com`` takes ``api.github.com``
+        wherever no narrower VirtualService names it. Overlap, not containment, decides.
         """
-        return bool(self.policy.entries_for(host))
+        key = ("captured", host)
+        names: tuple[str, ...] | None = self.memo.get(key)
+        if names is None:
+            names = self.memo[key] = self.policy.gateway_names_overlapping(host)
+        return names

@@ -2,8 +2,13 @@
 
 A sidecar route that sends straight to an external host carries its authority rewrites
 with it (on a DYNAMIC_DNS ServiceEntry the proxy even connects to the rewritten name), so
-the rewritten Host/:authority must be allowlisted too. The egress gateway's own rewrites
-are checked by gateway-routing.
+the rewritten Host/:authority must be allowlisted too. So must the rewrite of any route
+that sends to the egress gateway Service, at any gateway and in a delegate (whose routes
+apply wherever its parent is bound): the egress gateway picks its virtual host, and so
+the external host, by the Host/:authority it receives (HTTPRewrite.authority and
+Headers.request in virtual_service.proto; buildGatewayHTTPRouteConfig in
+pilot/pkg/networking/core/gateway.go). The egress gateway's own rewrites are checked
+by gateway-routing.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     seen: set[str] = set()
     for leg in subject.legs:
         direct = leg.at_sidecars and any(not t.mirror and t.external for t in leg.targets)
-        for rewrite in leg.authority_rewrites if direct else ():
+        outward = direct or subject.reaches_egress_gateway(leg)
+        for rewrite in leg.authority_rewrites if outward else ():
             if rewrite.field in seen:
                 continue
             seen.add(rewrite.field)

@@ -6,9 +6,16 @@ egressGateway.requireFor covers, every destination must be the egress gateway Se
 no weighted share elsewhere, no mirror, no authority or Host rewrite, no delegate the
 webhook cannot see. Any sidecar leg that sends to such a host directly is refused too.
 
-A leg for an external-looking name that no allowlist entry contains, routed only to
-in-cluster services, is inward routing (an ingress VirtualService also bound to
-``mesh``) and is left alone; an allowlisted name may not be captured that way.
+A leg for an external-looking name that overlaps no gateway-required allowlist entry,
+routed only to in-cluster services, is inward routing (an ingress VirtualService also
+bound to ``mesh``) and is left alone. Overlap, not containment: a sidecar applies a
+VirtualService to every service one of its hosts *matches* both ways (host.Name.Matches,
+pkg/config/host/name.go, used by selectVirtualServices in pilot/pkg/networking/core/
+httproute.go and hostClassification.VSMatches in pilot/pkg/model/sidecar.go), and
+computeWildcardHostVirtualServiceIndex binds ``api.github.com`` to a ``*.com``
+VirtualService wherever no narrower one names it, in its namespace and, exported (the
+default exportTo is every namespace), in others. Such a leg must go to the egress
+gateway like one that names the host.
 """
 
 from __future__ import annotations
@@ -28,8 +35,10 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     for leg in subject.legs:
         if not leg.at_sidecars:
             continue
-        guarded = [h for h in leg.hosts if subject.is_external(h) and policy.requires_gateway(h)]
-        if subject.routes_inward(leg) and not any(map(subject.is_egress_destination, guarded)):
+        external = [h for h in leg.hosts if subject.is_external(h)]
+        captured = {h: subject.captured_gateway_names(h) for h in external}
+        guarded = [h for h in external if captured[h] or policy.requires_gateway(h)]
+        if subject.routes_inward(leg) and not any(captured.values()):
             continue  # a name that is no way out, routed inward (ingress VS bound to mesh too)
         if not guarded:
             for target in leg.targets:
@@ -42,7 +51,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                         f'route it through the egress gateway "{gateway}"',
                     )
             continue
-        names = ", ".join(f'"{h}"' for h in guarded)
+        names = ", ".join(_named(subject, h, captured[h]) for h in guarded)
         for target in leg.targets:
             if target.mirror:
                 yield Violation(
@@ -72,3 +81,11 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                 f"delegates mesh routing for {names} to a VirtualService the webhook cannot "
                 f'see; route to "{gateway}" here instead',
             )
+
+
+def _named(subject: VirtualServiceSubject, host: str, captured: tuple[str, ...]) -> str:
+    """``"h"``, or ``"*.com" (matching allowlisted "api.github.com")`` for a capture."""
+    if not captured or subject.policy.entries_for(host):
+        return f'"{host}"'
+    matched = ", ".join(f'"{name}"' for name in captured)
+    return f'"{host}" (matching allowlisted {matched})'

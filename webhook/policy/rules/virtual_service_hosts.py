@@ -3,15 +3,27 @@
 Hosts of a route bound only to an ingress gateway, or routed at sidecars only to
 in-cluster services, are names clients use to come in, not egress, and are left alone.
 Nobody may route the egress gateway's own name.
+
+The egress gateway is reached only for hosts the namespace may use: a route or mirror
+to the egress gateway Service carries only external hosts allowlisted for the object's
+namespace, on their ports (its match port is the port the application dialled). An
+in-cluster name sent there arrives on a gateway port whose routes other namespaces wrote:
+a TCP server belongs wholly to the first VirtualService bound to it
+(buildGatewayNetworkFiltersFromTCPRoutes, pilot/pkg/networking/core/gateway.go), so the
+bytes ride another namespace's leg. A delegate (no hosts) carries its parent's hosts,
+out of view: Istio merges its http routes into whatever VirtualService delegates to it
+(mergeVirtualServicesIfNeeded, pilot/pkg/model/virtualservice.go), so it may not send
+to the egress gateway at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from webhook.policy.allowlist import external_host_problem
+from webhook.policy.allowlist import describe_ports, external_host_problem, port_allowed
 from webhook.policy.decision import Violation
 from webhook.policy.hosts import MAX_NAME_LENGTH, hosts_overlap, shown
+from webhook.policy.routes import Leg
 from webhook.policy.subject import VirtualServiceSubject
 
 RULE = "virtual-service-hosts"
@@ -41,8 +53,11 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
             )
     reported: set[str] = set()
     for leg in subject.legs:
+        to_gateway = subject.reaches_egress_gateway(leg)
+        if to_gateway:
+            yield from _egress_gateway_leg(subject, leg, fields, reported)
         at_egress = bool(leg.gateways & egress_refs)
-        if not (leg.at_sidecars or at_egress):
+        if not (leg.at_sidecars or at_egress or to_gateway):
             continue
         if not at_egress and subject.routes_inward(leg):
             continue  # inward routing; capturing an allowlisted name is mesh-routing's finding
@@ -56,3 +71,51 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
             problem = external_host_problem(subject, raw, host)
             if problem is not None:
                 yield Violation(RULE, field, problem)
+
+
+def _egress_gateway_leg(
+    subject: VirtualServiceSubject,
+    leg: Leg,
+    fields: dict[str, tuple[str, str]],
+    reported: set[str],
+) -> Iterator[Violation]:
+    """Hosts a leg to the egress gateway carries that the namespace may not send there."""
+    gateway = subject.policy.egress_gateway_service
+    if not leg.hosts:
+        target = next(t for t in leg.targets if t.host == gateway)
+        key = f"delegate:{target.field}"
+        if key not in reported:
+            reported.add(key)
+            yield Violation(
+                RULE,
+                target.field,
+                f'sends traffic to the egress gateway "{gateway}" from a delegate '
+                "VirtualService (no hosts), which carries the hosts of whatever "
+                "VirtualService delegates to it; route to the egress gateway in that one",
+            )
+        return
+    for host in leg.hosts:
+        field, raw = fields.get(host, (f"{leg.field}.sniHosts", host))
+        if not subject.is_external(host):
+            if f"internal:{host}" not in reported:
+                reported.add(f"internal:{host}")
+                yield Violation(
+                    RULE,
+                    field,
+                    f'in-cluster host "{raw}" is routed to the egress gateway "{gateway}"; '
+                    "it would ride another namespace's gateway route on that port: only "
+                    "allowlisted external hosts go there",
+                )
+            continue
+        found = subject.entries(host)
+        key = f"port:{host}:{leg.port}"
+        if leg.port is None or not found or key in reported:
+            continue  # no port, or the host itself is refused below
+        reported.add(key)
+        if not port_allowed(found, leg.port, None, any_protocol=True):
+            yield Violation(
+                RULE,
+                f"{leg.field}.port",
+                f'port {leg.port} is not allowed for host "{raw}", whose traffic this match '
+                f"sends to the egress gateway (allowed: {describe_ports(found)})",
+            )
