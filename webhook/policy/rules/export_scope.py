@@ -2,6 +2,12 @@
 
 exportTo defaults to every namespace ("*"), so an object for a restricted host must say
 where it goes: ".", its own namespace, the entry's namespaces, or the egress gateway's.
+Istio: ``exportTo`` in istio/api service_entry.proto, virtual_service.proto and
+destination_rule.proto ("~" exports nowhere); an empty list takes the mesh defaults
+``defaultServiceExportTo`` / ``defaultVirtualServiceExportTo`` /
+``defaultDestinationRuleExportTo``, which are ``*`` unless set (pilot/pkg/model/
+push_context.go, ``exportToDefaults``). A Service's scope is its
+``networking.istio.io/exportTo`` annotation (pilot/pkg/serviceregistry/kube/conversion.go).
 """
 
 from __future__ import annotations

@@ -2,7 +2,10 @@
 
 In ambient mode ``istio.io/use-waypoint`` sends a ServiceEntry's traffic through a
 waypoint (``none`` opts out of it), so it is allowed only when it names an approved
-egress waypoint (egressGateway.waypoints). ``internal.istio.io/*`` keys are Istio's own.
+egress waypoint (egressGateway.waypoints). ``internal.istio.io/*`` keys are Istio's own
+(e.g. ``internal.istio.io/gateway-service`` attaches a Gateway to another Service's pods).
+Istio: the ``istio.io/use-waypoint`` label (istio/api label package,
+``IoIstioUseWaypoint``) read by pilot/pkg/serviceregistry/kube/controller/ambient.
 """
 
 from __future__ import annotations

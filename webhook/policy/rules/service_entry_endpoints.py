@@ -1,4 +1,12 @@
-"""ServiceEntry addresses and endpoints: IPs inside the entry's CIDRs, names allowlisted."""
+"""ServiceEntry addresses and endpoints: IPs inside the entry's CIDRs, names allowlisted.
+
+Istio sends a STATIC or DNS entry's traffic to its `endpoints` (istio/api
+service_entry.proto, WorkloadEntry.address: an IP, a host name resolved by DNS, or a
+``unix://`` socket), converted by pilot/pkg/serviceregistry/serviceentry/conversion.go
+(convertEndpoint); an endpoint with a `network` is reached through that network's
+gateway. `addresses` (VIPs or CIDRs) bind the sidecar's listener for the entry
+(buildSidecarOutboundListener). Each must stay inside what the allowlist entry permits.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""ServiceEntry hosts: every host is a plain external name in the namespace's allowlist."""
+"""ServiceEntry hosts: every host is a plain external name in the namespace's allowlist.
+
+Istio compares hosts as strings (pkg/config/host Name.Matches / SubsetOf: a plain
+suffix test, case- and trailing-dot-sensitive; ``*`` matches everything), and its
+validation accepts partial wildcards such as ``*hub.com`` (ValidateWildcardDomain).
+So a host is accepted only in the one form where string containment and DNS agree:
+lower-case ASCII labels, an optional leading ``*.``, no trailing dot, no IP literal
+(ServiceEntry.hosts in istio/api service_entry.proto), inside an allowlist entry.
+"""
 
 from __future__ import annotations
 

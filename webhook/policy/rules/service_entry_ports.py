@@ -1,5 +1,9 @@
 """ServiceEntry ports: every port, targetPort and endpoint port is allowed for every host.
 
+Istio (istio/api service_entry.proto ServicePort.number/targetPort, WorkloadEntry.ports)
+sends traffic for ``number`` to each endpoint on ``targetPort`` (0 means the same port)
+or on the endpoint's own port map for that port's name (serviceentry/conversion.go).
+
 An endpoint given by host name receives the traffic itself, so its own allowlist entry must
 allow each port too.
 """
