@@ -5,7 +5,8 @@ waypoint (``none`` opts out of it), so it is allowed only when it names an appro
 egress waypoint (egressGateway.waypoints). ``internal.istio.io/*`` keys are Istio's own
 (e.g. ``internal.istio.io/gateway-service`` attaches a Gateway to another Service's pods).
 Istio: the ``istio.io/use-waypoint`` label (istio/api label package,
-``IoIstioUseWaypoint``) read by pilot/pkg/serviceregistry/kube/controller/ambient.
+``IoIstioUseWaypoint``) read by getUseWaypoint in
+pilot/pkg/serviceregistry/kube/controller/ambient/waypoints.go.
 """
 
 from __future__ import annotations
