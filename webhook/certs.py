@@ -19,7 +19,6 @@ several leaves from one CA keep the `Authority` and call `issue_serving_certific
 
 from __future__ import annotations
 
-import argparse
 import base64
 import datetime as dt
 import ipaddress
@@ -29,7 +28,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -321,49 +320,6 @@ def write_bundle(
     return WrittenBundle(paths[0], paths[1], paths[2], ca, cert)
 
 
-def run_certs(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
-    """The `certs` command: write the bundle, print the caBundle on stdout, return the exit code.
-
-    Only the caBundle goes to stdout, so ``CA_BUNDLE=$(egress-webhook certs ...)``
-    works; what was written and what to do next go to stderr. Exit code 2 on any
-    problem (bad name or address, files exist without --force, unwritable folder).
-    """
-    try:
-        dns_names = _unique(
-            service_dns_names(args.service, args.namespace, args.cluster_domain) + list(args.dns)
-        )
-        bundle = write_bundle(
-            args.out_dir,
-            dns_names=dns_names,
-            ip_addresses=_unique(args.ip),
-            days=args.days,
-            key_type=args.key_type,
-            force=args.force,
-        )
-    except CertificateError as exc:
-        print(f"error: {exc}", file=stderr)
-        return 2
-    sans = ", ".join(
-        str(name.value)
-        for name in bundle.cert.extensions.get_extension_for_class(
-            x509.SubjectAlternativeName
-        ).value
-    )
-    print(
-        f"wrote {bundle.ca_path}, {bundle.cert_path} and {bundle.key_path} (key mode 0600) "
-        f"for {sans}; "
-        f"valid until {bundle.cert.not_valid_after_utc:%Y-%m-%d}",
-        file=stderr,
-    )
-    print(
-        "hint: put the caBundle printed on stdout into webhooks[].clientConfig.caBundle; run "
-        f"egress-webhook serve --tls-cert {bundle.cert_path} --tls-key {bundle.key_path}",
-        file=stderr,
-    )
-    print(bundle.ca_bundle, file=stdout)
-    return 0
-
-
 # -- helpers --------------------------------------------------------------------------
 
 
@@ -400,7 +356,7 @@ def _ip_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         raise CertificateError(f"{address!r} is not an IP address") from None
 
 
-def _unique(values: Iterable[str]) -> list[str]:
+def unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 
 class EgressWebhookError(Exception):
     """Base of every error this package raises on purpose."""
@@ -32,3 +34,14 @@ class ReviewInvalidError(EgressWebhookError):
 
 class CertificateError(EgressWebhookError):
     """A TLS certificate or key could not be generated, read or loaded."""
+
+
+class ExitCode(enum.IntEnum):
+    """What every command's exit status means; a CI pipeline can rely on these."""
+
+    #: Done: every object allowed (check, audit), certificates written, a clean drain.
+    OK = 0
+    #: At least one object denied (check, audit); serve could not listen on its address.
+    DENIED = 1
+    #: Usage error, unreadable or malformed input, invalid policy or certificate.
+    ERROR = 2

@@ -65,7 +65,7 @@ def assert_no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
 def test_help_mentions_the_exit_codes() -> None:
     top = egress_webhook("--help")
     assert top.returncode == 0
-    assert "exit codes of check: 0 every object allowed, 1 any object denied" in top.stdout
+    assert "exit codes: 0 done (every object allowed), 1 an object denied" in top.stdout
     sub = egress_webhook("check", "--help")
     assert sub.returncode == 0
     for line in ("0  every object allowed", "1  at least one object denied", "2  usage error"):

@@ -26,11 +26,11 @@ from webhook.certs import (
     certificate_pem,
     generate_ca,
     issue_serving_certificate,
-    run_certs,
     service_dns_names,
     write_bundle,
 )
 from webhook.cli import build_parser
+from webhook.cli.certs import write_certificates
 from webhook.errors import CertificateError
 
 SERVICE_NAMES = [
@@ -274,7 +274,7 @@ def test_run_certs_prints_only_the_ca_bundle_on_stdout(tmp_path: Path) -> None:
     args = certs_args(
         "--out-dir", str(out), "--dns", "localhost", "--ip", "127.0.0.1", "--dns", "localhost"
     )
-    assert run_certs(args, stdout, stderr) == 0
+    assert write_certificates(args, stdout, stderr) == 0
     assert base64.b64decode(stdout.getvalue().strip()) == (out / "ca.crt").read_bytes()
     cert = x509.load_pem_x509_certificate((out / "tls.crt").read_bytes())
     assert sans(cert) == ([*SERVICE_NAMES, "localhost"], ["127.0.0.1"])
@@ -283,15 +283,16 @@ def test_run_certs_prints_only_the_ca_bundle_on_stdout(tmp_path: Path) -> None:
 
 
 def test_run_certs_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
-    assert run_certs(certs_args("--out-dir", str(tmp_path)), io.StringIO(), io.StringIO()) == 0
+    first = write_certificates(certs_args("--out-dir", str(tmp_path)), io.StringIO(), io.StringIO())
+    assert first == 0
     before = (tmp_path / "tls.key").read_bytes()
     stdout, stderr = io.StringIO(), io.StringIO()
-    assert run_certs(certs_args("--out-dir", str(tmp_path)), stdout, stderr) == 2
+    assert write_certificates(certs_args("--out-dir", str(tmp_path)), stdout, stderr) == 2
     assert stdout.getvalue() == ""
     assert "already exist; pass --force" in stderr.getvalue()
     assert (tmp_path / "tls.key").read_bytes() == before
     args = certs_args("--out-dir", str(tmp_path), "--force", "--key-type", "rsa")
-    assert run_certs(args, io.StringIO(), io.StringIO()) == 0
+    assert write_certificates(args, io.StringIO(), io.StringIO()) == 0
     assert (tmp_path / "tls.key").read_bytes() != before
 
 
@@ -308,6 +309,6 @@ def test_run_certs_bad_options_exit_2_and_write_nothing(
 ) -> None:
     stderr = io.StringIO()
     args = certs_args("--out-dir", str(tmp_path / "out"), *argv)
-    assert run_certs(args, io.StringIO(), stderr) == 2
+    assert write_certificates(args, io.StringIO(), stderr) == 2
     assert message in stderr.getvalue()
     assert not (tmp_path / "out").exists()

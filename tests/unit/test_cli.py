@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from webhook.cli import EXIT_USAGE, build_parser, main
+from webhook.cli import build_parser, main
+from webhook.errors import ExitCode
 
 FILES = ["--policy", "p.yaml", "--tls-cert", "c.pem", "--tls-key", "k.pem"]
 
 
 def test_serve_settings_out_of_range_name_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", *FILES, "--reload-interval", "0"]) == EXIT_USAGE
+    assert main(["serve", *FILES, "--reload-interval", "0"]) == ExitCode.ERROR
     assert "--reload-interval: Input should be greater than 0" in capsys.readouterr().err
 
 
@@ -20,7 +21,7 @@ def test_a_bad_environment_value_is_a_usage_error(
     monkeypatch.setenv("EGRESS_WEBHOOK_PORT", "https")
     with pytest.raises(SystemExit) as info:
         main(["serve", *FILES])
-    assert info.value.code == EXIT_USAGE
+    assert info.value.code == ExitCode.ERROR
     assert "argument --port: invalid int value: 'https'" in capsys.readouterr().err
 
 

@@ -14,14 +14,13 @@ from typing import IO, Any
 
 from webhook.check.manifests import Manifest, load_manifests
 from webhook.check.report import (
-    EXIT_ERROR,
     CheckedObject,
     CheckReport,
     build_report,
     render_json,
     render_text,
 )
-from webhook.errors import PolicyInvalidError
+from webhook.errors import ExitCode, PolicyInvalidError
 from webhook.policy.engine import evaluate
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.kinds import KINDS
@@ -64,7 +63,7 @@ def run_check(
     stdin: IO[Any],
     stdout: IO[str],
     stderr: IO[str],
-) -> int:
+) -> ExitCode:
     """The `check` command; returns the exit code (0 allowed, 1 denied, 2 error).
 
     Results go to `stdout`; every problem with the input or the policy goes to
@@ -76,14 +75,14 @@ def run_check(
             "(lowercase letters, digits and '-', at most 63 characters)",
             file=stderr,
         )
-        return EXIT_ERROR
+        return ExitCode.ERROR
     try:
         policy = load_policy(policy_path)
     except PolicyInvalidError as exc:
         print(f"error: invalid policy {exc.source}:", file=stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=stderr)
-        return EXIT_ERROR
+        return ExitCode.ERROR
 
     manifests, problems = load_manifests(paths, stdin=stdin)
     if problems:
@@ -94,14 +93,14 @@ def run_check(
             "nothing was checked",
             file=stderr,
         )
-        return EXIT_ERROR
+        return ExitCode.ERROR
 
     try:
         report = check_manifests(manifests, policy, namespace=namespace)
     except Exception:  # the engine promises never to raise: this is a bug, say so loudly
         print("error: internal error in the policy engine (please report it):", file=stderr)
         traceback.print_exc(file=stderr)
-        return EXIT_ERROR
+        return ExitCode.ERROR
 
     if not report.results:
         print(

@@ -8,12 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from webhook.check.manifests import Manifest, Origin
+from webhook.errors import ExitCode
 from webhook.policy.decision import Decision
-
-#: Exit codes (also documented in `egress-webhook check --help`).
-EXIT_ALLOWED = 0
-EXIT_DENIED = 1
-EXIT_ERROR = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +44,9 @@ class CheckReport:
         return sum(len(r.decision.warnings) for r in self.results)
 
     @property
-    def exit_code(self) -> int:
-        """0 when every checked object is allowed, 1 when any is denied."""
-        return EXIT_DENIED if self.denied else EXIT_ALLOWED
+    def exit_code(self) -> ExitCode:
+        """OK when every checked object is allowed, DENIED when any is denied."""
+        return ExitCode.DENIED if self.denied else ExitCode.OK
 
     def summary(self) -> dict[str, int]:
         return {

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from webhook.errors import CertificateError, PolicyInvalidError
+from webhook.errors import ExitCode
 from webhook.server import handlers
 from webhook.server.logs import configure_logging
 from webhook.server.metrics import WebhookMetrics
@@ -28,11 +27,6 @@ from webhook.server.tls import ServingCertificate
 from webhook.settings import Settings
 
 log = logging.getLogger("webhook.server")
-
-#: `serve` exit codes.
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -88,25 +82,18 @@ async def start(app: web.Application, settings: Settings) -> web.AppRunner:
     return runner
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings) -> ExitCode:
     """Run the server until SIGTERM or SIGINT; returns the process exit code.
 
-    2 when the policy or the certificate cannot be loaded (the problems are printed),
-    1 when the address cannot be bound, 0 after a clean drain.
+    Raises PolicyInvalidError or CertificateError when either cannot be loaded (the CLI
+    says so); DENIED when the address cannot be bound, OK after a clean drain.
     """
     configure_logging(settings.log_level)
-    try:
-        app = create_app(settings)
-    except PolicyInvalidError as exc:
-        print(f"egress-webhook: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except CertificateError as exc:
-        print(f"egress-webhook: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+    app = create_app(settings)
     return asyncio.run(_run(app, settings))
 
 
-async def _run(app: web.Application, settings: Settings) -> int:
+async def _run(app: web.Application, settings: Settings) -> ExitCode:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -121,7 +108,7 @@ async def _run(app: web.Application, settings: Settings) -> int:
             exc,
             extra={"fields": {"event": "listen_failed"}},
         )
-        return EXIT_FAILED
+        return ExitCode.DENIED
     for address in runner.addresses:
         host, port = address[0], address[1]
         log.info(
@@ -133,7 +120,7 @@ async def _run(app: web.Application, settings: Settings) -> int:
     await stop.wait()
     await drain(runner, app, settings.shutdown_timeout)
     log.info("stopped", extra={"fields": {"event": "stopped"}})
-    return EXIT_OK
+    return ExitCode.OK
 
 
 async def drain(runner: web.AppRunner, app: web.Application, grace: float) -> None:
