@@ -67,6 +67,8 @@ class Leg:
     targets: tuple[Target, ...]
     authority_rewrites: tuple[AuthorityRewrite, ...]
     delegate_field: str | None
+    #: The port the match selects (None: every port of the hosts).
+    port: int | None = None
 
     @property
     def at_sidecars(self) -> bool:
@@ -99,8 +101,8 @@ def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tu
         targets = tuple(_http_targets(http, path, resolve))
         rewrites = tuple(_http_rewrites(http, path))
         delegate = f"{path}.delegate" if http.delegate is not None else None
-        matches = [(f"{path}.match[{j}]", m.gateways) for j, m in enumerate(http.match)]
-        for field, gateways in matches or [(path, [])]:
+        matches = [(f"{path}.match[{j}]", m.gateways, m.port) for j, m in enumerate(http.match)]
+        for field, gateways, port in matches or [(path, [], None)]:
             legs.append(
                 Leg(
                     protocol="http",
@@ -110,6 +112,7 @@ def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tu
                     targets=targets,
                     authority_rewrites=rewrites,
                     delegate_field=delegate,
+                    port=port,
                 )
             )
     l4_routes: list[tuple[Literal["tls", "tcp"], int, L4Route]] = [
@@ -134,6 +137,7 @@ def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tu
                     targets=targets,
                     authority_rewrites=(),
                     delegate_field=None,
+                    port=match.port if match else None,
                 )
             )
     return tuple(legs)

@@ -152,6 +152,11 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
 - apiGroups: ["networking.istio.io"]
   apiVersions: ["v1", "v1beta1", "v1alpha3"]
   operations: ["CREATE", "UPDATE"]
-  resources: ["serviceentries", "virtualservices"]
+  resources: ["serviceentries"]
+  scope: Namespaced
+- apiGroups: ["networking.istio.io"]
+  apiVersions: ["v1", "v1beta1", "v1alpha3"]
+  operations: ["CREATE", "UPDATE", "DELETE"]
+  resources: ["virtualservices"]
   scope: Namespaced
 {{- end }}
