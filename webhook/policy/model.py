@@ -170,6 +170,12 @@ class EgressGateway(_Strict):
             )
         return host
 
+    @field_validator("coverage", mode="before")
+    @classmethod
+    def _coverage_off(cls, value: object) -> object:
+        # YAML 1.1 reads an unquoted `off` as false; that is what the author wrote.
+        return "off" if value is False else value
+
     @field_validator("gateways", "waypoints")
     @classmethod
     def _gateways(cls, value: tuple[str, ...]) -> tuple[str, ...]:
