@@ -32,3 +32,7 @@ class ReviewInvalidError(EgressWebhookError):
 
 class CertificateError(EgressWebhookError):
     """A TLS certificate or key could not be generated, read or loaded."""
+
+
+class ClusterAccessError(EgressWebhookError):
+    """The cluster's credentials cannot be loaded (kubeconfig or in-cluster service account)."""
