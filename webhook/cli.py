@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -123,7 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
             "default %(default)s)"
         ),
     )
+    _add_cluster_flags(serve)
+    serve.add_argument(
+        "--view-stale-after",
+        type=float,
+        default=_env("VIEW_STALE_AFTER", "30"),
+        help=(
+            "seconds a cluster view watch may stay disconnected before checks that need the "
+            "view fail closed (env EGRESS_WEBHOOK_VIEW_STALE_AFTER, default %(default)s)"
+        ),
+    )
     serve.set_defaults(handler=_serve)
+    _add_audit(sub)
 
     check = sub.add_parser(
         "check",
@@ -258,6 +270,9 @@ def _serve(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             reload_interval=args.reload_interval,
             shutdown_timeout=args.shutdown_timeout,
+            kubeconfig=args.kubeconfig,
+            in_cluster=args.in_cluster,
+            view_stale_after=args.view_stale_after,
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
@@ -265,6 +280,65 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"egress-webhook serve: {field}: {error['msg']}", file=sys.stderr)
         return EXIT_USAGE
     return serve(settings)
+
+
+def _add_cluster_flags(parser: argparse.ArgumentParser) -> None:
+    """--kubeconfig / --in-cluster: where the cluster view reads the cluster."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=_env("KUBECONFIG"),
+        help=(
+            "keep a live view of the cluster's mesh config through this kubeconfig: gateway "
+            "coverage, Gateways by selector (env EGRESS_WEBHOOK_KUBECONFIG)"
+        ),
+    )
+    where.add_argument(
+        "--in-cluster",
+        action="store_true",
+        default=_env("IN_CLUSTER", "") == "true",
+        help="the same through the pod's service account (env EGRESS_WEBHOOK_IN_CLUSTER=true)",
+    )
+
+
+def _add_audit(sub: Any) -> None:
+    audit = sub.add_parser(
+        "audit",
+        help="check every object already in the cluster against a policy",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "List every object of the checked kinds (and the Gateways they use) from the\n"
+            "cluster, one list per kind, and evaluate each with the whole mesh in view: its\n"
+            "own rules, gateway coverage, Gateways by selector. Same output as check. Run it\n"
+            "with a candidate policy to preview what a policy change makes non-compliant.\n"
+            "Progress goes to stderr."
+        ),
+        epilog="exit codes: 0 nothing denied, 1 something denied, 2 errors",
+    )
+    audit.add_argument("--policy", type=Path, required=True, help="policy file")
+    _add_cluster_flags(audit)
+    scope = audit.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", help="report only this namespace's objects")
+    scope.add_argument(
+        "-A", "--all-namespaces", action="store_true", help="report every namespace (default)"
+    )
+    audit.add_argument("-o", "--output", choices=OUTPUTS, default="text")
+    audit.set_defaults(handler=_audit)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from webhook.audit import run_audit
+
+    return run_audit(
+        args.policy,
+        kubeconfig=args.kubeconfig,
+        in_cluster=args.in_cluster,
+        namespace=args.namespace,
+        output=args.output,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+    )
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -81,6 +81,7 @@ async def follow(
                         extra={"fields": {"event": "view_kind_missing", "kind": kind.kind}},
                     )
                 view.kind_missing(kind.kind, reason)
+                on_sync(kind.kind)
                 await asyncio.sleep(MISSING_RETRY)
                 continue
             backoff = await _failed(view, kind, f"HTTP {exc.status} {exc.reason}", backoff)
