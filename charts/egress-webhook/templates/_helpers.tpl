@@ -160,3 +160,14 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
   resources: ["virtualservices"]
   scope: Namespaced
 {{- end }}
+
+{{/*
+What the cluster view reads: get/list/watch on exactly the kinds it holds (the registry's
+kinds and the Gateways they refer to: webhook.cluster.kinds.watched_kinds). tests/chart
+fails when the two differ.
+*/}}
+{{- define "egress-webhook.clusterViewRules" -}}
+- apiGroups: ["networking.istio.io"]
+  resources: ["serviceentries", "virtualservices", "gateways"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
