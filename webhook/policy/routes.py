@@ -95,26 +95,7 @@ def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tu
             answer = resolved[host] = (fqdn, not is_in_cluster(fqdn, cluster_domain))
         return answer
 
-    legs: list[Leg] = []
-    for i, http in enumerate(spec.http):
-        path = f"spec.http[{i}]"
-        targets = tuple(_http_targets(http, path, resolve))
-        rewrites = tuple(_http_rewrites(http, path))
-        delegate = f"{path}.delegate" if http.delegate is not None else None
-        matches = [(f"{path}.match[{j}]", m.gateways, m.port) for j, m in enumerate(http.match)]
-        for field, gateways, port in matches or [(path, [], None)]:
-            legs.append(
-                Leg(
-                    protocol="http",
-                    field=field,
-                    gateways=_gateways(gateways, namespace, top_gateways),
-                    hosts=hosts,
-                    targets=targets,
-                    authority_rewrites=rewrites,
-                    delegate_field=delegate,
-                    port=port,
-                )
-            )
+    legs = list(_http_legs(spec, namespace, top_gateways, hosts, resolve))
     l4_routes: list[tuple[Literal["tls", "tcp"], int, L4Route]] = [
         *(("tls", i, route) for i, route in enumerate(spec.tls)),
         *(("tcp", i, route) for i, route in enumerate(spec.tcp)),
@@ -141,6 +122,33 @@ def legs_of(spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> tu
                 )
             )
     return tuple(legs)
+
+
+def _http_legs(
+    spec: VirtualServiceSpec,
+    namespace: str,
+    top_gateways: frozenset[str],
+    hosts: tuple[str, ...],
+    resolve: _Resolve,
+) -> Iterator[Leg]:
+    """One leg per match of each http route (one for a route without match)."""
+    for i, http in enumerate(spec.http):
+        path = f"spec.http[{i}]"
+        targets = tuple(_http_targets(http, path, resolve))
+        rewrites = tuple(_http_rewrites(http, path))
+        delegate = f"{path}.delegate" if http.delegate is not None else None
+        matches = [(f"{path}.match[{j}]", m.gateways, m.port) for j, m in enumerate(http.match)]
+        for field, gateways, port in matches or [(path, [], None)]:
+            yield Leg(
+                protocol="http",
+                field=field,
+                gateways=_gateways(gateways, namespace, top_gateways),
+                hosts=hosts,
+                targets=targets,
+                authority_rewrites=rewrites,
+                delegate_field=delegate,
+                port=port,
+            )
 
 
 def _gateways(refs: list[str], namespace: str, default: frozenset[str]) -> frozenset[str]:

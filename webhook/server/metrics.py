@@ -74,6 +74,23 @@ class WebhookMetrics:
             "notAfter of the serving certificate in use (Unix time).",
             registry=self.registry,
         )
+        self._view_gauges()
+        for result in ("success", "failure"):
+            self.policy_reloads.labels(result=result)
+            self.certificate_reloads.labels(result=result)
+        self.policy_healthy.set(1)
+
+    def observe_review(self, kind: str, operation: str, decision: str, seconds: float) -> None:
+        """Count one answered review and its latency."""
+        self.reviews.labels(
+            kind=kind if kind in _KINDS else "other",
+            operation=operation if operation in _OPERATIONS else "other",
+            decision=decision,
+        ).inc()
+        self.review_seconds.observe(seconds)
+
+    def _view_gauges(self) -> None:
+        """The cluster view's gauges (set on each scrape when the server has a view)."""
         self.view_synced = Gauge(
             "egress_webhook_cluster_view_synced",
             "1 once every kind of the cluster view has been listed (absent without a view).",
@@ -102,19 +119,6 @@ class WebhookMetrics:
             ["kind"],
             registry=self.registry,
         )
-        for result in ("success", "failure"):
-            self.policy_reloads.labels(result=result)
-            self.certificate_reloads.labels(result=result)
-        self.policy_healthy.set(1)
-
-    def observe_review(self, kind: str, operation: str, decision: str, seconds: float) -> None:
-        """Count one answered review and its latency."""
-        self.reviews.labels(
-            kind=kind if kind in _KINDS else "other",
-            operation=operation if operation in _OPERATIONS else "other",
-            decision=decision,
-        ).inc()
-        self.review_seconds.observe(seconds)
 
     def observe_view(self, status: Mapping[str, Any]) -> None:
         """Copy the cluster view's state (ClusterView.status()) into the gauges."""
