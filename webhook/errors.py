@@ -45,3 +45,7 @@ class ExitCode(enum.IntEnum):
     DENIED = 1
     #: Usage error, unreadable or malformed input, invalid policy or certificate.
     ERROR = 2
+
+
+class ClusterAccessError(EgressWebhookError):
+    """The cluster's credentials cannot be loaded (kubeconfig or in-cluster service account)."""

@@ -30,3 +30,23 @@ class Settings(BaseModel):
         description="Largest AdmissionReview accepted (object and oldObject may each be ~3 MiB).",
     )
     log_level: str = Field(default="INFO", description="Python log level name.")
+    kubeconfig: Path | None = Field(
+        default=None,
+        description="Kubeconfig for the cluster view (None: no view unless in_cluster).",
+    )
+    in_cluster: bool = Field(
+        default=False, description="Build the cluster view with the pod's service account."
+    )
+    view_stale_after: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Seconds a watch may stay disconnected before the cluster view counts as stale "
+            "(and the checks that need it fail closed)."
+        ),
+    )
+
+    @property
+    def cluster_view(self) -> bool:
+        """True when the server keeps a view of the cluster."""
+        return self.kubeconfig is not None or self.in_cluster

@@ -23,6 +23,7 @@ from tests.chart.rendering import (
     kinds,
 )
 from webhook.certs import ca_bundle, generate_ca
+from webhook.cluster.kinds import watched_kinds
 from webhook.policy.kinds import KINDS
 from webhook.policy.loader import load_policy, parse_policy
 
@@ -643,3 +644,46 @@ def test_drain_finishes_inside_the_termination_grace_period(
     deployment = find(helm.template({"terminationGracePeriodSeconds": grace}), "Deployment")
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     assert f"--shutdown-timeout={drain}" in container["args"]
+
+
+# --------------------------------------------------------------------------- cluster view
+
+
+def test_the_cluster_view_is_off_by_default_with_no_token_and_no_rbac(helm: Helm) -> None:
+    objs = helm.template()
+    assert not _view_objects(objs)
+    pod = find(objs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert "--in-cluster" not in pod["containers"][0]["args"]
+
+
+def test_the_cluster_view_reads_exactly_the_kinds_it_holds(helm: Helm) -> None:
+    objs = helm.template({"clusterView": {"enabled": True, "staleAfterSeconds": 10}})
+    pod = find(objs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is True
+    assert {"--in-cluster", "--view-stale-after=10"} <= set(pod["containers"][0]["args"])
+    role, binding = _view_objects(objs)
+    granted = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    expected = {
+        (k.group, k.resource, verb) for k in watched_kinds() for verb in ("get", "list", "watch")
+    }
+    assert granted == expected, 'update "egress-webhook.clusterViewRules" in _helpers.tpl'
+    assert binding["kind"] == "ClusterRoleBinding"
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"][0]["name"] == pod["serviceAccountName"]
+
+
+def _view_objects(objs: list[Obj]) -> list[Obj]:
+    """The cluster view's ClusterRole and ClusterRoleBinding (named ...-view), in order."""
+    return [
+        o
+        for o in objs
+        if o["kind"] in ("ClusterRole", "ClusterRoleBinding")
+        and o["metadata"]["name"].endswith("-view")
+    ]

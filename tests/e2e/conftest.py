@@ -26,6 +26,10 @@ Fixture API (everything a test under tests/e2e needs; keep it this small):
 ``namespace`` (function) -> str
     A fresh namespace for this test, so tests never see each other's objects.
 
+``viewing_webhook`` (module) -> ``tests.e2e.view_fixtures.ViewingWebhook``
+    A second server with a cluster view (``serve --kubeconfig``) behind a TCP proxy the
+    test can cut; see that module.
+
 If the binaries are missing and tests/e2e/toolchain/build.sh cannot build them, every e2e
 test fails with what to install; nothing is skipped.
 """
@@ -49,6 +53,7 @@ from tests.e2e.cluster import (
 )
 from tests.e2e.egress_webhook import EXEMPT_NAMESPACE, WebhookUnderTest
 from tests.e2e.objects import NOT_ALLOWLISTED, PROBE, dump
+from tests.e2e.view_fixtures import viewing_webhook  # noqa: F401 - the cluster view's fixture
 
 _namespace_numbers = itertools.count(1)
 

@@ -63,8 +63,10 @@ def egress_webhook_env() -> dict[str, str]:
 class WebhookServer:
     """One `egress-webhook serve` process on a fixed port, restartable with the same certs."""
 
-    def __init__(self, workdir: Path, policy_text: str) -> None:
+    def __init__(self, workdir: Path, policy_text: str, extra_args: tuple[str, ...] = ()) -> None:
         self.workdir = workdir
+        #: More `serve` flags (the cluster view's --kubeconfig, say).
+        self.extra_args = extra_args
         self.policy_path = workdir / "policy.yaml"
         self.cert_dir = workdir / "certs"
         self.port = free_port()
@@ -136,6 +138,7 @@ class WebhookServer:
                 str(self.port),
                 "--log-level",
                 "DEBUG",
+                *self.extra_args,
             ],
             self.workdir / "egress-webhook.log",
             egress_webhook_env(),

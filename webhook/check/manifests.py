@@ -66,7 +66,8 @@ class Origin:
     item: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
+        # an object read from the cluster (audit) has no line: its file is where it lives
+        return f"{self.file}:{self.line}" if self.line else self.file
 
 
 @dataclass(frozen=True, slots=True)

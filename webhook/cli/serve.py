@@ -9,8 +9,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from webhook.cli.options import add_cluster_flags
 from webhook.cli.options import env as _env
-from webhook.errors import CertificateError, ExitCode, PolicyInvalidError
+from webhook.errors import CertificateError, ClusterAccessError, ExitCode, PolicyInvalidError
 
 
 def add_to(sub: Any) -> None:
@@ -86,6 +87,16 @@ def add_to(sub: Any) -> None:
             "default %(default)s)"
         ),
     )
+    add_cluster_flags(serve)
+    serve.add_argument(
+        "--view-stale-after",
+        type=float,
+        default=_env("VIEW_STALE_AFTER", "30"),
+        help=(
+            "seconds a cluster view watch may stay disconnected before checks that need the "
+            "view fail closed (env EGRESS_WEBHOOK_VIEW_STALE_AFTER, default %(default)s)"
+        ),
+    )
     serve.set_defaults(handler=run)
 
 
@@ -104,6 +115,9 @@ def run(args: argparse.Namespace) -> ExitCode:
             log_level=args.log_level,
             reload_interval=args.reload_interval,
             shutdown_timeout=args.shutdown_timeout,
+            kubeconfig=args.kubeconfig,
+            in_cluster=args.in_cluster,
+            view_stale_after=args.view_stale_after,
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
@@ -112,6 +126,6 @@ def run(args: argparse.Namespace) -> ExitCode:
         return ExitCode.ERROR
     try:
         return serve(settings)
-    except (PolicyInvalidError, CertificateError) as exc:
+    except (PolicyInvalidError, CertificateError, ClusterAccessError) as exc:
         print(f"egress-webhook: {exc}", file=sys.stderr)
         return ExitCode.ERROR

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -11,6 +12,7 @@ from webhook.policy.decision import Decision, Violation
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.kinds import KINDS
 from webhook.policy.registry import Registry
+from webhook.policy.view import MeshView
 from webhook.resources.base import ObjectMeta
 
 SCHEMA_RULE = "schema"
@@ -22,6 +24,9 @@ def evaluate(
     *,
     namespace: str | None = None,
     kinds: Registry = KINDS,
+    view: MeshView | None = None,
+    operation: str = "CREATE",
+    old_object: Mapping[str, Any] | None = None,
 ) -> Decision:
     """Decide whether the Kubernetes object `obj` complies with `policy`.
 
@@ -30,7 +35,43 @@ def evaluate(
     namespace (the API server's word, not the object's). Without it, metadata.namespace
     is used, then ``default``. Never raises for JSON-like input: a malformed object is a
     denial saying what is wrong.
+
+    `view` is the live mesh (None: the object is judged alone, and checks that need the
+    rest of the mesh, such as gateway coverage, are not made). `operation` is the
+    admission operation; for DELETE, `obj` is the object being deleted and only its kind's
+    delete rules run. `old_object` is the object an UPDATE replaces: with
+    ``existingViolations: allow`` an update that adds no violation the old object did not
+    already have is allowed, the old violations returned as warnings.
     """
+    decision = _evaluate(obj, policy, namespace, kinds, view, operation, old_object)
+    if (
+        operation != "UPDATE"
+        or old_object is None
+        or decision.allowed
+        or policy.policy.existing_violations != "allow"
+    ):
+        return decision
+    before = _evaluate(old_object, policy, namespace, kinds, view, "CREATE", None)
+    known = {(v.rule, v.field, v.message) for v in before.violations}
+    if any((v.rule, v.field, v.message) not in known for v in decision.violations):
+        return decision
+    existing = tuple(
+        f"existing violation, allowed because this update adds none "
+        f"(existingViolations: allow): {v.as_warning()}"
+        for v in decision.violations
+    )
+    return replace(decision, allowed=True, warnings=existing + decision.warnings)
+
+
+def _evaluate(
+    obj: Mapping[str, Any],
+    policy: CompiledPolicy,
+    namespace: str | None,
+    kinds: Registry,
+    view: MeshView | None,
+    operation: str,
+    old_object: Mapping[str, Any] | None,
+) -> Decision:
     raw_meta = obj.get("metadata")
     meta_map: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
     name = _text(meta_map.get("name")) or _text(meta_map.get("generateName"))
@@ -46,10 +87,15 @@ def evaluate(
     metadata = _parse(ObjectMeta, raw_meta or {}, "metadata", violations)
     body, prefix = entry.body_of(obj)
     spec = _parse(entry.model, body, prefix, violations)
+    if operation == "DELETE" and violations:
+        # Deleting an object the webhook cannot read is always allowed: it opens nothing.
+        return Decision(kind=kind_text, namespace=ns, name=name, allowed=True)
     if metadata is not None and spec is not None:
         subject = entry.subject.build(
             kind=kind_text, namespace=ns, name=name, metadata=metadata, policy=policy, spec=spec
         )
+        if view is not None or operation != "CREATE" or old_object is not None:
+            subject = replace(subject, view=view, operation=operation, old_object=old_object)
         violations.extend(entry.check(subject))
     return _decide(kind_text, ns, name, violations, policy)
 

@@ -39,6 +39,7 @@ class CompiledPolicy:
         "_required_keys",
         "_wildcard",
         "egress_gateway_namespaces",
+        "egress_gateway_ref_names",
         "egress_gateway_refs",
         "egress_gateway_service",
         "exempt_namespaces",
@@ -76,6 +77,7 @@ class CompiledPolicy:
         self.egress_gateway_refs = frozenset(
             GatewayRef(*ref.split("/", 1)) for ref in gateway.gateways
         )
+        self.egress_gateway_ref_names = frozenset(map(str, self.egress_gateway_refs))
         # Where the egress gateway runs and reads its config: objects may always be exported there.
         self.egress_gateway_namespaces = frozenset(
             {gateway.service_namespace, *(ref.namespace for ref in self.egress_gateway_refs)}

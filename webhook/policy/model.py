@@ -140,6 +140,17 @@ class EgressGateway(_Strict):
             "the egress gateway, so its servers open egress."
         ),
     )
+    coverage: Literal["enforce", "warn", "off"] = Field(
+        default="enforce",
+        description=(
+            "With a cluster view (serve --kubeconfig or --in-cluster; audit): a ServiceEntry "
+            "whose hosts require the egress gateway is admitted only when, for each such host "
+            "and port, a VirtualService visible to its namespace sends mesh traffic to the "
+            "egress gateway; a VirtualService update or delete that would leave a live "
+            "ServiceEntry uncovered is refused. enforce: deny; warn: admit with a warning; "
+            "off: do not check. Without a cluster view coverage is not checked."
+        ),
+    )
     waypoints: tuple[str, ...] = Field(
         default=(),
         description=(
@@ -158,6 +169,12 @@ class EgressGateway(_Strict):
                 '"<name>.<namespace>.svc.<cluster domain>"'
             )
         return host
+
+    @field_validator("coverage", mode="before")
+    @classmethod
+    def _coverage_off(cls, value: object) -> object:
+        # YAML 1.1 reads an unquoted `off` as false; that is what the author wrote.
+        return "off" if value is False else value
 
     @field_validator("gateways", "waypoints")
     @classmethod
@@ -205,6 +222,14 @@ class Policy(_Strict):
     mode: Literal["enforce", "warn"] = Field(
         default="enforce",
         description="enforce: deny non-compliant objects; warn: allow them, returning warnings.",
+    )
+    existing_violations: Literal["allow", "deny"] = Field(
+        default="allow",
+        description=(
+            "allow: an UPDATE of an object that already violated the policy (say, the "
+            "allowlist shrank) is admitted when it adds no new violation, with the existing "
+            "ones as warnings; deny: every UPDATE must comply."
+        ),
     )
     cluster_domain: str = Field(
         default="cluster.local",

@@ -58,13 +58,16 @@ class Kind(Generic[S]):
     rules: tuple[Rule[S], ...]
     #: The top-level key `model` validates, or None for the whole object less the envelope.
     body: str | None = "spec"
-    #: Admission operations whose object is evaluated.
+    #: Admission operations the webhook is called for: CREATE and UPDATE evaluate the
+    #: object with `rules`; DELETE evaluates the object being deleted with `delete_rules`.
     operations: tuple[str, ...] = ("CREATE", "UPDATE")
     #: The webhook entry the kind is sent through: "" is the main one; kinds with their
     #: own `match_conditions` need their own entry (conditions apply to a whole entry).
     webhook: str = ""
     #: CEL conditions of that entry; every kind of one entry must give the same ones.
     match_conditions: tuple[MatchCondition, ...] = ()
+    #: Rules on the removal of an object (they need a cluster view to find anything).
+    delete_rules: tuple[Rule[S], ...] = ()
 
     def body_of(self, obj: dict[str, Any] | Any) -> tuple[object, str]:
         """The part of `obj` the model validates, and the path prefix of its fields."""
@@ -73,8 +76,9 @@ class Kind(Generic[S]):
         return obj.get(self.body) or {}, self.body
 
     def check(self, subject: S) -> list[Violation]:
-        """Every rule's findings on `subject`."""
-        return [violation for rule in self.rules for violation in rule(subject)]
+        """Every rule's findings on `subject` (the delete rules' when it is being deleted)."""
+        rules = self.delete_rules if subject.operation == "DELETE" else self.rules
+        return [violation for rule in rules for violation in rule(subject)]
 
 
 class Registry:

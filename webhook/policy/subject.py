@@ -12,6 +12,7 @@ from webhook.policy.index import CompiledPolicy
 from webhook.policy.model import AllowlistEntry
 from webhook.policy.names import is_in_cluster, resolve_service_host
 from webhook.policy.routes import Leg, legs_of
+from webhook.policy.view import MeshView, Object
 from webhook.resources.base import ObjectMeta
 from webhook.resources.service_entry import ServiceEntrySpec
 from webhook.resources.virtual_service import VirtualServiceSpec
@@ -36,6 +37,12 @@ class Subject(Generic[SpecT]):
     # Answers about one host are asked by several rules and once per route target;
     # they are computed once per evaluation.
     memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: The live mesh, when a front end has one (None: the object is judged alone).
+    view: MeshView | None = field(default=None, repr=False, compare=False)
+    #: The admission operation (CREATE, UPDATE, DELETE; DELETE evaluates the old object).
+    operation: str = "CREATE"
+    #: The object before an UPDATE, as the API server sent it.
+    old_object: Object | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -161,6 +168,28 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
         """True when a route or mirror of the leg sends to the egress gateway Service."""
         gateway = self.policy.egress_gateway_service
         return any(t.host == gateway for t in leg.targets)
+
+    def is_egress_gateway(self, ref: str) -> bool:
+        """True when the Gateway ``namespace/name`` serves at the egress gateway pods.
+
+        Listed in egressGateway.gateways, or (with a cluster view) a live Gateway whose
+        non-empty selector picks pods labelled egressGateway.selector, as Istio binds a
+        Gateway to every workload its selector matches (networking/v1 Gateway.selector).
+        """
+        if ref in self.policy.egress_gateway_ref_names:
+            return True
+        if self.view is None or "/" not in ref:
+            return False
+        namespace, _, name = ref.partition("/")
+        gateway = self.view.gateway(namespace, name)
+        spec = gateway.get("spec") if gateway is not None else None
+        selector = spec.get("selector") if isinstance(spec, dict) else None
+        pods = self.policy.policy.egress_gateway.selector
+        return (
+            isinstance(selector, dict)
+            and bool(selector)
+            and all(pods.get(k) == v for k, v in selector.items())
+        )
 
     def captured_gateway_names(self, host: str) -> tuple[str, ...]:
         """Allowlisted hosts (of any namespace) whose mesh traffic a VirtualService for

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from webhook.errors import ExitCode
-from webhook.server import handlers
+from webhook.errors import ClusterAccessError, ExitCode
+from webhook.server import cluster_view, handlers
 from webhook.server.logs import configure_logging
 from webhook.server.metrics import WebhookMetrics
 from webhook.server.middlewares import VALIDATE_ROUTE, admission_body, errors_and_logging
@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", handlers.metrics)
     app.cleanup_ctx.append(_policy_reload)
     app.cleanup_ctx.append(_certificate_reload)
+    cluster_view.install(app, settings)
     return app
 
 
@@ -98,8 +99,16 @@ async def _run(app: web.Application, settings: Settings) -> ExitCode:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    log.info(
+        "judging objects %s",
+        cluster_view.mode(settings),
+        extra={"fields": {"event": "mode", "cluster_view": settings.cluster_view}},
+    )
     try:
         runner = await start(app, settings)
+    except ClusterAccessError as exc:
+        log.error("%s", exc, extra={"fields": {"event": "cluster_access_failed"}})
+        return ExitCode.ERROR
     except OSError as exc:
         log.error(
             "cannot listen on %s:%d: %s",

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
 from webhook import review
+from webhook.cluster.view import ClusterView
 from webhook.policy.decision import Decision
 from webhook.policy.engine import evaluate
+from webhook.policy.index import CompiledPolicy
+from webhook.policy.kinds import KINDS
 from webhook.server.middlewares import REVIEW, STARTED
-from webhook.server.state import CERTIFICATE, IN_FLIGHT, METRICS, POLICY
+from webhook.server.state import CERTIFICATE, CLUSTER_VIEW, IN_FLIGHT, METRICS, POLICY
 
 log = logging.getLogger("webhook.decision")
 
@@ -22,9 +26,8 @@ async def validate(request: web.Request) -> web.Response:
     admission = request[REVIEW]
     req = admission.request
     policy = request.app[POLICY]
-    decision: Decision | None = None
-    if req.operation in review.EVALUATED_OPERATIONS and req.object is not None:
-        decision = evaluate(req.object, policy.compiled, namespace=req.namespace or None)
+    view = request.app.get(CLUSTER_VIEW)
+    decision = _evaluate(req, policy.compiled, view)
 
     outcome = _outcome(decision)
     annotations = {"decision": outcome, "policy": policy.sha256[:12]}
@@ -78,6 +81,44 @@ async def validate(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+def _evaluate(
+    req: review.AdmissionRequest, policy: CompiledPolicy, view: ClusterView | None
+) -> Decision | None:
+    """The engine's decision on the request, or None when the operation is not judged.
+
+    CREATE and UPDATE judge the object (UPDATE against the old one, for
+    existingViolations); with a cluster view, DELETE judges the object being removed,
+    for kinds whose registry entry asks for DELETE (coverage kept). A stale view is
+    said, never hidden.
+    """
+    namespace = req.namespace or None
+    if req.operation in review.EVALUATED_OPERATIONS and req.object is not None:
+        decision = evaluate(
+            req.object,
+            policy,
+            namespace=namespace,
+            view=view,
+            operation=req.operation,
+            old_object=req.old_object,
+        )
+    elif req.operation == "DELETE" and req.old_object is not None and view is not None:
+        entry = KINDS.lookup(req.old_object.get("apiVersion"), req.old_object.get("kind"))
+        if entry is None or "DELETE" not in entry.operations:
+            return None
+        decision = evaluate(
+            req.old_object, policy, namespace=namespace, view=view, operation="DELETE"
+        )
+    else:
+        return None
+    if view is not None and view.stale and decision.handled and not decision.exempt:
+        notice = (
+            f"the webhook's cluster view is stale ({view.stale_reason}); "
+            "checks that need it were refused"
+        )
+        decision = replace(decision, warnings=(notice, *decision.warnings))
+    return decision
+
+
 def _outcome(decision: Decision | None) -> str:
     """The decision as the audit log and metrics name it."""
     if decision is None:
@@ -106,8 +147,13 @@ async def readyz(request: web.Request) -> web.Response:
     # a policy and a certificate are always loaded (create_app refuses to start
     # without them); only a drain makes the server unready
     draining = request.app[IN_FLIGHT].draining
+    view = request.app.get(CLUSTER_VIEW)
+    # With a view, not ready until its first full list: coverage could not be judged.
+    ready = not draining and (view is None or view.synced)
     detail: dict[str, Any] = {
-        "ready": not draining,
+        "ready": ready,
+        "mode": "cluster-view" if view is not None else "per-object",
+        "clusterView": view.status() if view is not None else None,
         "policy": {
             "path": str(policy.path),
             "sha256": policy.sha256,
@@ -130,10 +176,13 @@ async def readyz(request: web.Request) -> web.Response:
             "lastReloadError": certificate.last_error,
         },
     }
-    return web.json_response(detail, status=503 if draining else 200)
+    return web.json_response(detail, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text exposition."""
     registry = request.app[METRICS]
+    view = request.app.get(CLUSTER_VIEW)
+    if view is not None:
+        registry.observe_view(view.status())
     return web.Response(body=registry.render(), headers={"Content-Type": registry.content_type})

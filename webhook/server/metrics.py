@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
@@ -71,6 +74,7 @@ class WebhookMetrics:
             "notAfter of the serving certificate in use (Unix time).",
             registry=self.registry,
         )
+        self._view_gauges()
         for result in ("success", "failure"):
             self.policy_reloads.labels(result=result)
             self.certificate_reloads.labels(result=result)
@@ -84,6 +88,47 @@ class WebhookMetrics:
             decision=decision,
         ).inc()
         self.review_seconds.observe(seconds)
+
+    def _view_gauges(self) -> None:
+        """The cluster view's gauges (set on each scrape when the server has a view)."""
+        self.view_synced = Gauge(
+            "egress_webhook_cluster_view_synced",
+            "1 once every kind of the cluster view has been listed (absent without a view).",
+            registry=self.registry,
+        )
+        self.view_stale = Gauge(
+            "egress_webhook_cluster_view_stale",
+            "1 while the cluster view is stale: checks that need it fail closed.",
+            registry=self.registry,
+        )
+        self.view_objects = Gauge(
+            "egress_webhook_cluster_view_objects",
+            "Objects held in the cluster view, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.view_event_age = Gauge(
+            "egress_webhook_cluster_view_last_event_age_seconds",
+            "Seconds since the last list, watch event or bookmark of a kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.view_restarts = Gauge(
+            "egress_webhook_cluster_view_watch_failures",
+            "Failed lists or watches of a kind since start (each followed by a relist).",
+            ["kind"],
+            registry=self.registry,
+        )
+
+    def observe_view(self, status: Mapping[str, Any]) -> None:
+        """Copy the cluster view's state (ClusterView.status()) into the gauges."""
+        self.view_synced.set(1 if status["synced"] else 0)
+        self.view_stale.set(1 if status["stale"] else 0)
+        for kind, state in status["kinds"].items():
+            self.view_objects.labels(kind=kind).set(state["objects"])
+            age = state["lastEventAgeSeconds"]
+            self.view_event_age.labels(kind=kind).set(-1 if age is None else age)
+            self.view_restarts.labels(kind=kind).set(state["restarts"])
 
     def render(self) -> bytes:
         """The text exposition format, for GET /metrics."""

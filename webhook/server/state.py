@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from webhook.cluster.view import ClusterView
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.loader import parse_policy
@@ -148,3 +149,5 @@ IN_FLIGHT = web.AppKey("in_flight", InFlight)
 POLICY = web.AppKey("policy", ActivePolicy)
 CERTIFICATE = web.AppKey("certificate", ServingCertificate)
 METRICS = web.AppKey("metrics", WebhookMetrics)
+#: Set only when the server runs with a cluster view (serve --kubeconfig / --in-cluster).
+CLUSTER_VIEW = web.AppKey("cluster_view", ClusterView)

@@ -152,7 +152,12 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
 - apiGroups: ["networking.istio.io"]
   apiVersions: ["v1", "v1beta1", "v1alpha3"]
   operations: ["CREATE", "UPDATE"]
-  resources: ["serviceentries", "virtualservices", "destinationrules", "gateways", "workloadentries", "sidecars"]
+  resources: ["serviceentries", "destinationrules", "gateways", "workloadentries", "sidecars"]
+  scope: Namespaced
+- apiGroups: ["networking.istio.io"]
+  apiVersions: ["v1", "v1beta1", "v1alpha3"]
+  operations: ["CREATE", "UPDATE", "DELETE"]
+  resources: ["virtualservices"]
   scope: Namespaced
 - apiGroups: ["networking.istio.io"]
   apiVersions: ["v1alpha3"]
@@ -230,4 +235,24 @@ controller write to the webhook, hence the chart's kubeVersion.
         k in ['istio.io/use-waypoint', 'istio.io/use-waypoint-namespace',
         'istio.io/ingress-use-waypoint', 'topology.istio.io/network'] ||
         k.startsWith('internal.istio.io/'))))
+{{- end }}
+
+{{/*
+What the cluster view reads: get/list/watch on exactly the kinds it holds (the registry's
+kinds and the Gateways they refer to: webhook.cluster.kinds.watched_kinds). tests/chart
+fails when the two differ.
+*/}}
+{{- define "egress-webhook.clusterViewRules" -}}
+- apiGroups: ["networking.istio.io"]
+  resources: ["serviceentries", "virtualservices", "destinationrules", "gateways", "workloadentries", "sidecars", "envoyfilters"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes", "grpcroutes", "tlsroutes", "tcproutes"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["services", "endpoints"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["discovery.k8s.io"]
+  resources: ["endpointslices"]
+  verbs: ["get", "list", "watch"]
 {{- end }}

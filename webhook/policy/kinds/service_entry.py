@@ -5,6 +5,7 @@ from __future__ import annotations
 from webhook.policy.registry import Kind
 from webhook.policy.rules import (
     export_scope,
+    gateway_coverage,
     routing_labels,
     service_entry_endpoints,
     service_entry_hosts,
@@ -29,5 +30,6 @@ KIND = Kind(
         service_entry_endpoints.check,
         export_scope.check,
         routing_labels.check,
+        gateway_coverage.check,
     ),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from webhook.policy.registry import Kind
 from webhook.policy.rules import (
+    coverage_kept,
     export_scope,
     external_destinations,
     gateway_routing,
@@ -29,5 +30,9 @@ KIND = Kind(
         external_destinations.check,
         export_scope.check,
         routing_labels.check,
+        coverage_kept.check,
     ),
+    # With a cluster view, deleting a VirtualService may uncover a live ServiceEntry.
+    operations=("CREATE", "UPDATE", "DELETE"),
+    delete_rules=(coverage_kept.check,),
 )

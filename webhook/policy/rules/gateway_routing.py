@@ -2,7 +2,9 @@
 
 Gateway references resolve as Istio resolves them (``ns/name``, ``./name``, a bare
 ``name`` in the VirtualService's namespace, the legacy ``name.ns.svc.cluster.local``).
-A route at another gateway (an ingress gateway, a tenant's own Gateway) that forwards
+With a cluster view, a Gateway whose selector picks the egress gateway pods
+(egressGateway.selector) is an egress gateway too, listed or not. A route at another
+gateway (an ingress gateway, a tenant's own Gateway) that forwards
 outside the cluster leaves around the egress gateway; a route at the egress gateway
 that forwards back inside is not egress and is refused. A delegate (a VirtualService
 without hosts) applies wherever its parent is bound, which is not in view: it may not
@@ -24,11 +26,14 @@ RULE = "gateway-routing"
 
 def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     """An external destination at another gateway, or an in-cluster one at the egress gateway."""
-    egress_refs = {str(ref) for ref in subject.policy.egress_gateway_refs}
-    approved = ", ".join(sorted(egress_refs))
+    approved = ", ".join(sorted(subject.policy.egress_gateway_ref_names))
+    if subject.view is not None:
+        selector = subject.policy.policy.egress_gateway.selector
+        labels = ",".join(f"{k}={v}" for k, v in selector.items())
+        approved += f", or a Gateway whose selector picks the egress gateway pods ({labels})"
     for leg in subject.legs:
         for ref in sorted(leg.gateways - {MESH_GATEWAY}):
-            is_egress = ref in egress_refs
+            is_egress = subject.is_egress_gateway(ref)
             for target in leg.targets:
                 external = target.external
                 if is_egress and not external:

@@ -32,7 +32,6 @@ RULE = "virtual-service-hosts"
 def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     """An external host opened at sidecars or the egress gateway that the allowlist lacks."""
     policy = subject.policy
-    egress_refs = {str(ref) for ref in policy.egress_gateway_refs}
     fields = {
         subject.resolve(raw): (f"spec.hosts[{i}]", raw) for i, raw in enumerate(subject.spec.hosts)
     }
@@ -56,7 +55,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         to_gateway = subject.reaches_egress_gateway(leg)
         if to_gateway:
             yield from _egress_gateway_leg(subject, leg, fields, reported)
-        at_egress = bool(leg.gateways & egress_refs)
+        at_egress = any(map(subject.is_egress_gateway, leg.gateways))
         if not (leg.at_sidecars or at_egress or to_gateway):
             continue
         if not at_egress and subject.routes_inward(leg):

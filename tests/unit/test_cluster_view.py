@@ -1,0 +1,88 @@
+"""ClusterView: indexed lookups agree with the scanning in-memory view; staleness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.istio_objects import tls_service_entry, virtual_service
+from webhook.cluster.kinds import watched_kinds
+from webhook.cluster.view import ClusterView
+from webhook.policy.view import StaticMeshView, meta
+
+HOSTS = ["api.github.com", "*.github.com", "*.com", "x.api.github.com", "*.api.github.com"]
+QUERIES = [*HOSTS, "github.com", "*.googleapis.com", "other.org", "*.x.api.github.com"]
+
+
+def _objects() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i, host in enumerate(HOSTS):
+        out.append(tls_service_entry(host, namespace=f"n{i}"))
+        out.append(virtual_service(f"n{i}", f"vs{i}", hosts=[host], exportTo=["."]))
+        out.append(virtual_service(f"n{i}", f"open{i}", hosts=[host]))
+    return out
+
+
+class Clock:
+    now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _synced(objects: list[dict[str, Any]], clock: Clock | None = None) -> ClusterView:
+    view = ClusterView(watched_kinds(), stale_after=30, clock=clock or Clock())
+    for kind in view.state:
+        view.listed(kind, [o for o in objects if o["kind"] == kind])
+    return view
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("namespace", ["n0", "n3", "elsewhere"])
+def test_indexed_lookups_match_a_scan(query: str, namespace: str) -> None:
+    objects = _objects()
+    view, scan = _synced(objects), StaticMeshView(sorted(objects, key=meta))
+    assert view.virtual_services(namespace, query) == scan.virtual_services(namespace, query)
+    assert view.service_entries(query) == scan.service_entries(query)
+
+
+def test_events_update_the_index() -> None:
+    view = _synced([])
+    vs = virtual_service("a", "v", hosts=["api.github.com"])
+    view.event("VirtualService", "ADDED", vs)
+    assert view.virtual_services("b", "api.github.com") == [vs]
+    moved = virtual_service("a", "v", hosts=["other.org"])
+    view.event("VirtualService", "MODIFIED", moved)
+    assert view.virtual_services("b", "api.github.com") == []
+    view.event("VirtualService", "DELETED", moved)
+    assert view.virtual_services("b", "other.org") == []
+    assert view.index.count("VirtualService") == 0
+
+
+def test_stale_until_synced_and_after_a_long_disconnection() -> None:
+    clock = Clock()
+    view = ClusterView(watched_kinds(), stale_after=30, clock=clock)
+    assert "has not completed" in view.stale_reason
+    view = _synced([], clock)
+    assert not view.stale
+    view.disconnected("VirtualService", "connection refused")
+    clock.now += 29
+    assert not view.stale  # a blip: the cache still serves
+    clock.now += 2
+    assert "VirtualService has been disconnected for 31s" in view.stale_reason
+    view.listed("VirtualService", [])
+    assert not view.stale
+    status = view.status()
+    assert status["kinds"]["VirtualService"]["restarts"] == 1
+
+
+def test_a_missing_kind_is_reported_not_waited_for() -> None:
+    view = ClusterView(watched_kinds(), clock=Clock())
+    for watched in watched_kinds():
+        if watched.kind != "Gateway":
+            view.listed(watched.kind, [])
+    view.kind_missing("Gateway", "gateways.networking.istio.io/v1 is not served")
+    assert view.synced
+    assert not view.stale
+    assert view.status()["kinds"]["Gateway"]["missing"]

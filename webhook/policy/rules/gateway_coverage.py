@@ -1,0 +1,65 @@
+"""Gateway coverage: a ServiceEntry's guarded hosts are routed to the egress gateway already.
+
+A ServiceEntry alone makes its hosts reachable from every sidecar it is exported to,
+straight out (Istio's default for a registered external host). So with a cluster view,
+each host and port that egressGateway.requireFor covers must already have a
+VirtualService visible to the entry's namespace sending its ``mesh`` traffic to the
+egress gateway Service: create the VirtualService first. Not checked without a view or
+with egressGateway.coverage ``off``; with ``warn`` the findings are warnings. A stale view
+cannot vouch for anything, so the entry is refused (fail closed) with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.coverage import covered, guarded_ports, suggested_virtual_service
+from webhook.policy.decision import Violation
+from webhook.policy.subject import ServiceEntrySubject
+
+RULE = "gateway-coverage"
+
+
+def stale_view(subject: ServiceEntrySubject, advisory: bool) -> Violation:
+    """The finding when the view cannot be trusted."""
+    assert subject.view is not None
+    return Violation(
+        RULE,
+        "spec.hosts",
+        "cannot check egress gateway coverage: the webhook's view of the cluster is stale "
+        f"({subject.view.stale_reason}); retry once the webhook's /readyz reports the view "
+        "in sync",
+        advisory=advisory,
+    )
+
+
+def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
+    """A guarded host and port with no VirtualService sending it to the egress gateway."""
+    view, policy = subject.view, subject.policy
+    mode = policy.policy.egress_gateway.coverage
+    if view is None or mode == "off" or subject.operation == "DELETE":
+        return
+    advisory = mode == "warn"
+    entry = {"spec": subject.spec.model_dump(by_alias=True, exclude_none=True)}
+    guarded = guarded_ports(entry, policy)
+    if guarded and view.stale:
+        yield stale_view(subject, advisory)
+        return
+    reported: set[str] = set()
+    for port in guarded:
+        if port.host in reported or covered(view, subject.namespace, port, policy):
+            continue
+        reported.add(port.host)
+        index = subject.spec.hosts.index(
+            next(h for h in subject.spec.hosts if h.lower() == port.host)
+        )
+        yield Violation(
+            RULE,
+            f"spec.hosts[{index}]",
+            f'host "{port.host}" port {port.port} is not covered: no VirtualService visible '
+            f'to namespace "{subject.namespace}" sends its mesh traffic to the egress gateway '
+            f'"{policy.egress_gateway_service}", so sidecars would reach it directly. Create '
+            "this VirtualService first, then the ServiceEntry:\n"
+            + suggested_virtual_service(subject.namespace, port, policy),
+            advisory=advisory,
+        )

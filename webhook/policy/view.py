@@ -1,0 +1,113 @@
+"""The read-only view of the mesh the engine may consult, and an in-memory one for tests.
+
+The engine never lists or watches anything: a front end hands `evaluate` an object that
+answers these few questions (the server a watch-backed cache from `webhook.cluster`, the
+audit a one-shot list of the cluster, unit tests `StaticMeshView`). Objects are returned
+as the API server stores them (plain JSON mappings); the engine parses what it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from webhook.policy.hosts import hosts_overlap
+
+#: A Kubernetes object as JSON.
+Object = Mapping[str, Any]
+
+
+class MeshView(Protocol):
+    """Lookups on the live mesh configuration; each answer is a few dict probes."""
+
+    @property
+    def stale(self) -> bool:
+        """True when the view cannot vouch for its content (not synced, or cut off too long)."""
+
+    @property
+    def stale_reason(self) -> str:
+        """Why the view is stale, for a denial message (empty when it is not)."""
+
+    def virtual_services(self, namespace: str, host: str) -> Sequence[Object]:
+        """VirtualServices visible to `namespace` (exportTo) with a host overlapping `host`."""
+
+    def service_entries(self, host: str) -> Sequence[Object]:
+        """ServiceEntries (every namespace) with a host overlapping the lower-case `host`."""
+
+    def gateway(self, namespace: str, name: str) -> Object | None:
+        """The Istio Gateway object ``namespace/name``, or None when there is none."""
+
+
+def meta(obj: Object) -> tuple[str, str]:
+    """(namespace, name) of an object."""
+    metadata = obj.get("metadata") or {}
+    return str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
+
+
+def spec_hosts(obj: Object) -> list[str]:
+    """The lower-case `spec.hosts` of a ServiceEntry or VirtualService (may be empty)."""
+    spec = obj.get("spec")
+    hosts = spec.get("hosts") if isinstance(spec, Mapping) else None
+    return [h.lower() for h in hosts if isinstance(h, str)] if isinstance(hosts, list) else []
+
+
+def export_to(obj: Object) -> list[str] | None:
+    """`spec.exportTo` as written (None when unset)."""
+    spec = obj.get("spec")
+    value = spec.get("exportTo") if isinstance(spec, Mapping) else None
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None
+
+
+def visible_to(obj: Object, namespace: str) -> bool:
+    """True when `obj` is exported to `namespace`.
+
+    Istio's exportTo: unset or ``*`` is every namespace, ``.`` the object's own, ``~``
+    none, anything else a namespace name (networking/v1 VirtualService.export_to). The
+    mesh-wide defaultVirtualServiceExportTo is taken at its default, ``*``.
+    """
+    targets = export_to(obj)
+    if not targets:
+        return True
+    own, _ = meta(obj)
+    return "*" in targets or namespace in targets or ("." in targets and own == namespace)
+
+
+class StaticMeshView:
+    """A MeshView over a fixed list of objects: scans, so for unit tests and small inputs."""
+
+    def __init__(
+        self, objects: Iterable[Object] = (), *, stale_reason: str = "", synced: bool = True
+    ) -> None:
+        self.objects = list(objects)
+        self._stale_reason = stale_reason or ("" if synced else "the view has not synced")
+
+    @property
+    def stale(self) -> bool:
+        return bool(self._stale_reason)
+
+    @property
+    def stale_reason(self) -> str:
+        return self._stale_reason
+
+    def _of_kind(self, kind: str) -> Iterable[Object]:
+        return (o for o in self.objects if o.get("kind") == kind)
+
+    def virtual_services(self, namespace: str, host: str) -> Sequence[Object]:
+        return [
+            o
+            for o in self._of_kind("VirtualService")
+            if visible_to(o, namespace) and any(hosts_overlap(h, host) for h in spec_hosts(o))
+        ]
+
+    def service_entries(self, host: str) -> Sequence[Object]:
+        return [
+            o
+            for o in self._of_kind("ServiceEntry")
+            if any(hosts_overlap(h, host) for h in spec_hosts(o))
+        ]
+
+    def gateway(self, namespace: str, name: str) -> Object | None:
+        for o in self._of_kind("Gateway"):
+            if meta(o) == (namespace, name):
+                return o
+        return None
