@@ -219,6 +219,59 @@ BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
         ),
         ["typed_config.typed_dns_resolver_config"],
     ),
+    (
+        "inbound tcp_proxy redirected by filter state to the host's own cluster",
+        inbound(
+            filter_value(
+                "envoy.filters.network.set_filter_state",
+                "envoy.extensions.filters.network.set_filter_state.v3.Config",
+                on_new_connection=[
+                    {
+                        "object_key": "envoy.tcp_proxy.cluster",
+                        "format_string": {"text_format_source": {"inline_string": GITHUB}},
+                    }
+                ],
+            ),
+            apply_to="NETWORK_FILTER",
+            operation="INSERT_FIRST",
+        ),
+        ["name", "typed_config.@type"],
+    ),
+    (
+        "outbound upstream SNI set by filter state (domain fronting)",
+        envoy_filter(
+            patch(
+                "HTTP_FILTER",
+                filter_value(
+                    "envoy.filters.http.set_filter_state",
+                    "envoy.extensions.filters.http.set_filter_state.v3.Config",
+                    on_request_headers=[
+                        {
+                            "object_key": "envoy.network.upstream_server_name",
+                            "format_string": {
+                                "text_format_source": {"inline_string": "blocked.example"}
+                            },
+                        }
+                    ],
+                ),
+                context="SIDECAR_OUTBOUND",
+                listener=HCM,
+            )
+        ),
+        ["name", "typed_config.@type"],
+    ),
+    (
+        "AWS request signing, whose credential providers dial metadata and STS themselves",
+        inbound(
+            filter_value(
+                "envoy.filters.http.aws_request_signing",
+                "envoy.extensions.filters.http.aws_request_signing.v3.AwsRequestSigning",
+                service_name="s3",
+                region="us-east-1",
+            )
+        ),
+        ["name", "typed_config.@type"],
+    ),
 ]
 
 ORDINARY: list[tuple[str, dict[str, Any]]] = [

@@ -108,7 +108,7 @@ def test_message_names_the_gateway_and_the_fix() -> None:
     (violation,) = findings(RULE, _payment_gateway({"istio": "ingressgateway"}), LISTED)
     assert f'"{TENANT_GW}"' in violation.message
     assert "istio: ingressgateway" in violation.message
-    assert "set selector to {istio: egressgateway}" in violation.message
+    assert "set selector to {app: istio-egressgateway, istio: egressgateway}" in violation.message
 
 
 def _seed_route(gateway_ref: str) -> dict[str, Any]:

@@ -72,6 +72,20 @@ UPSTREAM_EXTENSIONS: dict[str, str] = {
     "thrift_proxy": "routes calls to clusters of its own choosing",
     "dubbo_proxy": "routes calls to clusters of its own choosing",
     "oauth2": "fetches tokens from an endpoint of its own",
+    # Envoy's well-known filter state keys (configuration/advanced/well_known_filter_state):
+    # envoy.tcp_proxy.cluster picks the tcp_proxy's cluster per connection (an inbound
+    # tcp_proxy then dials an outbound cluster itself), envoy.network.upstream_server_name
+    # the upstream TLS SNI, envoy.network.transport_socket.original_dst_address the address
+    # an ORIGINAL_DST cluster dials. The values are plain strings no key above names.
+    "set_filter_state": (
+        "sets filter state that overrides the upstream: the tcp_proxy cluster "
+        "(envoy.tcp_proxy.cluster), the TLS SNI (envoy.network.upstream_server_name), the "
+        "original-destination address"
+    ),
+    # The AWS filters' credential providers add clusters of their own (instance and task
+    # metadata, STS) and fetch from them: the proxy's own connections, never captured.
+    "aws_request_signing": "fetches AWS credentials from metadata and STS endpoints itself",
+    "aws_lambda": "fetches AWS credentials from metadata and STS endpoints itself",
 }
 
 #: Keys (lower case, underscores removed: `cluster_name` and `clusterName` alike) whose value

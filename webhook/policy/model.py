@@ -132,12 +132,15 @@ class EgressGateway(_Strict):
     )
 
     selector: dict[str, str] = Field(
-        default_factory=lambda: {"istio": "egressgateway"},
+        # Both labels Istio's egress gateway charts put on the pods (gateways/istio-egress
+        # values.yaml `labels`, and the `gateway` chart's app/istio pair): a Gateway that
+        # selects them by either one programs them (mergeGateways, SubsetOf).
+        default_factory=lambda: {"istio": "egressgateway", "app": "istio-egressgateway"},
         min_length=1,
         description=(
-            "Labels of the egress gateway pods. A Gateway whose selector matches these pods "
-            "(or that has no selector, which applies to every gateway workload) serves at "
-            "the egress gateway, so its servers open egress."
+            "Labels of the egress gateway pods (list every label they carry). A Gateway whose "
+            "selector matches these pods (or that has no selector, which applies to every "
+            "gateway workload) serves at the egress gateway, so its servers open egress."
         ),
     )
     coverage: Literal["enforce", "warn", "off"] = Field(
