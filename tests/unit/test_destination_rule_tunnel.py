@@ -26,6 +26,17 @@ def _messages(obj: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize(
     ("obj", "fragment"),
     [
+        # Door: a gateway-required host opened through an outside proxy skips the gateway.
+        pytest.param(
+            destination_rule(PROXY, trafficPolicy=tunnel("api.github.com")),
+            "must leave through the egress gateway",
+            id="gateway-required-through-outside-proxy",
+        ),
+        pytest.param(
+            destination_rule(PROXY, trafficPolicy=tunnel("storage.googleapis.com")),
+            "must leave through the egress gateway",
+            id="gateway-required-wildcard-member-through-outside-proxy",
+        ),
         # Door: the proxy sends CONNECT evil.example.org:443 to an allowlisted forward proxy.
         pytest.param(
             destination_rule(PROXY, trafficPolicy=tunnel("evil.example.org")),
@@ -130,10 +141,10 @@ def _messages(obj: dict[str, Any]) -> list[str]:
         ),
         # Ordinary: a tunnel to what the namespace may reach anyway.
         pytest.param(
-            destination_rule(PROXY, trafficPolicy=tunnel("api.github.com")), None, id="allowlisted"
+            destination_rule(PROXY, trafficPolicy=tunnel("edition.cnn.com")), None, id="allowlisted"
         ),
         pytest.param(
-            destination_rule(PROXY, trafficPolicy=tunnel("storage.googleapis.com")),
+            destination_rule(PROXY, trafficPolicy=tunnel("img.cdn.example.net")),
             None,
             id="allowlisted-wildcard-member",
         ),
@@ -164,7 +175,10 @@ def _messages(obj: dict[str, Any]) -> list[str]:
         ),
         pytest.param(
             destination_rule(
-                PROXY, "payments", trafficPolicy=tunnel("db.example.com", 5432), exportTo=["."]
+                "squid.payments.svc.cluster.local",
+                "payments",
+                trafficPolicy=tunnel("db.example.com", 5432),
+                exportTo=["."],
             ),
             None,
             id="own-namespaces-host",
@@ -196,7 +210,10 @@ def test_every_tunnel_is_reported() -> None:
         trafficPolicy=tunnel("a.example.org"),
         subsets=[subset("x", tunnel("b.example.org")), subset("y", tunnel("api.github.com"))],
     )
+    # the third opens an allowlisted host, but one that must leave through the egress
+    # gateway, through whatever `*` names (outside proxies included)
     assert [v.field for v in findings(RULE, obj, DR_POLICY)] == [
         "spec.trafficPolicy.tunnel.targetHost",
         "spec.subsets[0].trafficPolicy.tunnel.targetHost",
+        "spec.subsets[1].trafficPolicy.tunnel.targetHost",
     ]

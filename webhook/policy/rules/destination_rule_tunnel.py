@@ -11,6 +11,11 @@ target, which no registry entry was asked about. So the target must be a name in
 cluster, or an external host allowlisted for the rule's namespace on that port; it is
 judged whatever the rule's host is (a tunnel over the egress gateway Service, or over
 a wildcard host that matches every destination, opens the same target).
+
+A target that must leave through the egress gateway (egressGateway.requireFor) may be
+tunnelled to only through an in-cluster host (the egress gateway Service, an in-cluster
+proxy): through an outside proxy the CONNECT leaves the mesh for that proxy and the
+egress gateway never sees the host.
 """
 
 from __future__ import annotations
@@ -64,6 +69,14 @@ def _target_problem(subject: DestinationRuleSubject, tunnel: TunnelSettings) -> 
     if not port_allowed(found, port, None, any_protocol=True):
         allowed = describe_ports(found)
         return f"port {port} is not allowed for host {shown(raw)} (allowed: {allowed})"
+    proxy = subject.resolve(subject.spec.host)
+    if subject.policy.requires_gateway(host) and subject.is_external(proxy):
+        # The CONNECT leaves for the outside proxy: the egress gateway never sees the host.
+        return (
+            f"host {shown(raw)} must leave through the egress gateway, and a tunnel through "
+            f"the outside proxy {shown(proxy)} goes around it (tunnel through an in-cluster "
+            "proxy, or route the host to the egress gateway)"
+        )
     return None
 
 
