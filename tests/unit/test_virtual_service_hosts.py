@@ -79,6 +79,46 @@ TO_GW = [{"route": [dest(GATEWAY, 443)]}]
         ),
         pytest.param(
             virtual_service(
+                hosts=["*"], gateways=["mesh", "bookinfo-gateway"], http=[{"route": [dest("p")]}]
+            ),
+            "egress gateway's own name",
+            id="capture-gateway-wildcard-at-mesh-and-ingress",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["*"], gateways=[EGRESS_GW], http=[{"route": [dest("tenant-proxy")]}]
+            ),
+            "egress gateway's own name",
+            id="capture-gateway-wildcard-at-egress-gateway",
+        ),
+        # Bookinfo's ingress (samples/bookinfo/networking/bookinfo-gateway.yaml): bound only
+        # to its ingress Gateway, the VirtualService is never applied at sidecars or at the
+        # egress gateway (a VirtualService is indexed by its top-level gateways only).
+        pytest.param(
+            virtual_service(
+                hosts=["*"],
+                gateways=["bookinfo-gateway"],
+                http=[{"route": [dest("productpage", 9080)]}],
+            ),
+            None,
+            id="bookinfo-ingress-wildcard",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["*"],
+                gateways=["bookinfo-gateway"],
+                http=[
+                    {
+                        "match": [{"gateways": ["mesh"]}],
+                        "route": [dest("tenant-proxy")],
+                    }
+                ],
+            ),
+            None,
+            id="match-gateway-outside-the-top-level-gateways-is-never-applied",
+        ),
+        pytest.param(
+            virtual_service(
                 hosts=["bookinfo.example.com"],
                 gateways=["istio-system/ingressgateway", "mesh"],
                 http=[{"route": [dest("productpage")]}],

@@ -65,7 +65,13 @@ def name_target_problem(
     problem = address_problem(subject, name)
     if problem is not None:
         return f"{problem}; {FIX}"
-    return _direct_problem(subject, f"host {shown(name)}", subject.entries(host), ports, alias)
+    found = subject.entries(host)
+    if alias and found and name == host:
+        # An alias has no cluster or listener of its own (model.Alias: buildOutboundClusters
+        # and buildSidecarOutboundListener skip it); its name joins the target's virtual
+        # hosts, so the target's VirtualServices, the egress-gateway leg included, route it.
+        return _ports_problem(f"host {shown(name)}", found, ports)
+    return _direct_problem(subject, f"host {shown(name)}", found, ports, alias)
 
 
 def _direct_problem(
@@ -80,16 +86,11 @@ def _direct_problem(
     direct = [e for e in found if not policy.requires_gateway(e.host)]
     if not direct:
         hosts = ", ".join(sorted({e.host for e in found}))
-        how = (
-            "Istio before 1.21 (or with ENABLE_EXTERNAL_NAME_ALIAS=false) builds a DNS cluster "
-            "straight to an ExternalName's target"
-            if alias
-            else "a Service's endpoints are sent to as they are, past every VirtualService"
-        )
         return (
             f"{quoted} is allowlisted as {hosts}, whose mesh traffic must go through the "
-            f'egress gateway "{policy.egress_gateway_service}", and {how}; reach it by its '
-            "own name through a ServiceEntry and a VirtualService to the egress gateway"
+            f'egress gateway "{policy.egress_gateway_service}", and an address is sent to as '
+            "it is, past every VirtualService; reach it by its own name "
+            "through a ServiceEntry and a VirtualService to the egress gateway"
         )
     if not alias and all(e.namespaces is not None for e in direct):
         namespaces = sorted({ns for e in direct for ns in e.namespaces or ()})
@@ -99,8 +100,15 @@ def _direct_problem(
             "networking.istio.io/exportTo annotation says otherwise, which this object cannot "
             'show; use a ServiceEntry with exportTo: ["."] instead'
         )
+    return _ports_problem(quoted, direct, ports)
+
+
+def _ports_problem(
+    quoted: str, entries: Sequence[AllowlistEntry], ports: Sequence[CorePort]
+) -> str | None:
+    """A port of `ports` that no entry of `entries` allows, said as a problem, or None."""
     for port in ports:
-        if port.port is None or not port_allowed(direct, port.port, None, any_protocol=True):
+        if port.port is None or not port_allowed(entries, port.port, None, any_protocol=True):
             number = "every port" if port.port is None else f"port {port.port}"
-            return f"{quoted} may not be reached on {number} (allowed: {describe_ports(direct)})"
+            return f"{quoted} may not be reached on {number} (allowed: {describe_ports(entries)})"
     return None

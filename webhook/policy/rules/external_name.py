@@ -6,12 +6,13 @@ Istio's ConvertService (pilot/pkg/serviceregistry/kube/conversion.go) reads
 profile was dropped) an alias builds no cluster or listener of its own
 (buildOutboundClusters and buildSidecarOutboundListener skip ``model.Alias``): the
 alias name is added to wherever the target is matched (resolveServiceAliases,
-generateVirtualHostDomains). Before 1.21, and with ENABLE_EXTERNAL_NAME_ALIAS=false, it
-was a STRICT_DNS cluster straight to the external name on the Service's ports. Outside
-the mesh, kube-dns answers the Service name with a CNAME to it either way. So the target
-must be in-cluster, or allowlisted for the namespace on the Service's ports and for a
-host whose mesh traffic need not go through the egress gateway: a name that reaches a
-gateway-required host directly is refused whatever Istio version reads it.
+generateVirtualHostDomains), so the target's VirtualServices route it, the leg to the
+egress gateway included. Since 1.24 there is no other reading (the
+ENABLE_EXTERNAL_NAME_ALIAS flag of 1.21-1.23, default true, is gone); before 1.21 it was
+a STRICT_DNS cluster straight to the external name, which this webhook does not support.
+So the target must be in-cluster, or a canonical host allowlisted for the namespace on
+the Service's ports (gateway-required or not: it is routed as that host). An IP target
+has no registry service to alias and is judged as an address reached directly.
 """
 
 from __future__ import annotations

@@ -2,7 +2,12 @@
 
 Hosts of a route bound only to an ingress gateway, or routed at sidecars only to
 in-cluster services, are names clients use to come in, not egress, and are left alone.
-Nobody may route the egress gateway's own name.
+Nobody may route the egress gateway's own name at sidecars or at an approved egress
+gateway. A VirtualService is indexed only under its top-level `gateways` (getGatewayNames
+in pilot/pkg/model/push_context.go; empty means `mesh`), so one bound only to other
+Gateways (Bookinfo's `hosts: ["*"]` at its ingress gateway) never sees the sidecars'
+traffic to the egress gateway; a Gateway that programs the egress pods may not serve that
+name or a wildcard over it (gateway-servers).
 
 The egress gateway is reached only for hosts the namespace may use: a route or mirror
 to the egress gateway Service carries only external hosts allowlisted for the object's
@@ -23,8 +28,10 @@ from collections.abc import Iterator
 from webhook.policy.allowlist import describe_ports, external_host_problem, port_allowed
 from webhook.policy.decision import Violation
 from webhook.policy.hosts import MAX_NAME_LENGTH, hosts_overlap, shown
+from webhook.policy.names import resolve_gateway_ref
 from webhook.policy.routes import Leg
 from webhook.policy.subject import VirtualServiceSubject
+from webhook.resources.virtual_service import MESH_GATEWAY
 
 RULE = "virtual-service-hosts"
 
@@ -35,6 +42,8 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     fields = {
         subject.resolve(raw): (f"spec.hosts[{i}]", raw) for i, raw in enumerate(subject.spec.hosts)
     }
+    bound = {resolve_gateway_ref(g, subject.namespace) for g in subject.spec.gateways}
+    sees_egress_traffic = not bound or MESH_GATEWAY in bound or bool(bound & egress_refs)
     for host, (field, raw) in fields.items():
         if len(host) > MAX_NAME_LENGTH + len("*.") and not subject.is_external(host):
             # an external one is refused below, with the allowlist's reasons
@@ -42,7 +51,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                 RULE, field, f"host {shown(raw)} is longer than DNS allows ({MAX_NAME_LENGTH})"
             )
             continue
-        if hosts_overlap(host, policy.egress_gateway_service):
+        if sees_egress_traffic and hosts_overlap(host, policy.egress_gateway_service):
             yield Violation(
                 RULE,
                 field,

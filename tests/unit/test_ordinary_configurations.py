@@ -1,0 +1,113 @@
+"""Ordinary configurations from Istio's docs and platform guides: every one is admitted.
+
+Each row is one object as an istio.io page (or the API reference) writes it, in the
+namespace the page applies it to; the id names the page. The policy allowlists the hosts
+those pages use and the cluster's networks, as a platform team would. Egress-gateway
+VirtualServices name the gateway the policy approves by default,
+`istio-system/istio-egressgateway` (the tasks create their Gateway in the same namespace
+and write `istio-egressgateway`). A refusal here is a rule that is too strict, unless the
+README says why the object opens a door.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.unit.conftest import policy_from
+from webhook.policy.engine import SCHEMA_RULE, evaluate
+from webhook.policy.index import CompiledPolicy
+
+ORDINARY_POLICY_YAML = """
+allowlist:
+  - host: edition.cnn.com
+    ports: [{number: 80}, {number: 443}]
+  - host: httpbin.org
+    ports: [{number: 80}, {number: 443}]
+  - host: www.google.com
+    ports: [{number: 443}]
+  - host: "*.wikipedia.org"
+    ports: [{number: 443}]
+  - host: wikipedia.org               # "Egress Control for TCP" and the Endpoints task
+    ports: [{number: 443}]
+    cidrs: [91.198.174.192/27, 103.102.166.224/27, 198.35.26.96/27, 208.80.153.224/27,
+            208.80.154.224/27]
+  - host: istio.io
+    ports: [{number: 443}]
+  - host: api.dropboxapi.com
+    ports: [{number: 443}]
+  - host: nginx.example.com
+    ports: [{number: 80}, {number: 443}]
+  - host: mysql.foo.com
+    ports: [{number: 3306}]
+  - host: my-company-proxy.com        # "Using an External HTTPS Proxy"
+    ports: [{number: 3128}]
+    cidrs: [203.0.113.10/32]
+egressGateway:
+  service: istio-egressgateway.istio-system.svc.cluster.local
+  gateways: [istio-system/istio-egressgateway]
+  requireFor: [edition.cnn.com, "*.wikipedia.org", istio.io, nginx.example.com]
+exemptNamespaces: [istio-system]
+internalNetworks: [10.244.0.0/16, 10.96.0.0/12]
+"""
+
+ORDINARY_POLICY: CompiledPolicy = policy_from(ORDINARY_POLICY_YAML)
+
+#: The Gateway API egress tab deploys its own gateway per namespace; the policy lists it.
+GATEWAY_API_EGRESS_POLICY: CompiledPolicy = policy_from(
+    ORDINARY_POLICY_YAML.replace(
+        "gateways: [istio-system/istio-egressgateway]",
+        "gateways: [istio-system/istio-egressgateway, default/cnn-egress-gateway,"
+        " default/wikipedia-egress-gateway]",
+    )
+)
+
+
+CATALOGUE = Path(__file__).parent / "ordinary"
+
+#: Ordinary objects that really open a door, with the rule that refuses them (README says why).
+REFUSED: dict[str, str] = {
+    # Every imported service is rendered on the listener's port and protocol
+    # (buildSidecarOutboundListeners, pilot/pkg/networking/core/listener.go), so an SE in
+    # prod-us1 for a gateway-required host loses its egress-gateway route on 9080.
+    "sidecar-ports/Sidecar/prod-us1/ratings": "sidecar-egress-listeners",
+}
+
+#: Pages whose objects need a policy other than ORDINARY_POLICY.
+POLICIES: dict[str, CompiledPolicy] = {
+    "egress-gateway-gateway-api.yaml": GATEWAY_API_EGRESS_POLICY,
+}
+
+
+def _rows() -> list[Any]:
+    rows = []
+    for path in sorted(CATALOGUE.glob("*.yaml")):
+        for obj in yaml.safe_load_all(path.read_text()):
+            meta = obj.setdefault("metadata", {})
+            meta.setdefault("namespace", "default")
+            name = f"{path.stem}/{obj['kind']}/{meta['namespace']}/{meta['name']}"
+            policy = POLICIES.get(path.name, ORDINARY_POLICY)
+            rows.append(pytest.param(obj, policy, REFUSED.get(name), id=name))
+    return rows
+
+
+@pytest.mark.parametrize(("obj", "policy", "refused_by"), _rows())
+def test_ordinary_configuration_is_admitted(
+    obj: dict[str, Any], policy: CompiledPolicy, refused_by: str | None
+) -> None:
+    decision = evaluate(obj, policy)
+    assert decision.handled, f"{obj['kind']} is not a handled kind"
+    assert not decision.exempt
+    assert [v for v in decision.violations if v.rule == SCHEMA_RULE] == []
+    found = [f"{v.rule} {v.field}: {v.message}" for v in decision.violations]
+    if refused_by is None:
+        assert found == []
+    else:
+        assert {v.rule for v in decision.violations} == {refused_by}, found
+
+
+def test_every_expected_refusal_names_a_row() -> None:
+    assert set(REFUSED) <= {row.id for row in _rows()}
