@@ -43,7 +43,9 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         subject.resolve(raw): (f"spec.hosts[{i}]", raw) for i, raw in enumerate(subject.spec.hosts)
     }
     bound = {resolve_gateway_ref(g, subject.namespace) for g in subject.spec.gateways}
-    sees_egress_traffic = not bound or MESH_GATEWAY in bound or bool(bound & egress_refs)
+    sees_egress_traffic = (
+        not bound or MESH_GATEWAY in bound or any(map(subject.is_egress_gateway, bound))
+    )
     for host, (field, raw) in fields.items():
         if len(host) > MAX_NAME_LENGTH + len("*.") and not subject.is_external(host):
             # an external one is refused below, with the allowlist's reasons
