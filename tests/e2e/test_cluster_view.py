@@ -38,14 +38,17 @@ def delete(cluster: Cluster, obj: dict[str, Any], *extra: str) -> subprocess.Com
 def test_the_virtual_service_first_then_the_service_entry(
     cluster: Cluster, viewing_webhook: ViewingWebhook
 ) -> None:
+    # A host no other test uses: objects of other tests, exported everywhere as by
+    # default, would otherwise cover it (or be left uncovered by the delete).
     ns = viewing_webhook.namespace("view-order")
-    entry = service_entry("github", ns, "api.github.com")
-    route = covering_route("github", ns, "api.github.com")
+    host = "view-order.googleapis.com"
+    entry = service_entry("github", ns, host)
+    route = covering_route("github", ns, host)
 
     for proc in (apply(cluster, entry), apply(cluster, entry, "--dry-run=server")):
         assert proc.returncode != 0
         assert DENIED in proc.stderr
-        assert f'host "api.github.com" port 443 {UNCOVERED}' in proc.stderr
+        assert f'host "{host}" port 443 {UNCOVERED}' in proc.stderr
         assert "kind: VirtualService" in proc.stderr
 
     assert apply(cluster, route).returncode == 0
@@ -67,10 +70,13 @@ def test_the_virtual_service_first_then_the_service_entry(
     assert delete(cluster, route).returncode == 0
 
 
+GATEWAY_HOST = "view-gateways.googleapis.com"
+
+
 def _gateway(ns: str, name: str, selector: dict[str, str]) -> dict[str, Any]:
     server = {
         "port": {"number": 443, "name": "tls", "protocol": "TLS"},
-        "hosts": ["api.github.com"],
+        "hosts": [GATEWAY_HOST],
         "tls": {"mode": "PASSTHROUGH"},
     }
     return {
@@ -87,9 +93,9 @@ def test_a_namespace_gateway_selecting_the_egress_pods_needs_no_listing(
     ns = viewing_webhook.namespace("view-gateways")
     assert apply(cluster, _gateway(ns, "egress", {"istio": "egressgateway"})).returncode == 0
     assert apply(cluster, _gateway(ns, "ingress", {"istio": "ingressgateway"})).returncode == 0
-    at_egress = covering_route("github", ns, "api.github.com", gateway="egress")
+    at_egress = covering_route("github", ns, GATEWAY_HOST, gateway="egress")
     wait_for_verdict(cluster, dump(at_egress), admitted=True)
-    at_ingress = covering_route("github", ns, "api.github.com", gateway="ingress")
+    at_ingress = covering_route("github", ns, GATEWAY_HOST, gateway="ingress")
     proc = apply(cluster, at_ingress, "--dry-run=server")
     assert proc.returncode != 0
     assert f'gateway "{ns}/ingress", which is not an approved egress gateway' in proc.stderr
@@ -101,7 +107,7 @@ def test_the_audit_reports_objects_that_predate_the_webhook(
     # kube-system is never sent to a webhook here: these go in unchecked, as before install
     ns = "kube-system"
     objects = [
-        service_entry("audit-github", ns, "api.github.com"),  # allowlisted, not covered
+        service_entry("audit-github", ns, "audit-github.googleapis.com"),  # not covered
         service_entry("audit-evil", ns, EVIL_HOST),  # not allowlisted
         service_entry("audit-storage", ns, "storage.googleapis.com"),
         covering_route("audit-storage", ns, "storage.googleapis.com"),
