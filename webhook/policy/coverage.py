@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from webhook.policy.hosts import host_within
 from webhook.policy.index import CompiledPolicy
+from webhook.policy.mesh_workloads import names_mesh_workloads
 from webhook.policy.routes import legs_of
 from webhook.policy.view import MeshView, Object, meta, spec_hosts
 from webhook.resources.virtual_service import VirtualServiceSpec
@@ -44,9 +45,18 @@ def guarded_ports(entry: Object, policy: CompiledPolicy) -> list[GuardedPort]:
         if isinstance(p, dict) and isinstance(p.get("number"), int)
     ]
     suffix = "." + policy.cluster_domain
+    hosts = spec_hosts(entry)
+    if isinstance(spec, dict) and names_mesh_workloads(
+        hosts,
+        location=spec.get("location"),
+        selects_workloads=spec.get("workloadSelector") is not None,
+        lists_endpoints=bool(spec.get("endpoints") or spec.get("addresses")),
+        policy=policy,
+    ):
+        return []  # names its namespace's mesh workloads: nothing leaves
     return [
         GuardedPort(host, number, protocol)
-        for host in spec_hosts(entry)
+        for host in hosts
         if not host.endswith(suffix) and policy.requires_gateway(host)
         for number, protocol in numbered
     ]

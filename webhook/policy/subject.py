@@ -9,6 +9,7 @@ from typing import Any, Generic, Self, TypeVar
 from pydantic import BaseModel
 
 from webhook.policy.index import CompiledPolicy
+from webhook.policy.mesh_workloads import names_mesh_workloads
 from webhook.policy.model import AllowlistEntry
 from webhook.policy.names import is_in_cluster, resolve_service_host
 from webhook.policy.routes import Leg, legs_of
@@ -112,6 +113,23 @@ class ServiceEntrySubject(Subject[ServiceEntrySpec]):
     def exported_hosts(self) -> Sequence[str]:
         """The hosts the entry registers."""
         return [h.lower() for h in self.spec.hosts]
+
+    @property
+    def names_mesh_workloads(self) -> bool:
+        """True when the entry only names its namespace's mesh workloads (webhook/policy/
+        mesh_workloads.py): its hosts are then no egress, and its endpoints are judged as
+        the WorkloadEntries they are."""
+        key = ("names_mesh_workloads",)
+        if key not in self.memo:
+            spec = self.spec
+            self.memo[key] = names_mesh_workloads(
+                spec.hosts,
+                location=spec.location,
+                selects_workloads=spec.workload_selector is not None,
+                lists_endpoints=bool(spec.endpoints or spec.addresses),
+                policy=self.policy,
+            )
+        return bool(self.memo[key])
 
 
 @dataclass(frozen=True, slots=True)

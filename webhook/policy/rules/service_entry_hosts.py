@@ -23,6 +23,8 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
     """A host outside the allowlist, in the cluster domain, or read differently by Istio."""
     if not subject.spec.hosts:
         yield Violation(RULE, "spec.hosts", "a ServiceEntry must name at least one host")
+    if subject.names_mesh_workloads:
+        return  # names for its own namespace's VMs and pods, no egress
     for i, raw in enumerate(subject.spec.hosts):
         problem = external_host_problem(subject, raw, raw.lower())
         if problem is not None:

@@ -15,7 +15,10 @@ Decisions (see README, "Where the bytes really go"):
   them; service-entry-endpoints holds the addresses inside the entry's CIDRs. An HTTP
   port listens on 0.0.0.0 and routes by Host whatever the addresses, so it is not bound.
   This is Istio's "Using an External HTTPS Proxy" task (a /32 on a TCP port);
-- location stays MESH_EXTERNAL and no workloadSelector picks tenant-made endpoints.
+- location stays MESH_EXTERNAL and no workloadSelector picks tenant-made endpoints,
+  unless the entry only names its own namespace's mesh workloads
+  (webhook/policy/mesh_workloads.py: MESH_INTERNAL, no endpoints, hosts no allowlist
+  entry contains), whose WorkloadEntries are judged themselves.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
     """Resolution that can reach IPs the allowlist does not name, or an internal location."""
     spec = subject.spec
     resolution = spec.effective_resolution
+    if subject.names_mesh_workloads:
+        return  # its endpoints are its namespace's WorkloadEntries and pods, judged there
     if spec.effective_location != "MESH_EXTERNAL":
         yield Violation(
             RULE,

@@ -1,0 +1,53 @@
+"""ServiceEntries that only name their namespace's mesh workloads: no egress, no capture."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.istio_objects import decide, service_entry
+
+VM_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP", "targetPort": 8080}]
+
+
+def _vm_entry(host: str = "details.bookinfo.com", **spec: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "location": "MESH_INTERNAL",
+        "resolution": "STATIC",
+        "ports": VM_PORTS,
+        "workloadSelector": {"labels": {"app": "details-legacy"}},
+        **spec,
+    }
+    return service_entry("bookinfo", hosts=[host], **fields)
+
+
+@pytest.mark.parametrize(
+    ("obj", "allowed"),
+    [
+        # Ordinary: the WorkloadEntry reference's VM service (its WorkloadEntries are judged).
+        pytest.param(_vm_entry(), True, id="vm-service"),
+        pytest.param(_vm_entry(resolution="DNS"), True, id="vm-service-dns"),
+        # Doors: a selector entry that names an allowlisted host captures its traffic for the
+        # tenant's pods (exported everywhere by default); wildcards overlap; endpoints or
+        # addresses of its own are not the selected workloads; MESH_EXTERNAL is egress.
+        pytest.param(_vm_entry("api.github.com"), False, id="captures-allowlisted-host"),
+        pytest.param(_vm_entry("x.googleapis.com"), False, id="inside-allowlisted-wildcard"),
+        pytest.param(_vm_entry("*.bookinfo.com"), False, id="wildcard"),
+        pytest.param(_vm_entry("Details.bookinfo.com"), False, id="upper-case"),
+        pytest.param(_vm_entry(endpoints=[{"address": "8.8.8.8"}]), False, id="own-endpoints"),
+        pytest.param(_vm_entry(addresses=["8.8.8.8/32"]), False, id="own-addresses"),
+        pytest.param(_vm_entry(location="MESH_EXTERNAL"), False, id="mesh-external"),
+        pytest.param(
+            _vm_entry("istio-egressgateway.istio-system.svc.cluster.local"),
+            False,
+            id="egress-gateway-name",
+        ),
+        pytest.param(_vm_entry("payments.payments.svc.cluster.local"), False, id="in-cluster-name"),
+    ],
+)
+def test_vm_service_entries(obj: dict[str, Any], allowed: bool) -> None:
+    decision = decide(obj)
+    assert decision.handled
+    assert "schema" not in decision.rules_hit
+    assert decision.allowed is allowed, decision.message()
