@@ -160,3 +160,24 @@ def test_post_render_with_broken_input_or_files_is_an_error() -> None:
     with_files = egress_webhook("check", "--post-render", "--policy", str(POLICY), "-f", "x")
     assert with_files.returncode == 2
     assert "--post-render reads stdin" in with_files.stderr
+
+
+# -- egress-webhook test: the project's own suite through the real command ----------------
+
+
+def test_the_examples_suite_passes_through_the_real_command() -> None:
+    proc = egress_webhook("test", "examples/")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.endswith("1 suite, 5 cases: 5 passed, 0 failed\n")
+    junit = egress_webhook("test", "examples/suite.yaml", "-o", "junit")
+    root = ET.fromstring(junit.stdout.encode())  # noqa: S314 - our own output
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("5", "0", "0")
+
+
+def test_help_teaches_the_suite_format_and_the_ci_flags() -> None:
+    test_help = egress_webhook("test", "--help").stdout
+    for text in ("policy: policy.yaml", "verdict: denied", "rules: [mesh-routing]", "2  a broken"):
+        assert text in test_help
+    check_help = egress_webhook("check", "--help").stdout
+    for text in ("--values VALUES", "sarif", "--fail-on", "--post-render", "--post-renderer"):
+        assert text in check_help

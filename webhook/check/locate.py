@@ -21,6 +21,17 @@ def line_of_path(root: yaml.Node | None, path: str, default: int) -> int:
     """
     if root is None:
         return default
+    return _walk(root, path)[1]
+
+
+def node_at_path(root: yaml.Node, path: str) -> yaml.Node | None:
+    """The node written at exactly `path` under `root`, or None when it is not written."""
+    node, _, rest = _walk(root, path)
+    return None if rest else node
+
+
+def _walk(root: yaml.Node, path: str) -> tuple[yaml.Node, int, str]:
+    """The deepest node along `path`, the line to report for it, and the path not found."""
     node, line = root, root.start_mark.line + 1
     rest = path
     while rest:
@@ -29,7 +40,7 @@ def line_of_path(root: yaml.Node | None, path: str, default: int) -> int:
             break
         node, line, rest = step
         rest = rest.removeprefix(".")
-    return line
+    return node, line, rest
 
 
 def _step(node: yaml.Node, rest: str) -> tuple[yaml.Node, int, str] | None:
