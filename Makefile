@@ -43,8 +43,9 @@ unit: $(VENV)/.installed ## everything that needs only Python: no cluster, no he
 test: $(VENV)/.installed toolchain lint ## the whole suite: lint, unit, integration, real-cluster e2e
 	$(BIN)/pytest tests
 
-schema: $(VENV)/.installed ## regenerate the policy JSON Schema (examples/, the chart) from the model
+schema: $(VENV)/.installed ## regenerate the policy and test-suite JSON Schemas (examples/, the chart)
 	$(BIN)/egress-webhook schema > examples/policy.schema.json
+	$(BIN)/egress-webhook schema --suite > examples/suite.schema.json
 	$(BIN)/egress-webhook schema --chart-values charts/egress-webhook/values.schema.json
 
 bench: $(VENV)/.installed ## benchmarks; print their figures

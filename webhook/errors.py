@@ -39,11 +39,14 @@ class CertificateError(EgressWebhookError):
 class ExitCode(enum.IntEnum):
     """What every command's exit status means; a CI pipeline can rely on these."""
 
-    #: Done: every object allowed (check, audit), certificates written, a clean drain.
+    #: Done: every object allowed (check, audit), every case passed (test), certificates
+    #: written, a clean drain.
     OK = 0
-    #: At least one object denied (check, audit); serve could not listen on its address.
+    #: At least one object denied (check, audit), a case failed (test); serve could not
+    #: listen on its address.
     DENIED = 1
-    #: Usage error, unreadable or malformed input, invalid policy or certificate.
+    #: Usage error, unreadable or malformed input, invalid policy or certificate, a
+    #: broken test suite.
     ERROR = 2
 
 

@@ -151,3 +151,34 @@ def describe_value(value: object) -> str:
     if isinstance(value, int | float):
         return "a number"
     return f"a {type(value).__name__}"
+
+
+class NestingError(yaml.YAMLError):
+    """A document nests deeper than MAX_NESTING levels."""
+
+
+def load_document(text: str) -> tuple[Any, yaml.Node | None]:
+    """The one YAML document in `text`, strictly read, and its node (with line marks).
+
+    Raises yaml.YAMLError (NestingError past MAX_NESTING levels); an empty text is
+    ``(None, None)``.
+    """
+    if nesting_exceeds(text):
+        raise NestingError(f"nested more than {MAX_NESTING} levels deep")
+    loader = StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def yaml_problem(exc: yaml.YAMLError, source: str) -> str:
+    """``file:line: not valid YAML: what`` for a YAML error of `source`."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{source}:{mark.line + 1}" if mark is not None else source
+    if isinstance(exc, NestingError):
+        return f"{where}: {exc}"
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{where}: not valid YAML: {problem}"

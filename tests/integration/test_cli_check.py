@@ -130,7 +130,8 @@ def test_json_output_parses_and_matches_the_exit_code() -> None:
     exfil = next(r for r in document["results"] if r["name"] == "exfil")
     assert exfil["source"] == f"{DENIED / 'not-allowlisted.yaml'}:2"
     assert exfil["violations"][0]["field"] == "spec.hosts[0]"
-    assert {"rule", "field", "message"} == set(exfil["violations"][0])
+    assert {"rule", "field", "line", "message"} == set(exfil["violations"][0])
+    assert exfil["violations"][0]["line"] == 9  # the line of spec.hosts[0], not of the object
     assert "evil.example.org" in exfil["violations"][0]["message"]
     assert document["summary"] == {
         "checked": 5,

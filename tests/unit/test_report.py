@@ -122,6 +122,7 @@ def test_json_report_is_one_document_with_results_and_summary() -> None:
                 {
                     "rule": "hosts",
                     "field": "spec.hosts[0]",
+                    "line": 7,
                     "message": 'host "evil.example.org" is not on the egress allowlist\n'
                     "(allowed: api.github.com)",
                 }
@@ -268,3 +269,52 @@ def test_no_checked_kinds_is_a_note_not_an_error(tmp_path: Path) -> None:
         f"note: no object of a checked kind ({', '.join(KINDS.names)}) found in the input "
         "(1 other object)\n"
     )
+
+
+# -- warn mode, --quiet, --fail-on -------------------------------------------------------
+
+WARN_MODE = Decision(
+    kind="ServiceEntry",
+    namespace="default",
+    name="loose",
+    allowed=True,
+    violations=(Violation("service-entry-ports", "spec.ports[0]", "port 80 is not allowed"),),
+    warnings=("spec.ports[0]: port 80 is not allowed [service-entry-ports]",),
+)
+
+
+def test_warn_mode_findings_are_printed_once_as_warnings() -> None:
+    text = render_text(report_of(WARN_MODE))
+    assert text == (
+        "ALLOWED ServiceEntry default/loose (m.yaml:1)\n"
+        "    warning: spec.ports[0]: port 80 is not allowed [service-entry-ports]\n"
+        "1 object checked: 1 allowed, 0 denied, 0 skipped, 1 warning\n"
+    )
+
+
+def test_quiet_lists_only_what_fails_the_run() -> None:
+    report = report_of(ALLOWED, DENIED, WARN_MODE)
+    quiet = render_text(report, quiet=True)
+    assert quiet.splitlines()[0] == "DENIED  ServiceEntry default/exfil (m.yaml:2)"
+    assert "VirtualService default/github" not in quiet
+    assert "loose" not in quiet
+    assert quiet.endswith("3 objects checked: 2 allowed, 1 denied, 0 skipped, 1 warning\n")
+    assert "ALLOWED ServiceEntry default/loose" in render_text(
+        report, quiet=True, fail_on="warnings"
+    )
+
+
+@pytest.mark.parametrize(
+    ("decisions", "fail_on", "code"),
+    [
+        ((ALLOWED, WARN_MODE), "denied", 0),
+        ((ALLOWED, WARN_MODE), "warnings", 1),
+        ((ALLOWED, WARNED), "warnings", 1),
+        ((ALLOWED, EXEMPT, SKIPPED), "warnings", 0),
+        ((DENIED,), "denied", 1),
+    ],
+)
+def test_fail_on_warnings_is_stricter_than_the_cluster(
+    decisions: tuple[Decision, ...], fail_on: str, code: int
+) -> None:
+    assert report_of(*decisions).exit_code_for(fail_on) == code  # type: ignore[arg-type]

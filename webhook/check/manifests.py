@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import yaml
@@ -72,10 +72,15 @@ class Origin:
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
-    """One Kubernetes object (as JSON-compatible data) and where it came from."""
+    """One Kubernetes object (as JSON-compatible data) and where it came from.
+
+    `node` is the object's YAML node (None for JSON input): its marks give the line of
+    each field, so a finding can point at the offending field rather than the object.
+    """
 
     obj: dict[str, Any]
     origin: Origin
+    node: yaml.Node | None = field(default=None, compare=False, repr=False)
 
 
 def load_manifests(paths: Sequence[str], *, stdin: IO[Any]) -> tuple[list[Manifest], list[str]]:
@@ -145,12 +150,12 @@ def _objects(data: dict[str, Any], node: yaml.Node | None, origin: Origin) -> It
             raise ManifestError(f"{origin}: object{name} has no {key} (every object needs one)")
     items = data.get("items")
     if not isinstance(items, list):
-        yield Manifest(data, origin)
+        yield Manifest(data, origin, node)
         return
     if not data["kind"].endswith("List"):
         # kubectl would send only the items; a client that does not flatten would send
         # the object itself. Check both views so neither can carry something unchecked.
-        yield Manifest(data, origin)
+        yield Manifest(data, origin, node)
     item_nodes = _item_nodes(node)
     for i, entry in enumerate(items):
         path = f"{item}.items[{i}]" if item else f"items[{i}]"

@@ -1,4 +1,4 @@
-"""Console entry point `egress-webhook`: serve, check, audit, certs, schema; a module each.
+"""Console entry point `egress-webhook`: serve, check, test, audit, certs, schema; a module each.
 
 Commands are front ends: they read flags, call the layer below and turn its outcome (or
 its exception) into an ExitCode and a message. Nothing below the CLI prints or exits.
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from webhook import __version__
-from webhook.cli import audit, certs, check, schema, serve
+from webhook.cli import audit, certs, check, schema, serve, test
 
 _DESCRIPTION = """\
 Keeps Istio egress honest: every mesh object a tenant creates (ServiceEntry,
@@ -28,11 +28,14 @@ examples:
   helm template ./mychart | egress-webhook check --policy policy.yaml -f -
   egress-webhook check --policy policy.yaml -f manifests/ -o json
   egress-webhook audit --policy policy.yaml --kubeconfig ~/.kube/config -o json
+  egress-webhook check --values values.yaml -f manifests/ -o sarif > egress.sarif
+  egress-webhook test examples/
   egress-webhook certs --service egress-webhook --namespace egress-webhook --out-dir certs/
   egress-webhook schema > policy.schema.json
 
-exit codes: 0 done (every object allowed), 1 an object denied (serve: cannot listen),
-  2 usage error, unreadable or malformed input, invalid policy or certificate.
+exit codes: 0 done (every object allowed), 1 an object denied (serve: cannot listen;
+  test: a case failed), 2 usage error, unreadable or malformed input, invalid policy or
+  certificate, a broken suite.
 """
 
 
@@ -46,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (serve, check, audit, certs, schema):
+    for command in (serve, check, test, audit, certs, schema):
         command.add_to(sub)
     return parser
 

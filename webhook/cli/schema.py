@@ -1,4 +1,4 @@
-"""`egress-webhook schema`: the policy file's JSON Schema, for editors, CI and the chart."""
+"""`egress-webhook schema`: the policy file's (or a test suite's) JSON Schema, for editors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from webhook.check.suite_model import suite_json_schema
 from webhook.errors import ExitCode
 from webhook.policy.schema import chart_values_schema, policy_json_schema
 
@@ -21,8 +22,14 @@ def add_to(sub: Any) -> None:
             "Print the JSON Schema of the policy file, generated from the same model the "
             "webhook validates policies with. Point yaml-language-server at it with a "
             "'# yaml-language-server: $schema=policy.schema.json' comment. With "
-            "--chart-values, rewrite the policy section of a chart's values.schema.json."
+            "--chart-values, rewrite the policy section of a chart's values.schema.json. "
+            "With --suite, print the schema of policy test suites (egress-webhook test)."
         ),
+    )
+    schema.add_argument(
+        "--suite",
+        action="store_true",
+        help="print the test suite file's schema instead of the policy's",
     )
     schema.add_argument(
         "--chart-values",
@@ -35,6 +42,9 @@ def add_to(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> ExitCode:
     """Print the schema, or rewrite a chart's values.schema.json policy section."""
+    if args.suite:
+        print(json.dumps(suite_json_schema(), indent=2))
+        return ExitCode.OK
     if args.chart_values is None:
         print(json.dumps(policy_json_schema(), indent=2))
         return ExitCode.OK

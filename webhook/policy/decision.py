@@ -52,6 +52,8 @@ class Decision:
     object is allowed and its violations are reported through `warnings`.
     `violations` never holds advisory findings; those are only in `warnings`.
     `handled` is False for kinds the engine does not check (they are allowed).
+    `advice` holds the advisory findings behind the last of `warnings`, for reports that
+    place a finding by its field (the checker's SARIF).
     """
 
     kind: str
@@ -63,6 +65,7 @@ class Decision:
     handled: bool = True
     exempt: bool = False
     rules_hit: tuple[str, ...] = field(default=())
+    advice: tuple[Violation, ...] = ()
 
     @property
     def object_ref(self) -> str:

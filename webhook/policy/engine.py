@@ -106,7 +106,7 @@ def _decide(
     # A route with several matches yields the same finding once per leg: say it once.
     findings = list(dict.fromkeys(findings))
     violations = tuple(f for f in findings if not f.advisory)
-    advice = tuple(f.as_warning() for f in findings if f.advisory)
+    advice = tuple(f for f in findings if f.advisory)
     rules_hit = tuple(dict.fromkeys(v.rule for v in violations))
     warn = policy.mode == "warn"
     return Decision(
@@ -115,8 +115,9 @@ def _decide(
         name=name,
         allowed=warn or not violations,
         violations=violations,
-        warnings=(tuple(v.as_warning() for v in violations) if warn else ()) + advice,
+        warnings=tuple(v.as_warning() for v in (*(violations if warn else ()), *advice)),
         rules_hit=rules_hit,
+        advice=advice,
     )
 
 
