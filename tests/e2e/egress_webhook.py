@@ -36,6 +36,8 @@ EXEMPT_NAMESPACE = "e2e-exempt"
 #: The webhook's name, as the API server quotes it in "admission webhook ... denied".
 WEBHOOK_NAME = "egress.e2e.egress-webhook.test"
 CONFIGURATION_NAME = "egress-webhook-e2e"
+#: Namespaces labelled so are judged only by the cluster-view tests' webhook.
+VIEW_NAMESPACE_LABEL = "egress-webhook.test/view"
 
 FailurePolicy = Literal["Fail", "Ignore"]
 
@@ -192,7 +194,9 @@ def webhook_configuration(server: WebhookServer, failure_policy: FailurePolicy) 
                         "key": "kubernetes.io/metadata.name",
                         "operator": "NotIn",
                         "values": ["kube-system"],
-                    }
+                    },
+                    # the cluster-view tests' namespaces belong to their own webhook
+                    {"key": VIEW_NAMESPACE_LABEL, "operator": "DoesNotExist"},
                 ]
             },
             "failurePolicy": failure_policy,

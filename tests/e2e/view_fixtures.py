@@ -23,12 +23,17 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.cluster import HOST, Cluster, wait_until
-from tests.e2e.egress_webhook import WebhookServer, e2e_policy_text, wait_for_verdict
+from tests.e2e.egress_webhook import (
+    VIEW_NAMESPACE_LABEL,
+    WebhookServer,
+    e2e_policy_text,
+    wait_for_verdict,
+)
 from tests.e2e.objects import Obj, dump, service_entry
 from tests.e2e.tcp_proxy import TcpProxy
 from webhook.policy.kinds import KINDS
 
-VIEW_LABEL = "egress-webhook.test/view"
+VIEW_LABEL = VIEW_NAMESPACE_LABEL
 CONFIGURATION = "egress-webhook-e2e-view"
 WEBHOOK = "view.e2e.egress-webhook.test"
 GATEWAY_SERVICE = "istio-egressgateway.istio-system.svc.cluster.local"
