@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Any
 
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.subject import Subject
-from webhook.resources.base import ObjectMeta
 from webhook.resources.core import CorePort, EndpointsBody, EndpointSliceBody, ServiceSpec
 
 #: The Service annotation Istio reads as the Service's exportTo (ConvertService).
@@ -58,26 +57,9 @@ class EndpointsSubject(Subject[EndpointsBody]):
     targets: tuple[Target, ...] = ()
 
     @classmethod
-    def build(
-        cls,
-        *,
-        kind: str,
-        namespace: str,
-        name: str,
-        metadata: ObjectMeta,
-        policy: CompiledPolicy,
-        spec: EndpointsBody,
-    ) -> Self:
+    def derived(cls, spec: EndpointsBody, namespace: str, policy: CompiledPolicy) -> dict[str, Any]:
         """Ready and not-ready addresses alike: either may receive traffic."""
-        return cls(
-            kind=kind,
-            namespace=namespace,
-            name=name,
-            metadata=metadata,
-            policy=policy,
-            spec=spec,
-            targets=tuple(_endpoints_targets(spec)),
-        )
+        return {"targets": tuple(_endpoints_targets(spec))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +69,9 @@ class EndpointSliceSubject(Subject[EndpointSliceBody]):
     targets: tuple[Target, ...] = ()
 
     @classmethod
-    def build(
-        cls,
-        *,
-        kind: str,
-        namespace: str,
-        name: str,
-        metadata: ObjectMeta,
-        policy: CompiledPolicy,
-        spec: EndpointSliceBody,
-    ) -> Self:
+    def derived(
+        cls, spec: EndpointSliceBody, namespace: str, policy: CompiledPolicy
+    ) -> dict[str, Any]:
         """Every endpoint's addresses, names when the slice's addressType is FQDN."""
         is_name = spec.address_type == "FQDN"
         targets = tuple(
@@ -104,15 +79,7 @@ class EndpointSliceSubject(Subject[EndpointSliceBody]):
             for i, endpoint in enumerate(spec.endpoints)
             for j, address in enumerate(endpoint.addresses)
         )
-        return cls(
-            kind=kind,
-            namespace=namespace,
-            name=name,
-            metadata=metadata,
-            policy=policy,
-            spec=spec,
-            targets=targets,
-        )
+        return {"targets": targets}
 
 
 def _endpoints_targets(body: EndpointsBody) -> Iterator[Target]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Any
 
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.subject import Subject
-from webhook.resources.base import ObjectMeta
 from webhook.resources.destination_rule import (
     ClientTLSSettings,
     DestinationRuleSpec,
@@ -58,26 +57,11 @@ class DestinationRuleSubject(Subject[DestinationRuleSpec]):
     sites: tuple[PolicySite, ...] = ()
 
     @classmethod
-    def build(
-        cls,
-        *,
-        kind: str,
-        namespace: str,
-        name: str,
-        metadata: ObjectMeta,
-        policy: CompiledPolicy,
-        spec: DestinationRuleSpec,
-    ) -> Self:
+    def derived(
+        cls, spec: DestinationRuleSpec, namespace: str, policy: CompiledPolicy
+    ) -> dict[str, Any]:
         """Flatten the traffic policies once; every DestinationRule rule walks them."""
-        return cls(
-            kind=kind,
-            namespace=namespace,
-            name=name,
-            metadata=metadata,
-            policy=policy,
-            spec=spec,
-            sites=policy_sites(spec),
-        )
+        return {"sites": policy_sites(spec)}
 
     @property
     def export_to(self) -> list[str] | None:

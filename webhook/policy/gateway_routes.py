@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Self
+from typing import Any, Literal
 
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.names import is_in_cluster
 from webhook.policy.routes import AUTHORITY_HEADERS, AuthorityRewrite
 from webhook.policy.subject import Subject
-from webhook.resources.base import ObjectMeta
 from webhook.resources.gateway_route import (
     GATEWAY_API_GROUP,
     BackendObjectRef,
@@ -222,27 +221,12 @@ class GatewayRouteSubject(Subject[RouteSpec]):
     rules: tuple[Rule, ...] = ()
 
     @classmethod
-    def build(
-        cls,
-        *,
-        kind: str,
-        namespace: str,
-        name: str,
-        metadata: ObjectMeta,
-        policy: CompiledPolicy,
-        spec: RouteSpec,
-    ) -> Self:
+    def derived(cls, spec: RouteSpec, namespace: str, policy: CompiledPolicy) -> dict[str, Any]:
         """Resolve parents and backends (the per-object work every route rule shares)."""
-        return cls(
-            kind=kind,
-            namespace=namespace,
-            name=name,
-            metadata=metadata,
-            policy=policy,
-            spec=spec,
-            parents=parents_of(spec, namespace, policy.cluster_domain),
-            rules=rules_of(spec, namespace, policy.cluster_domain),
-        )
+        return {
+            "parents": parents_of(spec, namespace, policy.cluster_domain),
+            "rules": rules_of(spec, namespace, policy.cluster_domain),
+        }
 
     def gateway_services(self) -> frozenset[str]:
         """egress_gateway_services of the subject's policy."""

@@ -26,7 +26,8 @@ class Subject(Generic[SpecT]):
     """What every rule sees: the parsed object, where it lives, and the policy it answers to.
 
     A kind whose rules need more than the spec (derived once, shared by its rules)
-    subclasses this and overrides `build`; scope questions are methods rules ask.
+    subclasses this, declares the fields and computes them in `derived`; scope questions
+    are methods rules ask.
     """
 
     kind: str
@@ -55,11 +56,28 @@ class Subject(Generic[SpecT]):
         metadata: ObjectMeta,
         policy: CompiledPolicy,
         spec: SpecT,
+        view: MeshView | None = None,
+        operation: str = "CREATE",
+        old_object: Object | None = None,
     ) -> Self:
-        """The subject of one parsed object; subclasses add what their rules share."""
+        """The subject of one parsed object, with what `derived` computes from it."""
         return cls(
-            kind=kind, namespace=namespace, name=name, metadata=metadata, policy=policy, spec=spec
+            kind=kind,
+            namespace=namespace,
+            name=name,
+            metadata=metadata,
+            policy=policy,
+            spec=spec,
+            view=view,
+            operation=operation,
+            old_object=old_object,
+            **cls.derived(spec, namespace, policy),
         )
+
+    @classmethod
+    def derived(cls, spec: SpecT, namespace: str, policy: CompiledPolicy) -> dict[str, Any]:
+        """The fields a subclass computes once from the parsed spec (none here)."""
+        return {}
 
     def entries(self, host: str) -> tuple[AllowlistEntry, ...]:
         """The allowlist entries containing the lower-case `host` this namespace may use."""
@@ -139,26 +157,11 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
     legs: tuple[Leg, ...] = ()
 
     @classmethod
-    def build(
-        cls,
-        *,
-        kind: str,
-        namespace: str,
-        name: str,
-        metadata: ObjectMeta,
-        policy: CompiledPolicy,
-        spec: VirtualServiceSpec,
-    ) -> Self:
+    def derived(
+        cls, spec: VirtualServiceSpec, namespace: str, policy: CompiledPolicy
+    ) -> dict[str, Any]:
         """Parse the routes into legs (the only per-object work every VS rule shares)."""
-        return cls(
-            kind=kind,
-            namespace=namespace,
-            name=name,
-            metadata=metadata,
-            policy=policy,
-            spec=spec,
-            legs=legs_of(spec, namespace, policy.cluster_domain),
-        )
+        return {"legs": legs_of(spec, namespace, policy.cluster_domain)}
 
     @property
     def export_to(self) -> list[str] | None:
