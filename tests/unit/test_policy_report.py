@@ -49,7 +49,7 @@ COVERED = [
                     tls=egress_tls_routes(), exportTo=["."]),
 ]  # fmt: skip
 UNCOVERED = _with_uid(tls_service_entry(namespace="bad"), "uid-se-bad")
-EVIL = tls_service_entry("evil.example.org", namespace="bad")
+EVIL = tls_service_entry("evil.example.org", namespace="bad", name="evil")
 EXEMPT = tls_service_entry("evil.example.org", namespace="istio-system")
 
 
