@@ -29,6 +29,8 @@ log = logging.getLogger("webhook.reports")
 
 #: Objects judged between two returns to the event loop: reviews wait at most this long.
 _BATCH = 200
+#: First wait before a failed round is tried again.
+_RETRY_FIRST = 1.0
 
 
 def install(app: web.Application, settings: Settings) -> None:
@@ -76,8 +78,8 @@ async def audit_view(view: ClusterView, app: web.Application) -> list[Audited]:
     return audited
 
 
-async def _round(app: web.Application, writer: ReportWriter, metrics: ReportMetrics) -> None:
-    """One audit and its writes."""
+async def _round(app: web.Application, writer: ReportWriter, metrics: ReportMetrics) -> bool:
+    """One audit and its writes; False when some write failed (the round is retried)."""
     view, settings = app[CLUSTER_VIEW], app[SETTINGS]
     started = time.perf_counter()
     audited = await audit_view(view, app)
@@ -95,6 +97,21 @@ async def _round(app: web.Application, writer: ReportWriter, metrics: ReportMetr
         extra={"fields": {"event": "audit", "objects": len(audited), "seconds": seconds,
                           "namespaces": len(reports), **asdict(counts)}},
     )  # fmt: skip
+    return counts.failed == 0
+
+
+async def _attempt(app: web.Application, writer: ReportWriter, metrics: ReportMetrics) -> bool:
+    """One round; a failure is logged, never raised (the auditor must keep running)."""
+    try:
+        return await _round(app, writer, metrics)
+    except ApiException as exc:
+        # 404: the PolicyReport CRD is not installed; 429: a new CRD's cache is warming up
+        fields = {"event": "reports_failed", "status": exc.status}
+        log.warning("writing PolicyReports failed: HTTP %s %s", exc.status, exc.reason,
+                    extra={"fields": fields})  # fmt: skip
+    except Exception:
+        log.exception("the continuous audit failed", extra={"fields": {"event": "audit_error"}})
+    return False
 
 
 async def _auditor(
@@ -104,23 +121,22 @@ async def _auditor(
     changed: asyncio.Event,
     metrics: ReportMetrics,
 ) -> None:
-    """Wait for a change, leadership or the resync interval; settle; audit if leading."""
+    """Wait for a change, leadership or the resync interval; settle; audit if leading.
+
+    A failed round is retried sooner than the resync, after a backoff that doubles up to it.
+    """
     settings, view = app[SETTINGS], app[CLUSTER_VIEW]
+    backoff = None
     while True:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), settings.report_interval)
+            await asyncio.wait_for(changed.wait(), backoff or settings.report_interval)
         await settle(changed, settings.report_debounce, settings.report_interval)
         if not elector.leading or view.stale:
             continue  # a follower, or a view that cannot vouch for itself: nothing to write
-        try:
-            await _round(app, writer, metrics)
-        except ApiException as exc:
-            # 404: the PolicyReport CRD is not installed; retried at the next change
-            fields = {"event": "reports_failed", "status": exc.status}
-            log.warning("writing PolicyReports failed: HTTP %s %s", exc.status, exc.reason,
-                        extra={"fields": fields})  # fmt: skip
-        except Exception:
-            log.exception("the continuous audit failed", extra={"fields": {"event": "audit_error"}})
+        if await _attempt(app, writer, metrics):
+            backoff = None
+        else:
+            backoff = min((backoff or _RETRY_FIRST / 2) * 2, settings.report_interval)
 
 
 async def _reports(app: web.Application) -> AsyncIterator[None]:
