@@ -45,6 +45,38 @@ class Settings(BaseModel):
             "(and the checks that need it fail closed)."
         ),
     )
+    reports: bool = Field(
+        default=True,
+        description=(
+            "With the cluster view: audit it continuously and write a PolicyReport per "
+            "namespace (the Lease holder only)."
+        ),
+    )
+    report_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between audits when nothing changes (resync)."
+    )
+    report_debounce: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds the view must stay unchanged before an audit (a burst is one).",
+    )
+    report_max_results: int = Field(
+        default=500, gt=0, description="Results kept in one PolicyReport (failures first)."
+    )
+    lease_name: str = Field(
+        default="egress-webhook-reports", description="Lease electing the report writer."
+    )
+    lease_namespace: str = Field(
+        default="default", description="Namespace of the Lease (the pod's, in the chart)."
+    )
+    lease_duration: float = Field(
+        default=15.0,
+        ge=3,
+        description=(
+            "Seconds a Lease holder that stopped renewing keeps it (it steps down after 2/3 "
+            "of this; replicas retry every 2/15 of it)."
+        ),
+    )
 
     @property
     def cluster_view(self) -> bool:

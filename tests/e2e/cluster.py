@@ -82,6 +82,10 @@ class Toolchain:
     def gateway_api_crds(self) -> Path:
         return self.bin_dir.parent / "gateway-api-crds.yaml"
 
+    @property
+    def policy_report_crd(self) -> Path:
+        return self.bin_dir.parent / "policy-report-crd.yaml"
+
     def binary(self, name: str) -> Path:
         return self.bin_dir / name
 
@@ -109,7 +113,7 @@ def build_toolchain() -> Toolchain:
     lines = proc.stdout.strip().splitlines()
     toolchain = Toolchain(Path(lines[-1]) if lines else Path())
     missing = [b for b in BINARIES if not os.access(toolchain.binary(b), os.X_OK)]
-    crds = (toolchain.istio_crds, toolchain.gateway_api_crds)
+    crds = (toolchain.istio_crds, toolchain.gateway_api_crds, toolchain.policy_report_crd)
     missing += [str(c) for c in crds if not c.is_file()]
     if missing:
         raise ToolchainMissingError(
@@ -454,7 +458,9 @@ def _start_apiserver(
 
 def _install_istio_crds(cluster: Cluster) -> None:
     # The Gateway API CRDs too: Istio turns HTTPRoute/GRPCRoute/TLSRoute/TCPRoute into routes.
-    for crds in (cluster.toolchain.istio_crds, cluster.toolchain.gateway_api_crds):
+    # And the PolicyReport CRD: the server with a view writes its audit there.
+    toolchain = cluster.toolchain
+    for crds in (toolchain.istio_crds, toolchain.gateway_api_crds, toolchain.policy_report_crd):
         cluster.kubectl("apply", "--server-side", "--field-manager=egress-webhook-e2e", "-f", crds)
         cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", crds)
 

@@ -2,16 +2,20 @@
 
 One list per kind (the registry's, plus the Gateways they refer to) fills a ClusterView,
 and each registry object is evaluated with it: its own rules and the checks that need
-the rest of the mesh (gateway coverage, Gateways by selector). The report is the
-checker's (`webhook.check.report`), so `-o json` has the shape `check` prints; a
-PolicyReport writer can consume the same `CheckReport`.
+the rest of the mesh (gateway coverage, Gateways by selector). The loop is `webhook.reports.audit`,
+the one the server's continuous audit runs. The report is the checker's
+(`webhook.check.report`), so `-o json` has the shape `check` prints; `-o policyreport`
+prints the PolicyReports the server would write (`webhook.reports.policy_report`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import IO
+
+import yaml
 
 from webhook.check.manifests import Origin
 from webhook.check.report import (
@@ -25,14 +29,13 @@ from webhook.cluster.client import ApiException, api_client, list_kind
 from webhook.cluster.kinds import watched_kinds
 from webhook.cluster.view import ClusterView
 from webhook.errors import ClusterAccessError, ExitCode, PolicyInvalidError
-from webhook.policy.engine import evaluate
 from webhook.policy.index import CompiledPolicy
-from webhook.policy.kinds import KINDS
 from webhook.policy.loader import load_policy
-from webhook.policy.view import meta
+from webhook.reports.audit import Audited, audit, audited_objects
+from webhook.reports.policy_report import policy_reports
 
-#: Output formats `-o` accepts.
-OUTPUTS = ("text", "json")
+#: Output formats `-o` accepts: the checker's, and the PolicyReports as YAML or a JSON List.
+OUTPUTS = ("text", "json", "policyreport", "policyreport-json")
 
 
 async def read_cluster(
@@ -58,27 +61,46 @@ async def read_cluster(
     return view
 
 
-def audit_view(
+def audit_all(
     view: ClusterView,
     policy: CompiledPolicy,
     *,
     namespace: str | None = None,
     stderr: IO[str] | None = None,
-) -> CheckReport:
-    """Evaluate every registry object the view holds (in `namespace`, or all) with the view."""
-    checked: list[CheckedObject] = []
-    registry_kinds = [k for k in view.kinds if k.kind in KINDS.names]
-    objects = [(k, o) for k in registry_kinds for o in view.index.all(k.kind)]
-    for done, (kind, obj) in enumerate(objects, 1):
-        ns, name = meta(obj)
-        if namespace is not None and ns != namespace:
-            continue
-        decision = evaluate(obj, policy, namespace=ns, view=view)
-        origin = Origin(file=f"cluster {kind.resource}/{ns}/{name}", document=0, line=0)
-        checked.append(CheckedObject(origin, decision))
-        if stderr is not None and done % 1000 == 0:
-            print(f"evaluated {done}/{len(objects)} objects", file=stderr, flush=True)
+) -> list[Audited]:
+    """Every registry object the view holds (in `namespace`, or all), judged with the view."""
+    total = len(audited_objects(view, namespace)) if stderr is not None else 0
+    audited: list[Audited] = []
+    for item in audit(view, policy, namespace):
+        audited.append(item)
+        if stderr is not None and len(audited) % 1000 == 0:
+            print(f"evaluated {len(audited)}/{total} objects", file=stderr, flush=True)
+    return audited
+
+
+def check_report(audited: list[Audited]) -> CheckReport:
+    """The audit as the checker's report (what `-o text` and `-o json` print)."""
+    checked = [
+        CheckedObject(
+            Origin(file=f"cluster {a.kind.resource}/{a.decision.namespace}/{a.decision.name}",
+                   document=0, line=0),
+            a.decision,
+        )
+        for a in audited
+    ]  # fmt: skip
     return build_report(checked)
+
+
+def render(audited: list[Audited], output: str) -> str:
+    """The audit in the `-o` format."""
+    if output in ("text", "json"):
+        report = check_report(audited)
+        return render_json(report) if output == "json" else render_text(report)
+    reports = list(policy_reports(audited).values())
+    if output == "policyreport-json":
+        document = {"apiVersion": "v1", "kind": "List", "items": reports}
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return yaml.safe_dump_all(reports, sort_keys=False, allow_unicode=True)
 
 
 def run_audit(
@@ -107,7 +129,7 @@ def run_audit(
     except Exception as exc:  # network, TLS, HTTP: whatever it is, the audit could not read
         print(f"error: cannot list the cluster's objects: {type(exc).__name__}: {exc}", file=stderr)
         return ExitCode.ERROR
-    report = audit_view(view, policy, namespace=namespace, stderr=stderr)
-    stdout.write(render_json(report) if output == "json" else render_text(report))
+    audited = audit_all(view, policy, namespace=namespace, stderr=stderr)
+    stdout.write(render(audited, output))
     stdout.flush()
-    return report.exit_code
+    return check_report(audited).exit_code

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from webhook.check import OUTPUTS
 from webhook.cli.options import add_cluster_flags
 from webhook.errors import ExitCode
 
@@ -34,7 +33,14 @@ def add_to(sub: Any) -> None:
     scope.add_argument(
         "-A", "--all-namespaces", action="store_true", help="report every namespace (default)"
     )
-    audit.add_argument("-o", "--output", choices=OUTPUTS, default="text")
+    audit.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json", "policyreport", "policyreport-json"),
+        default="text",
+        help="text, json (the shape check prints), or the PolicyReports the server writes, "
+        "one per namespace, as YAML (policyreport) or a JSON List (policyreport-json)",
+    )
     audit.set_defaults(handler=run)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,61 @@ def add_to(sub: Any) -> None:
             "view fail closed (env EGRESS_WEBHOOK_VIEW_STALE_AFTER, default %(default)s)"
         ),
     )
+    _add_report_flags(serve)
     serve.set_defaults(handler=run)
+
+
+def _add_report_flags(serve: argparse.ArgumentParser) -> None:
+    """--reports and the Lease: the continuous audit that writes PolicyReports."""
+    serve.add_argument(
+        "--reports",
+        action=argparse.BooleanOptionalAction,
+        default=_env("REPORTS", "true") == "true",
+        help=(
+            "with a cluster view, audit it continuously and write one PolicyReport "
+            "(wgpolicyk8s.io/v1alpha2) per namespace; only the Lease holder writes "
+            "(env EGRESS_WEBHOOK_REPORTS=true|false, default on)"
+        ),
+    )
+    serve.add_argument(
+        "--report-interval",
+        type=float,
+        default=_env("REPORT_INTERVAL", "300"),
+        help="seconds between audits when nothing changes (env EGRESS_WEBHOOK_REPORT_INTERVAL, "
+        "default %(default)s)",
+    )
+    serve.add_argument(
+        "--report-debounce",
+        type=float,
+        default=_env("REPORT_DEBOUNCE", "2"),
+        help="seconds without a change before an audit runs (env EGRESS_WEBHOOK_REPORT_DEBOUNCE, "
+        "default %(default)s)",
+    )
+    serve.add_argument(
+        "--report-max-results",
+        type=int,
+        default=_env("REPORT_MAX_RESULTS", "500"),
+        help="results kept per PolicyReport, failures first "
+        "(env EGRESS_WEBHOOK_REPORT_MAX_RESULTS, default %(default)s)",
+    )
+    serve.add_argument(
+        "--lease-name",
+        default=_env("LEASE_NAME", "egress-webhook-reports"),
+        help="Lease electing the writer (env EGRESS_WEBHOOK_LEASE_NAME, default %(default)s)",
+    )
+    serve.add_argument(
+        "--lease-namespace",
+        default=_env("LEASE_NAMESPACE") or os.environ.get("POD_NAMESPACE") or "default",
+        help="namespace of the Lease (env EGRESS_WEBHOOK_LEASE_NAMESPACE, else the pod's "
+        "POD_NAMESPACE from the downward API, else %(default)s)",
+    )
+    serve.add_argument(
+        "--lease-duration",
+        type=float,
+        default=_env("LEASE_DURATION", "15"),
+        help="seconds a silent Lease holder keeps the Lease (env EGRESS_WEBHOOK_LEASE_DURATION, "
+        "default %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> ExitCode:
@@ -118,6 +173,13 @@ def run(args: argparse.Namespace) -> ExitCode:
             kubeconfig=args.kubeconfig,
             in_cluster=args.in_cluster,
             view_stale_after=args.view_stale_after,
+            reports=args.reports,
+            report_interval=args.report_interval,
+            report_debounce=args.report_debounce,
+            report_max_results=args.report_max_results,
+            lease_name=args.lease_name,
+            lease_namespace=args.lease_namespace,
+            lease_duration=args.lease_duration,
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):

@@ -19,7 +19,14 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from webhook.cluster.kinds import WatchedKind
 from webhook.errors import ClusterAccessError
 
-__all__ = ["ApiException", "ClusterAccessError", "api_client", "list_function", "list_kind"]
+__all__ = [
+    "ApiException",
+    "ClusterAccessError",
+    "api_client",
+    "list_function",
+    "list_kind",
+    "read_json",
+]
 
 
 async def api_client(kubeconfig: Path | None, *, in_cluster: bool = False) -> client.ApiClient:
@@ -71,13 +78,25 @@ async def list_kind(
     Raises ApiException (404 when the kind is not served: its CRD is not installed).
     """
     function, args = list_function(api, kind, namespace)
-    response = await function(*args, _preload_content=False)
-    try:
-        document = json.loads(await response.read())
-    finally:
-        response.release()
+    document = await read_json(await function(*args, _preload_content=False))
     items = document.get("items") or []
     for item in items:  # list items carry no apiVersion/kind of their own
         item.setdefault("apiVersion", kind.api_version)
         item.setdefault("kind", kind.kind)
     return items, str((document.get("metadata") or {}).get("resourceVersion") or "")
+
+
+async def read_json(response: Any) -> dict[str, Any]:
+    """The JSON body of a raw (``_preload_content=False``) response.
+
+    Raises ApiException for a non-2xx status: unlike a preloaded call, kubernetes_asyncio
+    hands a raw response back whatever its status.
+    """
+    try:
+        body = await response.read()
+        if not 200 <= response.status <= 299:
+            raise ApiException(status=response.status, reason=response.reason)
+    finally:
+        response.release()
+    document = json.loads(body)
+    return document if isinstance(document, dict) else {}

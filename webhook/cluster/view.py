@@ -48,6 +48,15 @@ class ClusterView:
         self._clock = clock
         self.index = MeshIndex(k.kind for k in self.kinds)
         self.state = {k.kind: KindState() for k in self.kinds}
+        self._listeners: list[Callable[[str], None]] = []
+
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(kind)` whenever the objects held change (the continuous audit)."""
+        self._listeners.append(listener)
+
+    def _changed(self, kind: str) -> None:
+        for listener in self._listeners:
+            listener(kind)
 
     # -- written by the watches ---------------------------------------------------------
 
@@ -58,6 +67,7 @@ class ClusterView:
         state.synced, state.missing, state.last_error = True, "", ""
         state.disconnected_since = None
         state.last_event = self._clock()
+        self._changed(kind)
 
     def event(self, kind: str, event_type: str, obj: Object) -> None:
         """One watch event (ADDED, MODIFIED, DELETED, BOOKMARK)."""
@@ -67,6 +77,8 @@ class ClusterView:
         elif event_type in ("ADDED", "MODIFIED"):
             self.index.put(kind, obj)
         self.state[kind].last_event = self._clock()
+        if event_type != "BOOKMARK":
+            self._changed(kind)
 
     def disconnected(self, kind: str, error: str) -> None:
         """The watch or list of `kind` failed; the first failure starts the stale clock."""
@@ -81,6 +93,7 @@ class ClusterView:
         self.index.replace(kind, ())
         state = self.state[kind]
         state.synced, state.missing, state.disconnected_since = True, reason, None
+        self._changed(kind)
 
     # -- read by readiness and the engine -----------------------------------------------
 

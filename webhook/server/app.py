@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from webhook.errors import ClusterAccessError, ExitCode
-from webhook.server import cluster_view, handlers
+from webhook.server import cluster_view, handlers, reports
 from webhook.server.logs import configure_logging
 from webhook.server.metrics import WebhookMetrics
 from webhook.server.middlewares import VALIDATE_ROUTE, admission_body, errors_and_logging
@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_policy_reload)
     app.cleanup_ctx.append(_certificate_reload)
     cluster_view.install(app, settings)
+    reports.install(app, settings)  # after the view: its context needs the view
     return app
 
 

@@ -2,7 +2,8 @@
 # Builds the real Kubernetes components the end-to-end suite needs (kube-apiserver,
 # kubectl, etcd, helm) from the Go module proxy and fetches the real Istio CRDs from
 # the istio.io/api module and the Gateway API CRDs (experimental channel) from the
-# sigs.k8s.io/gateway-api module. Everything lands in a cache outside the repository
+# sigs.k8s.io/gateway-api module, and the PolicyReport CRD from the Kyverno module
+# (see versions.env). Everything lands in a cache outside the repository
 # and is rebuilt only when a version in versions.env changes.
 #
 #   tests/e2e/toolchain/build.sh          build what is missing, print the bin dir
@@ -125,11 +126,25 @@ fetch_gateway_api_crds() {
   mv "$out.tmp" "$out"
 }
 
+fetch_policy_report_crd() {
+  local out="$cache/policy-report-crd-$POLICY_REPORT_MODULE_VERSION.yaml"
+  if [ -s "$out" ]; then return; fi
+  need_go "the PolicyReport CRD (github.com/kyverno/kyverno $POLICY_REPORT_MODULE_VERSION)"
+  log "fetching the PolicyReport CRD from github.com/kyverno/kyverno $POLICY_REPORT_MODULE_VERSION"
+  local dir
+  dir=$(cd "$work" && GOFLAGS= go mod download -json "github.com/kyverno/kyverno@$POLICY_REPORT_MODULE_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  cp "$dir/config/crds/policyreport/wgpolicyk8s.io_policyreports.yaml" "$out.tmp"
+  chmod 0644 "$out.tmp"
+  mv "$out.tmp" "$out"
+}
+
 build_etcd
 build_helm
 fetch_istio_crds
 fetch_gateway_api_crds
+fetch_policy_report_crd
 build_kubernetes
 ln -sfn "istio-crds-$ISTIO_API_VERSION.yaml" "$cache/istio-crds.yaml"
 ln -sfn "gateway-api-crds-$GATEWAY_API_VERSION.yaml" "$cache/gateway-api-crds.yaml"
+ln -sfn "policy-report-crd-$POLICY_REPORT_MODULE_VERSION.yaml" "$cache/policy-report-crd.yaml"
 echo "$bin"

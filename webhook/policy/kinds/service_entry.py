@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from webhook.policy.registry import Kind
 from webhook.policy.rules import (
+    cross_namespace_hosts,
     export_scope,
     gateway_coverage,
     routing_labels,
@@ -31,5 +32,6 @@ KIND = Kind(
         export_scope.check,
         routing_labels.check,
         gateway_coverage.check,
+        cross_namespace_hosts.check_service_entry,
     ),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from webhook.policy.registry import Kind
 from webhook.policy.rules import (
     coverage_kept,
+    cross_namespace_hosts,
     export_scope,
     external_destinations,
     gateway_routing,
@@ -31,6 +32,7 @@ KIND = Kind(
         export_scope.check,
         routing_labels.check,
         coverage_kept.check,
+        cross_namespace_hosts.check_virtual_service,
     ),
     # With a cluster view, deleting a VirtualService may uncover a live ServiceEntry.
     operations=("CREATE", "UPDATE", "DELETE"),
