@@ -48,11 +48,11 @@ async def read_cluster(
             except ApiException as exc:
                 if exc.status != 404:
                     raise
-                print(f"note: {kind.kind} is not served by this cluster; skipped", file=stderr)
-                view.kind_missing(kind.kind, "not served")
+                print(f"note: {kind.key} is not served by this cluster; skipped", file=stderr)
+                view.kind_missing(kind.key, "not served")
                 continue
-            view.listed(kind.kind, items)
-            print(f"listed {len(items)} {kind.kind}", file=stderr, flush=True)
+            view.listed(kind.key, items)
+            print(f"listed {len(items)} {kind.key}", file=stderr, flush=True)
     finally:
         await api.close()
     return view
@@ -68,7 +68,7 @@ def audit_view(
     """Evaluate every registry object the view holds (in `namespace`, or all) with the view."""
     checked: list[CheckedObject] = []
     registry_kinds = [k for k in view.kinds if k.kind in KINDS.names]
-    objects = [(k, o) for k in registry_kinds for o in view.index.all(k.kind)]
+    objects = [(k, o) for k in registry_kinds for o in view.index.all(k.key)]
     for done, (kind, obj) in enumerate(objects, 1):
         ns, name = meta(obj)
         if namespace is not None and ns != namespace:

@@ -19,7 +19,7 @@ from webhook.resources.gateway_route import GatewayApiSpec
 
 
 class GatewayAddress(GatewayApiSpec):
-    """GatewaySpecAddress: ``IPAddress`` (the CRD default), ``Hostname`` or a domain-prefixed type."""
+    """GatewaySpecAddress: ``IPAddress`` (the CRD default), ``Hostname``, or a vendor type."""
 
     type: str = "IPAddress"
     value: str = ""

@@ -41,4 +41,3 @@ def check(subject: DestinationRuleSubject) -> Iterator[Violation]:
                 f'allowlisted for namespace "{subject.namespace}" (usually the host itself) '
                 "or remove it",
             )
-
