@@ -80,8 +80,8 @@ def test_stale_until_synced_and_after_a_long_disconnection() -> None:
 def test_a_missing_kind_is_reported_not_waited_for() -> None:
     view = ClusterView(watched_kinds(), clock=Clock())
     for watched in watched_kinds():
-        if watched.kind != "Gateway":
-            view.listed(watched.kind, [])
+        if watched.key != "Gateway":
+            view.listed(watched.key, [])
     view.kind_missing("Gateway", "gateways.networking.istio.io/v1 is not served")
     assert view.synced
     assert not view.stale

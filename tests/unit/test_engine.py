@@ -40,7 +40,8 @@ def test_every_served_version_is_checked_alike(version: str) -> None:
     [
         ("apps/v1", "Deployment"),
         ("telemetry.istio.io/v1", "Telemetry"),
-        ("gateway.networking.k8s.io/v1", "Gateway"),  # the Gateway API's, not Istio's
+        ("gateway.networking.k8s.io/v1", "GatewayClass"),  # cluster-scoped, names a controller
+        ("gateway.networking.k8s.io/v1alpha2", "Gateway"),  # no longer served by v1.4 CRDs
         ("networking.k8s.io/v1", "ServiceEntry"),  # same kind, another group
         (None, "ServiceEntry"),
         ("networking.istio.io/v1", None),

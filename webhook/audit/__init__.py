@@ -51,11 +51,11 @@ async def read_cluster(
             except ApiException as exc:
                 if exc.status != 404:
                     raise
-                print(f"note: {kind.kind} is not served by this cluster; skipped", file=stderr)
-                view.kind_missing(kind.kind, "not served")
+                print(f"note: {kind.key} is not served by this cluster; skipped", file=stderr)
+                view.kind_missing(kind.key, "not served")
                 continue
-            view.listed(kind.kind, items)
-            print(f"listed {len(items)} {kind.kind}", file=stderr, flush=True)
+            view.listed(kind.key, items)
+            print(f"listed {len(items)} {kind.key}", file=stderr, flush=True)
     finally:
         await api.close()
     return view

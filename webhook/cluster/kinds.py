@@ -17,6 +17,14 @@ class WatchedKind:
     group: str
     version: str
     resource: str
+    #: The view's name for it: the kind, or ``Kind.group`` for a second kind of that name
+    #: (the Gateway API's Gateway after Istio's); empty means the kind.
+    name: str = ""
+
+    @property
+    def key(self) -> str:
+        """What the view indexes, counts and reports the kind under."""
+        return self.name or self.kind
 
     @property
     def api_version(self) -> str:
@@ -31,7 +39,11 @@ GATEWAY = WatchedKind("Gateway", ISTIO_NETWORKING_GROUP, ISTIO_NETWORKING_VERSIO
 
 def watched_kinds(registry: Registry = KINDS) -> tuple[WatchedKind, ...]:
     """Every registry kind (versions[0] preferred), then Gateway unless the registry has it."""
-    kinds = [WatchedKind(k.kind, k.group, k.versions[0], k.resource) for k in registry]
+    kinds: list[WatchedKind] = []
+    for k in registry:
+        taken = any(w.kind == k.kind for w in kinds)
+        name = f"{k.kind}.{k.group}" if taken else ""
+        kinds.append(WatchedKind(k.kind, k.group, k.versions[0], k.resource, name))
     if not any((k.group, k.kind) == (GATEWAY.group, GATEWAY.kind) for k in kinds):
         kinds.append(GATEWAY)
     return tuple(kinds)

@@ -46,8 +46,8 @@ class ClusterView:
         self.kinds = tuple(kinds)
         self.stale_after = stale_after
         self._clock = clock
-        self.index = MeshIndex(k.kind for k in self.kinds)
-        self.state = {k.kind: KindState() for k in self.kinds}
+        self.index = MeshIndex(k.key for k in self.kinds)
+        self.state = {k.key: KindState() for k in self.kinds}
         self._listeners: list[Callable[[str], None]] = []
 
     def on_change(self, listener: Callable[[str], None]) -> None:

@@ -43,7 +43,7 @@ async def _watch(api: client.ApiClient, kind: WatchedKind, view: ClusterView, ve
             obj = event["raw_object"]
             obj.setdefault("apiVersion", kind.api_version)
             obj.setdefault("kind", kind.kind)
-            view.event(kind.kind, event["type"], obj)
+            view.event(kind.key, event["type"], obj)
             version = (obj.get("metadata") or {}).get("resourceVersion") or version
     return version
 
@@ -61,27 +61,27 @@ async def follow(
         try:
             if not version:
                 items, version = await list_kind(api, kind)
-                view.listed(kind.kind, items)
-                on_sync(kind.kind)
+                view.listed(kind.key, items)
+                on_sync(kind.key)
                 backoff = BACKOFF_FIRST
             version = await _watch(api, kind, view, version)
         except ApiException as exc:
             version = ""
             if exc.status == 410:  # our resourceVersion is too old: start over from a list
-                log.info("watch of %s expired (410 Gone); relisting", kind.kind)
+                log.info("watch of %s expired (410 Gone); relisting", kind.key)
                 continue
             if exc.status == 404:
                 reason = f"{kind.resource}.{kind.group or 'core'}/{kind.version} is not served"
-                if not view.state[kind.kind].missing:
+                if not view.state[kind.key].missing:
                     log.warning(
                         "%s: %s (CRD not installed?); ignored, looked for again every %.0fs",
-                        kind.kind,
+                        kind.key,
                         reason,
                         MISSING_RETRY,
-                        extra={"fields": {"event": "view_kind_missing", "kind": kind.kind}},
+                        extra={"fields": {"event": "view_kind_missing", "kind": kind.key}},
                     )
-                view.kind_missing(kind.kind, reason)
-                on_sync(kind.kind)
+                view.kind_missing(kind.key, reason)
+                on_sync(kind.key)
                 await asyncio.sleep(MISSING_RETRY)
                 continue
             backoff = await _failed(view, kind, f"HTTP {exc.status} {exc.reason}", backoff)
@@ -91,13 +91,13 @@ async def follow(
 
 
 async def _failed(view: ClusterView, kind: WatchedKind, error: str, backoff: float) -> float:
-    view.disconnected(kind.kind, error)
+    view.disconnected(kind.key, error)
     log.warning(
         "watch of %s failed (%s); retrying in %.1fs",
-        kind.kind,
+        kind.key,
         error,
         backoff,
-        extra={"fields": {"event": "view_disconnected", "kind": kind.kind, "error": error}},
+        extra={"fields": {"event": "view_disconnected", "kind": kind.key, "error": error}},
     )
     await asyncio.sleep(backoff)
     return min(backoff * 2, BACKOFF_MAX)

@@ -122,3 +122,19 @@ def address_problem(subject: Subject[Any], address: str) -> str | None:
     if not subject.is_external(host) and host_problem(address) is None:
         return None
     return external_host_problem(subject, address, host)
+
+
+def sni_problem(subject: Subject[Any], sni: str) -> str | None:
+    """Why a TLS client may not present `sni`, or None: it must be one exact name in the
+    cluster or allowlisted for the subject's namespace (the SNI picks what a shared TLS
+    front end, a CDN or the egress gateway, serves). DestinationRule ``tls.sni`` and
+    BackendTLSPolicy ``validation.hostname`` are both this SNI."""
+    if "*" in sni:
+        return "it is a wildcard, and a TLS client presents one exact name"
+    problem = host_problem(sni)
+    if problem is not None:
+        return f"it {problem}"
+    host = sni.lower()
+    if not subject.is_external(host):
+        return None  # a name in the cluster (the egress gateway's mTLS, a Service)
+    return external_host_problem(subject, sni, host)

@@ -8,6 +8,7 @@ from typing import Any
 
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.subject import Subject
+from webhook.resources.base import ObjectMeta
 from webhook.resources.core import CorePort, EndpointsBody, EndpointSliceBody, ServiceSpec
 
 #: The Service annotation Istio reads as the Service's exportTo (ConvertService).
@@ -57,7 +58,9 @@ class EndpointsSubject(Subject[EndpointsBody]):
     targets: tuple[Target, ...] = ()
 
     @classmethod
-    def derived(cls, spec: EndpointsBody, namespace: str, policy: CompiledPolicy) -> dict[str, Any]:
+    def derived(
+        cls, spec: EndpointsBody, metadata: ObjectMeta, namespace: str, policy: CompiledPolicy
+    ) -> dict[str, Any]:
         """Ready and not-ready addresses alike: either may receive traffic."""
         return {"targets": tuple(_endpoints_targets(spec))}
 
@@ -70,7 +73,7 @@ class EndpointSliceSubject(Subject[EndpointSliceBody]):
 
     @classmethod
     def derived(
-        cls, spec: EndpointSliceBody, namespace: str, policy: CompiledPolicy
+        cls, spec: EndpointSliceBody, metadata: ObjectMeta, namespace: str, policy: CompiledPolicy
     ) -> dict[str, Any]:
         """Every endpoint's addresses, names when the slice's addressType is FQDN."""
         is_name = spec.address_type == "FQDN"

@@ -14,6 +14,7 @@ from typing import Any
 
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.subject import Subject
+from webhook.resources.base import ObjectMeta
 from webhook.resources.destination_rule import (
     ClientTLSSettings,
     DestinationRuleSpec,
@@ -58,7 +59,7 @@ class DestinationRuleSubject(Subject[DestinationRuleSpec]):
 
     @classmethod
     def derived(
-        cls, spec: DestinationRuleSpec, namespace: str, policy: CompiledPolicy
+        cls, spec: DestinationRuleSpec, metadata: ObjectMeta, namespace: str, policy: CompiledPolicy
     ) -> dict[str, Any]:
         """Flatten the traffic policies once; every DestinationRule rule walks them."""
         return {"sites": policy_sites(spec)}

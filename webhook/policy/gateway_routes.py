@@ -20,6 +20,7 @@ from webhook.policy.index import CompiledPolicy
 from webhook.policy.names import is_in_cluster
 from webhook.policy.routes import AUTHORITY_HEADERS, AuthorityRewrite
 from webhook.policy.subject import Subject
+from webhook.resources.base import ObjectMeta
 from webhook.resources.gateway_route import (
     GATEWAY_API_GROUP,
     BackendObjectRef,
@@ -221,7 +222,9 @@ class GatewayRouteSubject(Subject[RouteSpec]):
     rules: tuple[Rule, ...] = ()
 
     @classmethod
-    def derived(cls, spec: RouteSpec, namespace: str, policy: CompiledPolicy) -> dict[str, Any]:
+    def derived(
+        cls, spec: RouteSpec, metadata: ObjectMeta, namespace: str, policy: CompiledPolicy
+    ) -> dict[str, Any]:
         """Resolve parents and backends (the per-object work every route rule shares)."""
         return {
             "parents": parents_of(spec, namespace, policy.cluster_domain),

@@ -71,11 +71,13 @@ class Subject(Generic[SpecT]):
             view=view,
             operation=operation,
             old_object=old_object,
-            **cls.derived(spec, namespace, policy),
+            **cls.derived(spec, metadata, namespace, policy),
         )
 
     @classmethod
-    def derived(cls, spec: SpecT, namespace: str, policy: CompiledPolicy) -> dict[str, Any]:
+    def derived(
+        cls, spec: SpecT, metadata: ObjectMeta, namespace: str, policy: CompiledPolicy
+    ) -> dict[str, Any]:
         """The fields a subclass computes once from the parsed spec (none here)."""
         return {}
 
@@ -158,7 +160,7 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
 
     @classmethod
     def derived(
-        cls, spec: VirtualServiceSpec, namespace: str, policy: CompiledPolicy
+        cls, spec: VirtualServiceSpec, metadata: ObjectMeta, namespace: str, policy: CompiledPolicy
     ) -> dict[str, Any]:
         """Parse the routes into legs (the only per-object work every VS rule shares)."""
         return {"legs": legs_of(spec, namespace, policy.cluster_domain)}

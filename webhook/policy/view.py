@@ -108,6 +108,8 @@ class StaticMeshView:
 
     def gateway(self, namespace: str, name: str) -> Object | None:
         for o in self._of_kind("Gateway"):
-            if meta(o) == (namespace, name):
+            # Istio's Gateway, not the Gateway API's (same kind, another group).
+            istio = str(o.get("apiVersion", "")).startswith("networking.istio.io/")
+            if istio and meta(o) == (namespace, name):
                 return o
         return None

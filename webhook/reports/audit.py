@@ -35,7 +35,7 @@ def audited_objects(
     return [
         (kind, obj)
         for kind in registry_kinds
-        for obj in view.index.all(kind.kind)
+        for obj in view.index.all(kind.key)
         if namespace is None or meta(obj)[0] == namespace
     ]
 

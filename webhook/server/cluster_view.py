@@ -56,13 +56,13 @@ async def _cluster_view(app: web.Application) -> AsyncIterator[None]:
             )
 
     tasks = [
-        asyncio.create_task(follow(api, kind, view, on_sync), name=f"watch {kind.kind}")
+        asyncio.create_task(follow(api, kind, view, on_sync), name=f"watch {kind.key}")
         for kind in view.kinds
     ]
     log.info(
         "cluster view: listing and watching %s",
-        ", ".join(k.kind for k in view.kinds),
-        extra={"fields": {"event": "view_starting", "kinds": [k.kind for k in view.kinds]}},
+        ", ".join(k.key for k in view.kinds),
+        extra={"fields": {"event": "view_starting", "kinds": [k.key for k in view.kinds]}},
     )
     yield
     for task in tasks:

@@ -167,7 +167,7 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
 - apiGroups: ["gateway.networking.k8s.io"]
   apiVersions: ["v1", "v1beta1"]
   operations: ["CREATE", "UPDATE"]
-  resources: ["httproutes"]
+  resources: ["httproutes", "gateways"]
   scope: Namespaced
 - apiGroups: ["gateway.networking.k8s.io"]
   apiVersions: ["v1"]
@@ -183,6 +183,11 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
   apiVersions: ["v1alpha2"]
   operations: ["CREATE", "UPDATE"]
   resources: ["tcproutes"]
+  scope: Namespaced
+- apiGroups: ["gateway.networking.k8s.io"]
+  apiVersions: ["v1", "v1alpha3"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["backendtlspolicies"]
   scope: Namespaced
 {{- end }}
 
@@ -247,7 +252,7 @@ fails when the two differ.
   resources: ["serviceentries", "virtualservices", "destinationrules", "gateways", "workloadentries", "sidecars", "envoyfilters"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["gateway.networking.k8s.io"]
-  resources: ["httproutes", "grpcroutes", "tlsroutes", "tcproutes"]
+  resources: ["httproutes", "grpcroutes", "tlsroutes", "tcproutes", "gateways", "backendtlspolicies"]
   verbs: ["get", "list", "watch"]
 - apiGroups: [""]
   resources: ["services", "endpoints"]

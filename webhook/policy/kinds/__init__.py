@@ -8,11 +8,13 @@ derived data (`webhook/policy/subject.py` or a module of its own), rule modules
 from __future__ import annotations
 
 from webhook.policy.kinds import (
+    backend_tls_policy,
     destination_rule,
     endpoint_slice,
     endpoints,
     envoy_filter,
     gateway,
+    gateway_api_gateway,
     gateway_routes,
     service,
     service_entry,
@@ -31,6 +33,8 @@ KINDS = Registry(
     sidecar.KIND,
     envoy_filter.KIND,
     *gateway_routes.KINDS,
+    gateway_api_gateway.KIND,
+    backend_tls_policy.KIND,
     service.KIND,
     endpoints.KIND,
     endpoint_slice.KIND,

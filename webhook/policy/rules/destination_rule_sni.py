@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from webhook.policy.allowlist import external_host_problem
+from webhook.policy.allowlist import sni_problem
 from webhook.policy.decision import Violation
 from webhook.policy.destination_rules import DestinationRuleSubject
-from webhook.policy.hosts import host_problem, shown
+from webhook.policy.hosts import shown
 
 RULE = "destination-rule-sni"
 
@@ -31,7 +31,7 @@ def check(subject: DestinationRuleSubject) -> Iterator[Violation]:
         tls = site.tls
         if tls is None or not tls.sni or not tls.originates_tls:
             continue
-        problem = _sni_problem(subject, tls.sni)
+        problem = sni_problem(subject, tls.sni)
         if problem is not None:
             yield Violation(
                 RULE,
@@ -41,15 +41,3 @@ def check(subject: DestinationRuleSubject) -> Iterator[Violation]:
                 f'allowlisted for namespace "{subject.namespace}" (usually the host itself) '
                 "or remove it",
             )
-
-
-def _sni_problem(subject: DestinationRuleSubject, sni: str) -> str | None:
-    if "*" in sni:
-        return "it is a wildcard, and a TLS client presents one exact name"
-    problem = host_problem(sni)
-    if problem is not None:
-        return f"it {problem}"
-    host = sni.lower()
-    if not subject.is_external(host):
-        return None  # a name in the cluster (the egress gateway's mTLS, a Service)
-    return external_host_problem(subject, sni, host)

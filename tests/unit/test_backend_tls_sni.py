@@ -1,0 +1,169 @@
+"""backend-tls-sni: the SNI a BackendTLSPolicy presents outside is a name the namespace may use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.gateway_api_objects import backend_tls_policy, se_target, service_target
+from tests.unit.gateway_route_objects import CNN_POLICY
+from tests.unit.istio_objects import GATEWAY, RULES_POLICY, findings
+from webhook.policy.index import CompiledPolicy
+from webhook.policy.rules.backend_tls_sni import RULE
+
+GITHUB = se_target("github")  # a ServiceEntry for api.github.com (its hosts are out of view)
+CA = {"caCertificateRefs": [{"group": "", "kind": "ConfigMap", "name": "auth-cert"}]}
+
+
+def _messages(obj: dict[str, Any], policy: CompiledPolicy) -> list[str]:
+    return [f"{v.field}: {v.message}" for v in findings(RULE, obj, policy)]
+
+
+@pytest.mark.parametrize(
+    ("obj", "policy", "fragment"),
+    [
+        # Doors: domain fronting through an external host's front end.
+        pytest.param(
+            backend_tls_policy("blocked.example.org", GITHUB),
+            RULES_POLICY,
+            'spec.validation.hostname: hostname "blocked.example.org"',
+            id="fronting-through-serviceentry",
+        ),
+        pytest.param(
+            backend_tls_policy("blocked.example.org", GITHUB, version="v1alpha3"),
+            RULES_POLICY,
+            "not on the egress allowlist",
+            id="fronting-v1alpha3",
+        ),
+        pytest.param(
+            backend_tls_policy("blocked.example.org", service_target("web"), GITHUB),
+            RULES_POLICY,
+            'ServiceEntry "github"',
+            id="one-serviceentry-among-services",
+        ),
+        pytest.param(
+            backend_tls_policy("db.example.com", se_target("db")),
+            RULES_POLICY,
+            "allowlisted only for namespace payments",
+            id="another-namespaces-host",
+        ),
+        pytest.param(
+            backend_tls_policy("*.googleapis.com", se_target("google")),
+            RULES_POLICY,
+            "wildcard",
+            id="wildcard",
+        ),
+        pytest.param(
+            backend_tls_policy("api.github.com.", GITHUB),
+            RULES_POLICY,
+            "trailing dot",
+            id="trailing-dot",
+        ),
+        pytest.param(
+            backend_tls_policy("203.0.113.9", GITHUB),
+            RULES_POLICY,
+            "IP",
+            id="ip",
+        ),
+        pytest.param(
+            backend_tls_policy("localhost", GITHUB),
+            RULES_POLICY,
+            "single-label",
+            id="single-label",
+        ),
+        pytest.param(
+            backend_tls_policy("api.githu\u0431.com", GITHUB),
+            RULES_POLICY,
+            "non-ASCII",
+            id="homograph",
+        ),
+        pytest.param(
+            backend_tls_policy("googleapis.com", se_target("google")),
+            RULES_POLICY,
+            "not on the egress allowlist",
+            id="apex-of-wildcard-entry",
+        ),
+        # The approved per-namespace egress gateway's Service: the SNI picks its server.
+        pytest.param(
+            backend_tls_policy("blocked.example.org", service_target("cnn-egress-gateway-istio")),
+            CNN_POLICY,
+            'Service "cnn-egress-gateway-istio"',
+            id="egress-gateway-service",
+        ),
+        # Ordinary.
+        pytest.param(
+            backend_tls_policy("api.github.com", GITHUB), RULES_POLICY, None, id="own-host"
+        ),
+        pytest.param(
+            backend_tls_policy("storage.googleapis.com", se_target("gcs")),
+            RULES_POLICY,
+            None,
+            id="under-a-wildcard-entry",
+        ),
+        pytest.param(
+            backend_tls_policy("db.example.com", se_target("db"), namespace="payments"),
+            RULES_POLICY,
+            None,
+            id="own-namespaces-restricted-host",
+        ),
+        pytest.param(
+            backend_tls_policy(GATEWAY, GITHUB),
+            RULES_POLICY,
+            None,
+            id="in-cluster-name",
+        ),
+        pytest.param(
+            backend_tls_policy("edition.cnn.com", service_target("cnn-egress-gateway-istio")),
+            CNN_POLICY,
+            None,
+            id="egress-gateway-service-allowlisted",
+        ),
+        # Istio's own test data (backend-tls-policy.yaml): a Service of the namespace, the
+        # backend certificate's name, a CA ConfigMap. The SNI reaches only its endpoints.
+        pytest.param(
+            backend_tls_policy("auth.example.com", service_target("echo"), **CA),
+            RULES_POLICY,
+            None,
+            id="istio-testdata-in-cluster-service",
+        ),
+        pytest.param(
+            backend_tls_policy(
+                "auth.example.com",
+                service_target("echo-https"),
+                service_target("echo-https", section="https"),
+                **CA,
+            ),
+            RULES_POLICY,
+            None,
+            id="istio-testdata-section-names",
+        ),
+        pytest.param(
+            backend_tls_policy(
+                "api.github.com",
+                GITHUB,
+                subjectAltNames=[
+                    {"type": "Hostname", "hostname": "anything.example.org"},
+                    {"type": "URI", "uri": "spiffe://cluster.local/ns/x/sa/y"},
+                ],
+            ),
+            RULES_POLICY,
+            None,
+            id="sans-name-nothing",
+        ),
+        # Istio applies nothing for a target kind it does not support.
+        pytest.param(
+            backend_tls_policy("blocked.example.org", {"group": "", "kind": "Pod", "name": "x"}),
+            RULES_POLICY,
+            None,
+            id="unsupported-target-kind",
+        ),
+    ],
+)
+def test_sni(obj: dict[str, Any], policy: CompiledPolicy, fragment: str | None) -> None:
+    messages = _messages(obj, policy)
+    if fragment is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1, messages
+        assert fragment in messages[0]

@@ -1,0 +1,62 @@
+"""BackendTLS SNI: the SNI a BackendTLSPolicy presents outside must be a name its namespace may use.
+
+Istio 1.28 turns a BackendTLSPolicy into a DestinationRule for each target in the
+policy's namespace (a core Service: ``<name>.<ns>.svc.<domain>``; a ServiceEntry: every
+one of its hosts; any other kind is "unsupported reference kind" and applies nothing)
+with ``tls: {mode: SIMPLE, sni: validation.hostname}`` (BackendTLSPolicyCollection and
+DestinationRuleCollection in pilot/pkg/config/kube/gateway/backend_policies.go); it has
+no exportTo, so it applies wherever that service is used, the egress gateway included.
+The SNI decides what a shared TLS front end serves (domain fronting: connect to an
+allowlisted host's addresses, ask for another name) and which egress gateway server, and
+so which external host, answers. So when a target is a ServiceEntry (its hosts are
+external names, out of view here) or an egress gateway Service, the hostname is judged
+as DestinationRule ``tls.sni`` is (destination-rule-sni): one exact name in the cluster
+or allowlisted for the namespace. A policy for the namespace's own Services sends that
+SNI only to their endpoints, which the Service and endpoint rules keep in the cluster,
+so the Gateway API's usual ``hostname`` of the backend's certificate is fine there. The
+subjectAltNames and CA decide which certificate is accepted, not where bytes go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from webhook.policy.allowlist import sni_problem
+from webhook.policy.decision import Violation
+from webhook.policy.gateway_routes import egress_gateway_services
+from webhook.policy.hosts import shown
+from webhook.policy.subject import Subject
+from webhook.resources.backend_tls_policy import BackendTLSPolicySpec, PolicyTargetRef
+
+RULE = "backend-tls-sni"
+
+ISTIO_GROUP = "networking.istio.io"
+
+
+def check(subject: Subject[BackendTLSPolicySpec]) -> Iterator[Violation]:
+    """A validation.hostname sent outside that is not a name the namespace may use."""
+    outward = [t for t in subject.spec.target_refs if _outward(subject, t)]
+    if not outward:
+        return
+    hostname = subject.spec.validation.hostname
+    problem = sni_problem(subject, hostname)
+    if problem is not None:
+        target = outward[0]
+        yield Violation(
+            RULE,
+            "spec.validation.hostname",
+            f"hostname {shown(hostname)} is the SNI Istio presents when it connects to "
+            f'{target.kind} "{target.name}", and that name decides what the far end serves: '
+            f'{problem}; set it to a host allowlisted for namespace "{subject.namespace}" '
+            "(usually the target's own host) or an in-cluster name",
+        )
+
+
+def _outward(subject: Subject[BackendTLSPolicySpec], target: PolicyTargetRef) -> bool:
+    """True for a ServiceEntry target, or a Service that is an egress gateway Service."""
+    if (target.group, target.kind) == (ISTIO_GROUP, "ServiceEntry"):
+        return True
+    if (target.group, target.kind) != ("", "Service"):
+        return False
+    fqdn = f"{target.name}.{subject.namespace}.svc.{subject.policy.cluster_domain}".lower()
+    return fqdn in egress_gateway_services(subject.policy)
