@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import socket
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import RunningWebhook, admission_review, load_manifests
+from tests.integration.conftest import (
+    TIMEOUT,
+    RunningWebhook,
+    admission_review,
+    client_context,
+    eventually,
+    load_manifests,
+)
+from webhook.server.state import IN_FLIGHT
 
 SERVICE_ENTRY = load_manifests("denied")[0]
 
@@ -174,3 +186,70 @@ async def test_bad_requests_are_counted(webhook: RunningWebhook) -> None:
     _, text = await webhook.get("/metrics")
     assert 'egress_webhook_rejected_requests_total{code="400"} 1.0' in text
     assert 'egress_webhook_rejected_requests_total{code="415"} 1.0' in text
+
+
+async def test_a_broken_chunked_body_is_a_client_error_never_a_500(
+    webhook: RunningWebhook, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp's parser answers 400 before any handler runs, and logs it (as a client
+    event, not with a traceback)."""
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", webhook.port, ssl=client_context(webhook.ca_pem)),
+        TIMEOUT,
+    )
+    writer.write(
+        b"POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n5\r\n{}\r\nzz\r\n"
+    )
+    await writer.drain()
+    async with asyncio.timeout(TIMEOUT):
+        response = await reader.read()
+    writer.close()
+    assert response.split(b" ", 2)[1] == b"400", response[:200]
+    _, text = await webhook.get("/metrics")
+    assert 'egress_webhook_rejected_requests_total{code="500"}' not in text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_a_client_reset_mid_body_is_a_client_event_not_a_bug(
+    webhook: RunningWebhook, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="webhook")
+    body = _review()
+    _, writer = await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", webhook.port, ssl=client_context(webhook.ca_pem)),
+        TIMEOUT,
+    )
+    writer.write(
+        b"POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body[:50]
+    )
+    await writer.drain()
+
+    in_progress = webhook.app[IN_FLIGHT]
+
+    async def handling() -> bool:
+        return in_progress.count == 1
+
+    await eventually(handling, "the server is reading the body")
+    # SO_LINGER 0: close() sends a TCP RST, as a crashed or killed client's kernel does
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+    async def counted() -> bool:
+        _, text = await webhook.get("/metrics")
+        return "egress_webhook_client_disconnects_total 1.0" in text
+
+    await eventually(counted, "the reset is counted as a client disconnect")
+    events = [getattr(r, "fields", {}).get("event") for r in caplog.records]
+    assert "client_disconnected" in events
+    assert "internal_error" not in events
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    (line,) = [
+        r for r in caplog.records if getattr(r, "fields", {}).get("event") == "client_disconnected"
+    ]
+    assert line.levelno == logging.INFO
+    _, text = await webhook.get("/metrics")
+    assert 'egress_webhook_rejected_requests_total{code="500"}' not in text

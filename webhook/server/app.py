@@ -12,7 +12,7 @@ from aiohttp import web
 
 from webhook.errors import CertificateError, PolicyInvalidError
 from webhook.server import handlers
-from webhook.server.logs import configure_logging
+from webhook.server.logs import configure_logging, quiet_malformed_http
 from webhook.server.metrics import WebhookMetrics
 from webhook.server.middlewares import VALIDATE_ROUTE, admission_body, errors_and_logging
 from webhook.server.state import (
@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> web.Application:
 
 async def start(app: web.Application, settings: Settings) -> web.AppRunner:
     """Listen with TLS on settings.host:settings.port; `drain` (or `runner.cleanup()`) stops it."""
+    quiet_malformed_http()
     runner = web.AppRunner(
         app,
         handle_signals=False,
@@ -77,6 +78,9 @@ async def start(app: web.Application, settings: Settings) -> web.AppRunner:
         # Only a refused body (413, 415) is left unread; close its connection rather than
         # read and discard the rest for aiohttp's default 10 s, which would hold up a drain.
         lingering_time=0,
+        # A client that goes away does not cancel its review: it is decided (in
+        # milliseconds) and the answer dropped; the body read fails on its own.
+        handler_cancellation=False,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, ssl_context=app[CERTIFICATE].context)

@@ -69,6 +69,12 @@ class WebhookMetrics:
             "notAfter of the serving certificate in use (Unix time).",
             registry=self.registry,
         )
+        self.client_disconnects = Counter(
+            "egress_webhook_client_disconnects_total",
+            "Requests whose client went away (reset, closed) before it could be answered: "
+            "a client event, not a server error.",
+            registry=self.registry,
+        )
         for result in ("success", "failure"):
             self.policy_reloads.labels(result=result)
             self.certificate_reloads.labels(result=result)

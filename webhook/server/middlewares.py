@@ -2,7 +2,9 @@
 
 Outcomes are mapped here and nowhere else: a malformed review is HTTP 400 with a
 message saying what is wrong, a body over the cap 413, a body that is not JSON by its
-Content-Type 415, and a bug 500 with its traceback in the log.
+Content-Type 415, and a bug 500 with its traceback in the log. A client that goes away
+mid-request is a client event (logged at INFO, counted in
+egress_webhook_client_disconnects_total), never a 500.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from webhook.errors import ReviewInvalidError
 from webhook.review import AdmissionReview, parse_review
@@ -28,6 +31,9 @@ STARTED = web.RequestKey("started", float)
 #: The parsed AdmissionReview of a POST /validate.
 REVIEW = web.RequestKey("review", AdmissionReview)
 
+#: The status logged (never sent: nobody is there) for a client that went away.
+CLIENT_CLOSED_REQUEST = 499
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -42,12 +48,22 @@ def problem(code: int, reason: str, message: str) -> web.Response:
 
 @web.middleware
 async def errors_and_logging(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost: maps ReviewInvalidError to 400 and any bug to 500; logs failed requests."""
+    """Outermost: maps errors to responses (400, 500, a client event), logs failed requests."""
     request[STARTED] = time.perf_counter()
     in_flight = request.app[IN_FLIGHT]
+    with in_flight.track():
+        response = await _respond(request, handler)
+    if in_flight.draining:
+        # a keep-alive client must reconnect, to a replica that is not stopping
+        response.force_close()
+    return response
+
+
+async def _respond(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler's response, or the one its error maps to: 400, 500, or a client event."""
+    validate = request.match_info.route.name == VALIDATE_ROUTE
     try:
-        with in_flight.track():
-            response = await handler(request)
+        response = await handler(request)
     except web.HTTPException as exc:
         # the router's own 404 and 405
         _log_request(request, exc.status, exc.reason)
@@ -55,7 +71,9 @@ async def errors_and_logging(request: web.Request, handler: Handler) -> web.Stre
     except ReviewInvalidError as exc:
         response = problem(400, "BadRequest", str(exc))
         _log_request(request, 400, str(exc))
-    except Exception:
+    except Exception as exc:
+        if _client_went_away(request, exc):
+            return _client_disconnected(request, exc)
         log.exception(
             "bug while handling %s %s",
             request.method,
@@ -66,14 +84,53 @@ async def errors_and_logging(request: web.Request, handler: Handler) -> web.Stre
             500, "InternalError", "internal error in the egress webhook; its log has the traceback"
         )
     else:
-        if response.status != 200 or request.match_info.route.name != VALIDATE_ROUTE:
+        if response.status != 200 or not validate:
             _log_request(request, response.status, response.reason)
-    if response.status >= 400 and request.match_info.route.name == VALIDATE_ROUTE:
+    if response.status >= 400 and validate:
         request.app[METRICS].rejected_requests.labels(code=str(response.status)).inc()
-    if in_flight.draining:
-        # a keep-alive client must reconnect, to a replica that is not stopping
-        response.force_close()
     return response
+
+
+def _client_went_away(request: web.Request, exc: Exception) -> bool:
+    """True when `exc` says the connection is gone, not that we have a bug.
+
+    A reset or closed connection surfaces from the body read as ConnectionResetError
+    (aiohttp's ClientConnectionResetError is one too) or BrokenPipeError; a transport
+    that failed otherwise (a TLS error, its own timeout) hands its OSError to the body
+    read, and leaves the request without a transport.
+    """
+    if isinstance(exc, ConnectionError):
+        return True
+    return isinstance(exc, OSError) and request.transport is None
+
+
+def _client_disconnected(request: web.Request, exc: Exception) -> web.StreamResponse:
+    request.app[METRICS].client_disconnects.inc()
+    elapsed = time.perf_counter() - request[STARTED]
+    log.info(
+        "client disconnected during %s %s: %s",
+        request.method,
+        request.path,
+        _describe(exc),
+        extra={
+            "fields": {
+                "event": "client_disconnected",
+                "method": request.method,
+                "path": request.path,
+                "remote": request.remote,
+                "error": _describe(exc),
+                "latency_ms": round(elapsed * 1000, 3),
+            }
+        },
+    )
+    # Nobody will read it: 499 is nginx's "client closed request", for our own log.
+    response = web.Response(status=CLIENT_CLOSED_REQUEST)
+    response.force_close()
+    return response
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 @web.middleware
@@ -96,6 +153,9 @@ async def admission_body(request: web.Request, handler: Handler) -> web.StreamRe
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _too_large(cap, None)
+    except HttpProcessingError as exc:
+        # a broken chunked encoding, say: the body is not a body
+        raise ReviewInvalidError(f"the body is not valid HTTP: {exc.message}") from None
     request[REVIEW] = parse_review(_decode(body))
     return await handler(request)
 
