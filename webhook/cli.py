@@ -40,6 +40,28 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"EGRESS_WEBHOOK_{name}", default)
 
 
+#: The serve flags that protect the server from slow or abusive clients: (Settings
+#: field, type, help). Each is --field-name and EGRESS_WEBHOOK_FIELD_NAME; the defaults
+#: are Settings' (documented there and in the README).
+_LIMITS: tuple[tuple[str, type, str], ...] = (
+    (
+        "discard_bytes",
+        int,
+        "bytes of a refused body read and thrown away so a write-first client sees the answer",
+    ),
+    ("discard_timeout", float, "seconds spent at most on discarding a refused body"),
+)
+
+
+def _setting_default(name: str) -> str:
+    """A Settings default as the flag's default text (a string goes through type=, so a
+    bad env var is a usage error)."""
+    from webhook.settings import Settings
+
+    default = Settings.model_fields[name].default
+    return f"{default:g}" if isinstance(default, float) else str(default)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line interface (also what `--help` prints)."""
     parser = argparse.ArgumentParser(
@@ -122,6 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
             "default %(default)s)"
         ),
     )
+    for name, kind, what in _LIMITS:
+        env = f"EGRESS_WEBHOOK_{name.upper()}"
+        serve.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=_env(name.upper(), _setting_default(name)),
+            help=f"{what} (env {env}, default %(default)s)",
+        )
     serve.set_defaults(handler=_serve)
 
     check = sub.add_parser(
@@ -239,6 +269,7 @@ def _serve(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             reload_interval=args.reload_interval,
             shutdown_timeout=args.shutdown_timeout,
+            **{name: getattr(args, name) for name, _, _ in _LIMITS},
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):

@@ -29,4 +29,17 @@ class Settings(BaseModel):
         gt=0,
         description="Largest AdmissionReview accepted (object and oldObject may each be ~3 MiB).",
     )
+    discard_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=0,
+        description="Of a request body the server refuses (413, 415, 404...), how many bytes "
+        "it still reads and throws away after answering, so that a client that writes its "
+        "whole body before reading sees the answer instead of a reset.",
+    )
+    discard_timeout: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds spent at most on discarding a refused body (never while "
+        "draining for shutdown); then the connection is closed.",
+    )
     log_level: str = Field(default="INFO", description="Python log level name.")

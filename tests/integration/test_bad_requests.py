@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import logging
 import socket
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -186,6 +187,85 @@ async def test_bad_requests_are_counted(webhook: RunningWebhook) -> None:
     _, text = await webhook.get("/metrics")
     assert 'egress_webhook_rejected_requests_total{code="400"} 1.0' in text
     assert 'egress_webhook_rejected_requests_total{code="415"} 1.0' in text
+
+
+def _https(webhook: RunningWebhook) -> http.client.HTTPSConnection:
+    """A blocking client that writes a whole request before it reads (as http.client does)."""
+    return http.client.HTTPSConnection(
+        "127.0.0.1", webhook.port, context=client_context(webhook.ca_pem), timeout=TIMEOUT
+    )
+
+
+def _write_first(
+    webhook: RunningWebhook, body: bytes | Iterator[bytes], content_type: str, *, chunked: bool
+) -> tuple[int, str | None, dict[str, Any]]:
+    connection = _https(webhook)
+    try:
+        connection.request(
+            "POST",
+            "/validate",
+            body=body,
+            headers={"Content-Type": content_type},
+            encode_chunked=chunked,
+        )
+        response = connection.getresponse()
+        return response.status, response.getheader("Connection"), json.loads(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_a_client_that_writes_its_whole_body_first_reads_its_413(
+    webhook: RunningWebhook, chunked: bool
+) -> None:
+    """Without the discard, such a client got a TLS EOF or a reset, never the 413."""
+    cap = webhook.app_settings.max_body_bytes
+    body = b" " * (cap + 1024 * 1024)
+    sent: bytes | Iterator[bytes] = body
+    if chunked:
+        sent = iter([body[i : i + 65536] for i in range(0, len(body), 65536)])
+    status, connection, answer = await asyncio.to_thread(
+        _write_first, webhook, sent, "application/json", chunked=chunked
+    )
+    assert status == 413
+    assert connection == "close"
+    assert answer["reason"] == "RequestEntityTooLarge"
+
+
+async def test_a_large_body_of_the_wrong_type_gets_its_415_then_a_clean_close(
+    webhook: RunningWebhook,
+) -> None:
+    status, connection, answer = await asyncio.to_thread(
+        _write_first, webhook, b"x" * (6 * 1024 * 1024), "text/plain", chunked=False
+    )
+    assert status == 415
+    # the rest of the body would be read as the next request: the connection is not kept
+    assert connection == "close"
+    assert answer["message"] == "Content-Type must be application/json, got text/plain"
+
+
+def _twice_on_one_connection(webhook: RunningWebhook, first: bytes, content_type: str) -> list[int]:
+    connection = _https(webhook)
+    statuses = []
+    try:
+        for body, kind in ((first, content_type), (_review(), "application/json")):
+            connection.request("POST", "/validate", body=body, headers={"Content-Type": kind})
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+        # http.client reconnects by itself only after a Connection: close; it did not
+        assert connection.sock is not None
+    finally:
+        connection.close()
+    return statuses
+
+
+async def test_a_small_body_of_the_wrong_type_keeps_the_connection(
+    webhook: RunningWebhook,
+) -> None:
+    """Once the whole body has arrived, nothing is left to misread: keep-alive holds."""
+    statuses = await asyncio.to_thread(_twice_on_one_connection, webhook, b"x" * 100, "text/plain")
+    assert statuses == [415, 200]
 
 
 async def test_a_broken_chunked_body_is_a_client_error_never_a_500(

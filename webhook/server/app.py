@@ -75,8 +75,9 @@ async def start(app: web.Application, settings: Settings) -> web.AppRunner:
         handle_signals=False,
         access_log=None,
         shutdown_timeout=settings.shutdown_timeout,
-        # Only a refused body (413, 415) is left unread; close its connection rather than
-        # read and discard the rest for aiohttp's default 10 s, which would hold up a drain.
+        # The middleware has already discarded what it will of a refused body, within its
+        # own bounds; aiohttp's lingering (10 s by default, no byte limit) would hold up a
+        # drain.
         lingering_time=0,
         # A client that goes away does not cancel its review: it is decided (in
         # milliseconds) and the answer dropped; the body read fails on its own.

@@ -9,6 +9,7 @@ egress_webhook_client_disconnects_total), never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -48,11 +49,14 @@ def problem(code: int, reason: str, message: str) -> web.Response:
 
 @web.middleware
 async def errors_and_logging(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost: maps errors to responses (400, 500, a client event), logs failed requests."""
+    """Outermost: maps errors to responses (400, 500, a client event), logs failed requests,
+    and closes the connection after a body it did not read."""
     request[STARTED] = time.perf_counter()
     in_flight = request.app[IN_FLIGHT]
     with in_flight.track():
         response = await _respond(request, handler)
+        if not request.content.is_eof():
+            await _answer_then_discard(request, response, draining=in_flight.draining)
     if in_flight.draining:
         # a keep-alive client must reconnect, to a replica that is not stopping
         response.force_close()
@@ -65,9 +69,11 @@ async def _respond(request: web.Request, handler: Handler) -> web.StreamResponse
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        # the router's own 404 and 405
+        # the router's own 404 and 405, as a plain response: the body may need discarding
         _log_request(request, exc.status, exc.reason)
-        raise
+        return web.Response(
+            status=exc.status, reason=exc.reason, text=exc.text, headers=exc.headers
+        )
     except ReviewInvalidError as exc:
         response = problem(400, "BadRequest", str(exc))
         _log_request(request, 400, str(exc))
@@ -133,6 +139,43 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+async def _answer_then_discard(
+    request: web.Request, response: web.StreamResponse, *, draining: bool
+) -> None:
+    """The body was refused or not needed, and some of it may still be on its way.
+
+    The connection cannot be kept (the rest of the body would be read as the next
+    request), so the response says `Connection: close`. A client that writes its whole
+    body before reading (Python's http.client, anything without Expect: 100-continue)
+    would get a reset instead of the answer if the socket closed with its data unread;
+    so, as Go's net/http and nginx's lingering close do, the answer is sent first and
+    then up to discard_bytes of the body are read and thrown away, for at most
+    discard_timeout seconds. Not while draining for shutdown.
+    """
+    response.force_close()
+    settings = request.app[SETTINGS]
+    if draining or response.status == CLIENT_CLOSED_REQUEST:
+        return
+    discarded = 0
+    try:
+        async with asyncio.timeout(settings.discard_timeout):
+            await response.prepare(request)
+            await response.write_eof()
+            while discarded < settings.discard_bytes:
+                chunk = await request.content.readany()
+                if not chunk:
+                    break
+                discarded += len(chunk)
+    except (TimeoutError, OSError, HttpProcessingError):
+        # out of time, or the client is gone or sent a broken body: close either way
+        pass
+    log.debug(
+        "discarded %d bytes of a refused body before closing",
+        discarded,
+        extra={"fields": {"event": "body_discarded", "bytes": discarded}},
+    )
+
+
 @web.middleware
 async def admission_body(request: web.Request, handler: Handler) -> web.StreamResponse:
     """For POST /validate: check the body's type and size, decode it once and parse the review."""
@@ -162,13 +205,11 @@ async def admission_body(request: web.Request, handler: Handler) -> web.StreamRe
 
 def _too_large(cap: int, length: int | None) -> web.Response:
     size = f"{length} bytes" if length is not None else "more than that"
-    response = problem(
+    return problem(
         413,
         "RequestEntityTooLarge",
         f"the AdmissionReview is too large: the limit is {cap} bytes, the body is {size}",
     )
-    response.force_close()
-    return response
 
 
 def _decode(body: bytes) -> object:
