@@ -44,6 +44,10 @@ def _env(name: str, default: str | None = None) -> str | None:
 #: field, type, help). Each is --field-name and EGRESS_WEBHOOK_FIELD_NAME; the defaults
 #: are Settings' (documented there and in the README).
 _LIMITS: tuple[tuple[str, type, str], ...] = (
+    ("header_timeout", float, "seconds to finish TLS and send a request's headers"),
+    ("body_timeout", float, "seconds for a request body to arrive once its headers are in"),
+    ("idle_timeout", float, "seconds a kept-alive connection may wait for its next request"),
+    ("max_connections", int, "client connections open at once, TLS handshakes included"),
     (
         "discard_bytes",
         int,

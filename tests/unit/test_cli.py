@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from webhook.cli import EXIT_USAGE, build_parser, main
+from webhook.settings import Settings
 
 FILES = ["--policy", "p.yaml", "--tls-cert", "c.pem", "--tls-key", "k.pem"]
 
@@ -51,3 +52,35 @@ def test_help_teaches_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for word in ("serve", "check", "certs", "exit codes", "helm template"):
         assert word in out
+
+
+#: Every limit that guards the server against slow or abusive clients, as a flag.
+LIMIT_FLAGS = {
+    "header_timeout": "7.5",
+    "body_timeout": "8",
+    "idle_timeout": "95",
+    "max_connections": "512",
+    "discard_bytes": "1048576",
+    "discard_timeout": "0.5",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIMIT_FLAGS))
+def test_each_client_limit_is_a_flag_with_an_env_mirror_and_the_settings_default(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    flag = "--" + name.replace("_", "-")
+    default = Settings.model_fields[name].default
+    assert getattr(build_parser().parse_args(["serve", *FILES]), name) == default
+    parsed = build_parser().parse_args(["serve", *FILES, flag, LIMIT_FLAGS[name]])
+    assert str(getattr(parsed, name)) in (LIMIT_FLAGS[name], f"{float(LIMIT_FLAGS[name])}")
+    monkeypatch.setenv(f"EGRESS_WEBHOOK_{name.upper()}", LIMIT_FLAGS[name])
+    from_env = build_parser().parse_args(["serve", *FILES])
+    assert getattr(from_env, name) == getattr(parsed, name)
+
+
+def test_a_limit_out_of_range_names_its_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", *FILES, "--max-connections", "0"]) == EXIT_USAGE
+    assert "--max-connections: Input should be greater than or equal to 1" in (
+        capsys.readouterr().err
+    )

@@ -1,10 +1,10 @@
 """Request checks before a review is decided (type, size, JSON, shape), error mapping, request logs.
 
 Outcomes are mapped here and nowhere else: a malformed review is HTTP 400 with a
-message saying what is wrong, a body over the cap 413, a body that is not JSON by its
-Content-Type 415, and a bug 500 with its traceback in the log. A client that goes away
-mid-request is a client event (logged at INFO, counted in
-egress_webhook_client_disconnects_total), never a 500.
+message saying what is wrong, a body slower than body_timeout 408, a body over the cap
+413, a body that is not JSON by its Content-Type 415, and a bug 500 with its traceback
+in the log. A client that goes away mid-request is a client event (logged at INFO,
+counted in egress_webhook_client_disconnects_total), never a 500.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from webhook.errors import ReviewInvalidError
 from webhook.review import AdmissionReview, parse_review
+from webhook.server.connections import ClientConnection
 from webhook.server.state import IN_FLIGHT, METRICS, SETTINGS
 
 log = logging.getLogger("webhook.server")
@@ -31,6 +32,8 @@ VALIDATE_ROUTE = "validate"
 STARTED = web.RequestKey("started", float)
 #: The parsed AdmissionReview of a POST /validate.
 REVIEW = web.RequestKey("review", AdmissionReview)
+#: Set when the body did not arrive within body_timeout: nothing more is read from it.
+BODY_TIMED_OUT = web.RequestKey("body_timed_out", bool)
 
 #: The status logged (never sent: nobody is there) for a client that went away.
 CLIENT_CLOSED_REQUEST = 499
@@ -49,14 +52,24 @@ def problem(code: int, reason: str, message: str) -> web.Response:
 
 @web.middleware
 async def errors_and_logging(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost: maps errors to responses (400, 500, a client event), logs failed requests,
-    and closes the connection after a body it did not read."""
+    """Outermost: maps errors to responses, closes after an unread body, logs failed requests.
+
+    Also tells the connection (when our listener accepted it) that a request is in
+    progress, which suspends its header and idle deadlines.
+    """
     request[STARTED] = time.perf_counter()
     in_flight = request.app[IN_FLIGHT]
-    with in_flight.track():
-        response = await _respond(request, handler)
-        if not request.content.is_eof():
-            await _answer_then_discard(request, response, draining=in_flight.draining)
+    connection = ClientConnection.of_request(request)
+    if connection is not None:
+        connection.request_started()
+    try:
+        with in_flight.track():
+            response = await _respond(request, handler)
+            if not request.content.is_eof():
+                await _answer_then_discard(request, response, draining=in_flight.draining)
+    finally:
+        if connection is not None:
+            connection.request_finished()
     if in_flight.draining:
         # a keep-alive client must reconnect, to a replica that is not stopping
         response.force_close()
@@ -150,11 +163,12 @@ async def _answer_then_discard(
     would get a reset instead of the answer if the socket closed with its data unread;
     so, as Go's net/http and nginx's lingering close do, the answer is sent first and
     then up to discard_bytes of the body are read and thrown away, for at most
-    discard_timeout seconds. Not while draining for shutdown.
+    discard_timeout seconds. Not while draining for shutdown, and not for a client that
+    already ran out of time.
     """
     response.force_close()
     settings = request.app[SETTINGS]
-    if draining or response.status == CLIENT_CLOSED_REQUEST:
+    if draining or request.get(BODY_TIMED_OUT, False) or response.status == CLIENT_CLOSED_REQUEST:
         return
     discarded = 0
     try:
@@ -188,19 +202,37 @@ async def admission_body(request: web.Request, handler: Handler) -> web.StreamRe
             "UnsupportedMediaType",
             f"Content-Type must be application/json, got {given or 'none'}",
         )
-    cap = request.app[SETTINGS].max_body_bytes
+    settings = request.app[SETTINGS]
+    cap = settings.max_body_bytes
     length = request.content_length
     if length is not None and length > cap:
         return _too_large(cap, length)
     try:
-        body = await request.read()
+        async with asyncio.timeout(settings.body_timeout) as deadline:
+            body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _too_large(cap, None)
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        return _body_too_slow(request, settings.body_timeout)
     except HttpProcessingError as exc:
         # a broken chunked encoding, say: the body is not a body
         raise ReviewInvalidError(f"the body is not valid HTTP: {exc.message}") from None
     request[REVIEW] = parse_review(_decode(body))
     return await handler(request)
+
+
+def _body_too_slow(request: web.Request, seconds: float) -> web.Response:
+    request[BODY_TIMED_OUT] = True
+    connection = ClientConnection.of_request(request)
+    if connection is not None:
+        connection.table.closed("body_timeout")
+    return problem(
+        408,
+        "RequestTimeout",
+        f"the body did not arrive within {seconds:g} s of the request's headers",
+    )
 
 
 def _too_large(cap: int, length: int | None) -> web.Response:

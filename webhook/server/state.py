@@ -14,6 +14,7 @@ from aiohttp import web
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.loader import parse_policy
+from webhook.server.connections import ConnectionTable
 from webhook.server.metrics import WebhookMetrics
 from webhook.server.tls import ServingCertificate
 from webhook.server.watch import FileVersion, read_version, stat_version
@@ -148,3 +149,4 @@ IN_FLIGHT = web.AppKey("in_flight", InFlight)
 POLICY = web.AppKey("policy", ActivePolicy)
 CERTIFICATE = web.AppKey("certificate", ServingCertificate)
 METRICS = web.AppKey("metrics", WebhookMetrics)
+CONNECTIONS = web.AppKey("connections", ConnectionTable)
