@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import ROOT
 from webhook.cli import EXIT_USAGE, build_parser, main
 from webhook.settings import Settings
 
@@ -84,3 +85,15 @@ def test_a_limit_out_of_range_names_its_flag(capsys: pytest.CaptureFixture[str])
     assert "--max-connections: Input should be greater than or equal to 1" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize("name", sorted(LIMIT_FLAGS))
+def test_the_readme_documents_each_limit_with_its_flag_env_and_default(name: str) -> None:
+    flag = "--" + name.replace("_", "-")
+    rows = [line for line in (ROOT / "README.md").read_text().splitlines() if f"`{flag}`" in line]
+    assert len(rows) == 1, f"README has no single table row for {flag}"
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert cells[2] == f"`EGRESS_WEBHOOK_{name.upper()}`"
+    default = Settings.model_fields[name].default
+    shown = f"{default:g} s" if isinstance(default, float) else str(default)
+    assert shown in cells[3], (cells[3], shown)
