@@ -59,7 +59,9 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = metrics
     app[POLICY] = policy
     app[CERTIFICATE] = certificate
-    app[IN_FLIGHT] = InFlight()
+    in_flight = InFlight()
+    app[IN_FLIGHT] = in_flight
+    metrics.requests_in_flight.set_function(lambda: in_flight.count)
     app[CONNECTIONS] = ConnectionTable(settings, metrics)
     app.router.add_post("/validate", handlers.validate, name=VALIDATE_ROUTE)
     app.router.add_get("/healthz", handlers.healthz)

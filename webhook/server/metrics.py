@@ -85,6 +85,11 @@ class WebhookMetrics:
             "a client event, not a server error.",
             registry=self.registry,
         )
+        self.requests_in_flight = Gauge(
+            "egress_webhook_requests_in_flight",
+            "Requests being handled now (this scrape included); what SIGTERM waits for.",
+            registry=self.registry,
+        )
         self.open_connections = Gauge(
             "egress_webhook_open_connections",
             "Client connections open now, TLS handshakes included.",
