@@ -12,10 +12,12 @@ each connection carries one deadline for the phase it is in:
   (`body_timeout`, in the admission_body middleware) and deciding takes milliseconds.
 
 A connection past its deadline is aborted: no TLS close_notify, no flushing to a peer
-that does not read. At the cap, a new connection takes the place of the connection that
-has waited longest without a request in progress, preferring one that never completed a
-request (a slowloris never does); when every connection is busy with a request, the
-listener stops accepting until one ends, and the kernel's backlog holds the rest.
+that does not read. At the cap, a new connection takes the place of one without a request
+in progress: first one whose client has sent nothing, then one still in its TLS
+handshake, then one that never completed a request (a slowloris never does), then a
+kept-alive one; the oldest of each. When every
+connection is busy with a request, the listener stops accepting until one ends, and the
+kernel's backlog holds the rest.
 """
 
 from __future__ import annotations
@@ -211,10 +213,16 @@ class ConnectionTable:
         self.limits = ConnectionLimits.from_settings(settings)
         self._metrics = metrics
         self._open: set[ClientConnection] = set()
-        # Eviction candidates, oldest first: connections that never completed a request
-        # (handshaking or sending their first headers), then kept-alive ones.
+        # Eviction candidates, in the order they go, each oldest first: connections whose
+        # client has sent nothing yet (a flood of bare TCP connections costs an attacker
+        # nothing, and a real client sends its TLS ClientHello at once), then those in
+        # their TLS handshake, then those that finished it but never completed a request
+        # (a slowloris never does), then kept-alive ones that have served a request.
+        self._silent: OrderedDict[ClientConnection, None] = OrderedDict()
+        self._handshaking: OrderedDict[ClientConnection, None] = OrderedDict()
         self._fresh: OrderedDict[ClientConnection, None] = OrderedDict()
         self._kept: OrderedDict[ClientConnection, None] = OrderedDict()
+        self._queues = (self._silent, self._handshaking, self._fresh, self._kept)
         #: Called whenever a connection ends or becomes evictable: a paused listener resumes.
         self.on_room: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -237,22 +245,26 @@ class ConnectionTable:
         return len(self._open) >= self.limits.max_connections
 
     def evictable(self) -> bool:
-        return bool(self._fresh or self._kept)
+        return any(self._queues)
 
     def add(self, make_handler: Callable[[], RequestHandler]) -> ClientConnection:
-        """Register a just-accepted connection (its TLS handshake is next)."""
+        """Register a just-accepted connection (its client has sent nothing yet)."""
         connection = ClientConnection(self, make_handler, self.now())
         self._open.add(connection)
-        self._fresh[connection] = None
+        self._silent[connection] = None
         return connection
+
+    def spoke(self, connection: ClientConnection) -> None:
+        """The client sent its first bytes (its ClientHello): the handshake is under way."""
+        if self._silent.pop(connection, False) is None:
+            self._handshaking[connection] = None
 
     def enter(self, connection: ClientConnection, phase: Phase, deadline: float | None) -> None:
         """Move a connection to `phase`, with its deadline (None: none)."""
         if connection not in self._open:
             return
         connection.phase = phase
-        self._fresh.pop(connection, None)
-        self._kept.pop(connection, None)
+        self._unqueue(connection)
         if phase is not Phase.REQUEST:
             (self._fresh if connection.served == 0 else self._kept)[connection] = None
             self._room()
@@ -260,7 +272,7 @@ class ConnectionTable:
 
     def evict_oldest(self) -> bool:
         """Close the longest-waiting connection without a request in progress, if any."""
-        for queue in (self._fresh, self._kept):
+        for queue in self._queues:
             if queue:
                 connection, _ = queue.popitem(last=False)
                 log.debug(
@@ -279,17 +291,19 @@ class ConnectionTable:
         """Count a connection the server closed on its own, and why."""
         self._metrics.connections_closed.labels(reason=reason).inc()
         if connection is not None:
-            self._fresh.pop(connection, None)
-            self._kept.pop(connection, None)
+            self._unqueue(connection)
             connection.disarm()
 
     def remove(self, connection: ClientConnection) -> None:
         """The connection's socket is closed."""
         self._open.discard(connection)
-        self._fresh.pop(connection, None)
-        self._kept.pop(connection, None)
+        self._unqueue(connection)
         connection.disarm()
         self._room()
+
+    def _unqueue(self, connection: ClientConnection) -> None:
+        for queue in self._queues:
+            queue.pop(connection, None)
 
     def _room(self) -> None:
         if self.on_room is not None:
@@ -397,16 +411,26 @@ class GuardedListener(asyncio.AbstractServer):
                 # anything else (ECONNABORTED: the client gave up in the queue) is its loss
                 continue
             client.setblocking(False)
-            if table.full() and not table.evict_oldest():
+            evicting = table.full()
+            if evicting and not table.evict_oldest():
                 client.close()
                 continue
             connection = table.add(self._make_handler)
             connection.handshake = self._loop.create_task(self._handshake(connection, client))
+            if evicting:
+                # one at a time at the cap: the evicted socket closes before the next
+                # accept, so open sockets stay at the cap (give or take one or two)
+                return
 
     async def _handshake(self, connection: ClientConnection, client: socket.socket) -> None:
         table = self.table
+        handed_over = False
         try:
             async with asyncio.timeout_at(connection.deadline):
+                await self._readable(client)
+                table.spoke(connection)
+                # from here on asyncio's transport owns the socket (and closes it)
+                handed_over = True
                 await self._loop.connect_accepted_socket(
                     lambda: connection,
                     client,
@@ -419,7 +443,8 @@ class GuardedListener(asyncio.AbstractServer):
             table.closed("tls_handshake_timeout")
             table.remove(connection)
         except asyncio.CancelledError:
-            # evicted, or the listener closed; either way asyncio aborted the socket
+            # evicted, or the listener closed; the socket is closed (by asyncio's
+            # transport, or below)
             table.remove(connection)
         except OSError as exc:
             # ssl.SSLError, a reset: a client that cannot or will not speak TLS 1.2+
@@ -432,6 +457,22 @@ class GuardedListener(asyncio.AbstractServer):
             table.remove(connection)
         finally:
             connection.handshake = None
+            if not handed_over:
+                client.close()
+
+    async def _readable(self, client: socket.socket) -> None:
+        """Wait for the client's first bytes (or its EOF), leaving them in the socket."""
+        readable = self._loop.create_future()
+
+        def ready() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        self._loop.add_reader(client.fileno(), ready)
+        try:
+            await readable
+        finally:
+            self._loop.remove_reader(client.fileno())
 
 
 class GuardedSite(web.BaseSite):
