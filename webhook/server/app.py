@@ -117,6 +117,7 @@ def serve(settings: Settings) -> int:
     1 when the address cannot be bound, 0 after a clean drain.
     """
     configure_logging(settings.log_level)
+    # every connection is a descriptor; the cap is fitted to the limit in create_app
     raise_open_file_limit()
     try:
         app = create_app(settings)

@@ -178,9 +178,8 @@ class ClientConnection(asyncio.Protocol):
         self.table.enter(self, Phase.IDLE, self.table.now() + self.table.limits.idle_timeout)
 
     def arm(self, deadline: float | None, loop: asyncio.AbstractEventLoop) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        """Drop the connection at `deadline` (loop time), unless it moves on first."""
+        self.disarm()
         self.deadline = deadline
         if deadline is not None:
             self._timer = loop.call_at(deadline, self._expired)
@@ -202,7 +201,8 @@ class ClientConnection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
         elif self.handshake is not None:
-            # cancelling the handshake makes asyncio abort its transport
+            # the cancelled handshake closes the socket (asyncio's transport aborts it,
+            # or the listener does if it had not handed it over yet)
             self.handshake.cancel()
 
 
