@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -612,7 +611,3 @@ def random_inputs(seed: int) -> Callable[[], bytes]:
     """An endless, reproducible supply of `any_input`, from `seed`."""
     src = RandomSource(random.Random(seed))
     return lambda: any_input(src)
-
-
-def new_uid() -> str:
-    return str(uuid.uuid4())
