@@ -7,7 +7,10 @@ test suite draws, here from fresh seeds) over HTTPS keep-alive to the production
 server on 127.0.0.1, from `--clients` processes, and reports: requests, answers by
 HTTP status, 5xx (with their causes, from the server's log), wrong answers (not a
 review for the request's uid, not a 4xx metav1.Status), crashes (the server process
-exited: it is restarted and the run goes on) and the server's peak RSS (VmHWM).
+exited, or answered nothing for 40 s and was killed: it is restarted and the run goes
+on) and the server's peak RSS (VmHWM). The server runs under an address-space limit
+(--memory-limit-mib), so that an input that makes it allocate without bound shows as a
+MemoryError 5xx rather than exhausting the machine.
 
 Bounded: it stops at --requests or after --max-seconds, whichever comes first, and
 every request has a timeout. The first inputs that got a 5xx or a wrong answer are
@@ -24,6 +27,7 @@ import json
 import multiprocessing
 import os
 import queue
+import resource
 import signal
 import ssl
 import sys
@@ -33,7 +37,7 @@ from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any
 
-from bench.servers import Servers
+from bench.servers import Server, Servers
 from bench.workload import EXAMPLE_POLICY
 from tests.fuzz.corpus import problems_with, random_inputs
 from tests.server_process import Client
@@ -41,6 +45,8 @@ from webhook.certs import write_bundle
 
 #: No single request may take longer; a stuck server fails the run.
 REQUEST_TIMEOUT = 30.0
+#: No request answered for this long: the server is hung (killed and restarted).
+HUNG_AFTER = REQUEST_TIMEOUT + 10
 #: Inputs kept per kind of failure, for replay.
 SAMPLES = 5
 
@@ -78,9 +84,12 @@ def _worker(
         try:
             answer = client.post(body)
         except (OSError, http.client.HTTPException) as exc:
-            # the server is gone (a crash: the parent restarts it) or stuck
+            # the server is gone (a crash: the parent restarts it) or stuck: keep the
+            # input, it may be the one that did it
             tally["connection errors"] += 1
-            samples.setdefault(f"connection error: {type(exc).__name__}", [])
+            kept = samples.setdefault(f"connection error: {type(exc).__name__}", [])
+            if len(kept) < SAMPLES:
+                kept.append(body.decode("utf-8", "backslashreplace"))
             client.close()
             client = None
             time.sleep(0.1)
@@ -135,6 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-seconds", type=float, default=7200, help="stop after this (default %(default)s)"
     )
+    parser.add_argument(
+        "--memory-limit-mib",
+        type=int,
+        default=4096,
+        help="the server's address-space limit (RLIMIT_AS), so that an input that makes it "
+        "allocate without bound is a MemoryError (a 5xx), not an exhausted machine "
+        "(default %(default)s)",
+    )
     parser.add_argument("--out", type=Path, help="folder for failing inputs (default: a tmp dir)")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -151,9 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     return report
 
 
+def _start(args: argparse.Namespace, servers: Servers) -> Server:
+    server = servers.start_ours(EXAMPLE_POLICY)
+    limit = args.memory_limit_mib * 1024 * 1024
+    resource.prlimit(server.pid, resource.RLIMIT_AS, (limit, limit))
+    return server
+
+
 def _run(args: argparse.Namespace, servers: Servers, ca: Path, started: float) -> int:
     context = multiprocessing.get_context("spawn")
-    server = servers.start_ours(EXAMPLE_POLICY)
+    server = _start(args, servers)
     port = context.Value("i", int(server.url.rsplit(":", 1)[1].split("/")[0]))
     sent = context.Value("q", 0)
     stop = context.Event()
@@ -173,6 +197,7 @@ def _run(args: argparse.Namespace, servers: Servers, ca: Path, started: float) -
     peak_kb = 0
     deadline = started + args.max_seconds
     last_report = time.monotonic()
+    progress = (0, time.monotonic())
     collected: list[tuple[dict[str, int], dict[str, list[str]]]] = []
     try:
         while len(collected) < len(workers):
@@ -180,14 +205,23 @@ def _run(args: argparse.Namespace, servers: Servers, ca: Path, started: float) -
                 collected.append(results.get(timeout=0.5))
                 continue
             peak_kb = max(peak_kb, _status_kb(server.pid, "VmHWM"))
+            now = time.monotonic()
+            if sent.value != progress[0]:
+                progress = (sent.value, now)
+            hung = now - progress[1] > HUNG_AFTER
+            if hung:
+                print(f"!! no answer for {HUNG_AFTER:.0f} s: killing the server", flush=True)
+                server.process.kill()
+                server.process.wait()
             if server.process.poll() is not None:
-                crashes.append(f"exit code {server.process.returncode}:\n{server.log_tail()}")
-                print(f"!! the server exited ({server.process.returncode}); restarting", flush=True)
+                why = "hung, killed" if hung else f"exit code {server.process.returncode}"
+                crashes.append(f"{why}:\n{server.log_tail()}")
+                print(f"!! the server is down ({why}); restarting", flush=True)
                 bug_causes += _bug_causes(server.log_path)
                 servers.stop(server)
-                server = servers.start_ours(EXAMPLE_POLICY)
+                server = _start(args, servers)
                 port.value = int(server.url.rsplit(":", 1)[1].split("/")[0])
-            now = time.monotonic()
+                progress = (sent.value, time.monotonic())
             if now > deadline and not stop.is_set():
                 print(f"-- {args.max_seconds:.0f} s reached: stopping", flush=True)
                 stop.set()

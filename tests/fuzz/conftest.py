@@ -30,7 +30,10 @@ settings.register_profile(
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebhookProcess]:
     """The production server, started once; every fuzz test checks it is still up."""
     workdir: Path = tmp_path_factory.mktemp("fuzz")
-    with webhook_process(workdir, TlsFiles.create(workdir / "tls")) as server:
+    # 1 GiB of address space is several times what the server needs for these inputs
+    with webhook_process(
+        workdir, TlsFiles.create(workdir / "tls"), memory_limit=1024 * 1024 * 1024
+    ) as server:
         yield server
 
 
