@@ -435,8 +435,12 @@ def _huge(src: Source, current: Any) -> Any:
     if shape == 1:
         return src.choice(HUGE_NUMBERS)
     if shape == 2:
-        item = current if not isinstance(current, (dict, list)) else "api.github.com"
-        return [item] * src.integer(100, MAX_HUGE_LIST)
+        # many copies of a small value (of a huge one, the body would be hundreds of
+        # MiB: refused unread, past what the server discards, so the client is reset)
+        small = isinstance(current, (bool, int, float)) or (
+            isinstance(current, str) and len(current) < 256
+        )
+        return [current if small else "api.github.com"] * src.integer(100, MAX_HUGE_LIST)
     return {f"k{i}": i for i in range(src.integer(100, MAX_HUGE_LIST))}
 
 
