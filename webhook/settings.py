@@ -29,6 +29,48 @@ class Settings(BaseModel):
         gt=0,
         description="Largest AdmissionReview accepted (object and oldObject may each be ~3 MiB).",
     )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has, from connecting, to finish the TLS handshake and "
+        "send a request's line and headers; on a kept-alive connection, from the next "
+        "request's first byte. A slower client is disconnected (slowloris).",
+    )
+    body_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a request body has to arrive once its headers are in; a slower "
+        "one is answered 408 and its connection closed. The API server's own webhook "
+        "timeout is 10 s by default, at most 30 s.",
+    )
+    idle_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds a kept-alive connection may wait for its next request. Longer "
+        "than the API server's 90 s idle timeout, so that the client closes first and "
+        "never sends a request on a connection the server is closing.",
+    )
+    max_connections: int = Field(
+        default=4096,
+        ge=1,
+        description="Client connections open at once, TLS handshakes included (lowered to "
+        "fit the open-file limit). At the limit a new connection replaces the one that has "
+        "waited longest without a request in progress; if every one is busy, new ones wait "
+        "in the kernel's queue.",
+    )
+    discard_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=0,
+        description="Of a request body the server refuses (413, 415, 404...), how many bytes "
+        "it still reads and throws away after answering, so that a client that writes its "
+        "whole body before reading sees the answer instead of a reset.",
+    )
+    discard_timeout: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds spent at most on discarding a refused body (never while "
+        "draining for shutdown); then the connection is closed.",
+    )
     log_level: str = Field(default="INFO", description="Python log level name.")
     kubeconfig: Path | None = Field(
         default=None,

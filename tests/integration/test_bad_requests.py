@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import http.client
 import json
-from collections.abc import AsyncIterator
+import logging
+import socket
+import struct
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import RunningWebhook, admission_review, load_manifests
+from tests.integration.conftest import (
+    TIMEOUT,
+    CertificateAuthority,
+    RunningWebhook,
+    admission_review,
+    client_context,
+    eventually,
+    load_manifests,
+    running_webhook,
+)
+from webhook.server.state import IN_FLIGHT
+from webhook.settings import Settings
 
 SERVICE_ENTRY = load_manifests("denied")[0]
 
@@ -174,3 +190,166 @@ async def test_bad_requests_are_counted(webhook: RunningWebhook) -> None:
     _, text = await webhook.get("/metrics")
     assert 'egress_webhook_rejected_requests_total{code="400"} 1.0' in text
     assert 'egress_webhook_rejected_requests_total{code="415"} 1.0' in text
+
+
+def _https(webhook: RunningWebhook) -> http.client.HTTPSConnection:
+    """A blocking client that writes a whole request before it reads (as http.client does)."""
+    return http.client.HTTPSConnection(
+        "127.0.0.1", webhook.port, context=client_context(webhook.ca_pem), timeout=TIMEOUT
+    )
+
+
+def _write_first(
+    webhook: RunningWebhook, body: bytes | Iterator[bytes], content_type: str, *, chunked: bool
+) -> tuple[int, str | None, dict[str, Any]]:
+    connection = _https(webhook)
+    try:
+        connection.request(
+            "POST",
+            "/validate",
+            body=body,
+            headers={"Content-Type": content_type},
+            encode_chunked=chunked,
+        )
+        response = connection.getresponse()
+        return response.status, response.getheader("Connection"), json.loads(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_a_client_that_writes_its_whole_body_first_reads_its_413(
+    webhook: RunningWebhook, chunked: bool
+) -> None:
+    """Without the discard, such a client got a TLS EOF or a reset, never the 413."""
+    cap = webhook.app_settings.max_body_bytes
+    body = b" " * (cap + 1024 * 1024)
+    sent: bytes | Iterator[bytes] = body
+    if chunked:
+        sent = iter([body[i : i + 65536] for i in range(0, len(body), 65536)])
+    status, connection, answer = await asyncio.to_thread(
+        _write_first, webhook, sent, "application/json", chunked=chunked
+    )
+    assert status == 413
+    assert connection == "close"
+    assert answer["reason"] == "RequestEntityTooLarge"
+
+
+async def test_a_large_body_of_the_wrong_type_gets_its_415_then_a_clean_close(
+    webhook: RunningWebhook,
+) -> None:
+    status, connection, answer = await asyncio.to_thread(
+        _write_first, webhook, b"x" * (6 * 1024 * 1024), "text/plain", chunked=False
+    )
+    assert status == 415
+    # the rest of the body would be read as the next request: the connection is not kept
+    assert connection == "close"
+    assert answer["message"] == "Content-Type must be application/json, got text/plain"
+
+
+def _twice_on_one_connection(webhook: RunningWebhook, first: bytes, content_type: str) -> list[int]:
+    connection = _https(webhook)
+    statuses = []
+    try:
+        for body, kind in ((first, content_type), (_review(), "application/json")):
+            connection.request("POST", "/validate", body=body, headers={"Content-Type": kind})
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+        # http.client reconnects by itself only after a Connection: close; it did not
+        assert connection.sock is not None
+    finally:
+        connection.close()
+    return statuses
+
+
+async def test_a_small_body_of_the_wrong_type_keeps_the_connection(
+    webhook: RunningWebhook,
+) -> None:
+    """Once the whole body has arrived, nothing is left to misread: keep-alive holds."""
+    statuses = await asyncio.to_thread(_twice_on_one_connection, webhook, b"x" * 100, "text/plain")
+    assert statuses == [415, 200]
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["in-one-write", "after-the-headers"])
+async def test_a_broken_chunked_body_is_a_client_error_never_a_500(
+    settings: Settings, test_ca: CertificateAuthority, caplog: pytest.LogCaptureFixture, split: bool
+) -> None:
+    """In one write, aiohttp's parser answers 400 before any handler runs. After the
+    headers, its C parser (aiohttp 3.14) drops the request's body stream without an
+    error, so the body read waits out body_timeout: 408 (1 s here)."""
+    quick = settings.model_copy(update={"body_timeout": 1.0})
+    async with running_webhook(quick, test_ca.cert_pem) as webhook:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", webhook.port, ssl=client_context(webhook.ca_pem)),
+            TIMEOUT,
+        )
+        head = (
+            b"POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        broken = b"5\r\n{}\r\nzz\r\n"
+        if split:
+            writer.write(head)
+            await writer.drain()
+
+            async def handling() -> bool:
+                return webhook.app[IN_FLIGHT].count == 1
+
+            await eventually(handling, "the server is reading the body")
+            writer.write(broken)
+        else:
+            writer.write(head + broken)
+        await writer.drain()
+        async with asyncio.timeout(TIMEOUT):
+            response = await reader.read()
+        writer.close()
+        status = response.split(b" ", 2)[1]
+        assert status == (b"408" if split else b"400"), response[:200]
+        _, text = await webhook.get("/metrics")
+    assert 'egress_webhook_rejected_requests_total{code="500"}' not in text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_a_client_reset_mid_body_is_a_client_event_not_a_bug(
+    webhook: RunningWebhook, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="webhook")
+    body = _review()
+    _, writer = await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", webhook.port, ssl=client_context(webhook.ca_pem)),
+        TIMEOUT,
+    )
+    writer.write(
+        b"POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body[:50]
+    )
+    await writer.drain()
+
+    in_progress = webhook.app[IN_FLIGHT]
+
+    async def handling() -> bool:
+        return in_progress.count == 1
+
+    await eventually(handling, "the server is reading the body")
+    # SO_LINGER 0: close() sends a TCP RST, as a crashed or killed client's kernel does
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+    async def counted() -> bool:
+        _, text = await webhook.get("/metrics")
+        return "egress_webhook_client_disconnects_total 1.0" in text
+
+    await eventually(counted, "the reset is counted as a client disconnect")
+    events = [getattr(r, "fields", {}).get("event") for r in caplog.records]
+    assert "client_disconnected" in events
+    assert "internal_error" not in events
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    (line,) = [
+        r for r in caplog.records if getattr(r, "fields", {}).get("event") == "client_disconnected"
+    ]
+    assert line.levelno == logging.INFO
+    _, text = await webhook.get("/metrics")
+    assert 'egress_webhook_rejected_requests_total{code="500"}' not in text

@@ -77,7 +77,13 @@ async def test_metrics_count_reviews_by_kind_operation_and_decision(
         "egress_webhook_policy_loaded_timestamp_seconds",
         "egress_webhook_certificate_reloads_total",
         "egress_webhook_certificate_expiry_timestamp_seconds",
+        "egress_webhook_client_disconnects_total",
+        "egress_webhook_open_connections",
+        "egress_webhook_connection_limit",
+        "egress_webhook_connections_closed_total",
     } <= names
+    # the scrape itself is the one request in flight
+    assert ("egress_webhook_requests_in_flight", {}, 1.0) in samples
     expiry = next(v for n, _, v in samples if n.endswith("certificate_expiry_timestamp_seconds"))
     assert expiry > 1_700_000_000
 

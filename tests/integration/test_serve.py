@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import ssl
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -109,8 +110,12 @@ async def test_sigterm_drains_the_review_in_flight_then_exits_0(
         # headers and half the body: the server is now handling a request it cannot finish
         writer.write(head + body[: len(body) // 2])
         await writer.drain()
-        # time for the server to parse the headers and start the handler
-        await asyncio.sleep(1.0)
+        # wait until the server is handling it (the scrape that says so is the other one)
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                if await _in_flight(server.port, ca) == 2:
+                    break
+                await asyncio.sleep(0.05)
 
         server.process.send_signal(signal.SIGTERM)
         draining = await server.wait_for_log("draining")
@@ -135,6 +140,16 @@ async def test_sigterm_drains_the_review_in_flight_then_exits_0(
         assert server.logs[-1]["event"] == "stopped"
         decisions = [line for line in server.logs if line.get("event") == "decision"]
         assert [d["uid"] for d in decisions] == ["in-flight"]
+
+
+async def _in_flight(port: int, ca: ssl.SSLContext) -> float:
+    """egress_webhook_requests_in_flight, scraped over a connection of its own."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ca)
+    writer.write(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    text = (await reader.read()).decode()
+    writer.close()
+    line = next(x for x in text.splitlines() if x.startswith("egress_webhook_requests_in_flight "))
+    return float(line.split()[1])
 
 
 async def test_sigterm_when_idle_exits_0(policy_path: Path, secret_volume: SecretVolume) -> None:

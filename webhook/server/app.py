@@ -11,11 +11,13 @@ from aiohttp import web
 
 from webhook.errors import ClusterAccessError, ExitCode
 from webhook.server import cluster_view, handlers, reports
-from webhook.server.logs import configure_logging
+from webhook.server.connections import ConnectionTable, GuardedSite, raise_open_file_limit
+from webhook.server.logs import configure_logging, quiet_malformed_http
 from webhook.server.metrics import WebhookMetrics
 from webhook.server.middlewares import VALIDATE_ROUTE, admission_body, errors_and_logging
 from webhook.server.state import (
     CERTIFICATE,
+    CONNECTIONS,
     IN_FLIGHT,
     METRICS,
     POLICY,
@@ -51,7 +53,10 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = metrics
     app[POLICY] = policy
     app[CERTIFICATE] = certificate
-    app[IN_FLIGHT] = InFlight()
+    in_flight = InFlight()
+    app[IN_FLIGHT] = in_flight
+    metrics.requests_in_flight.set_function(lambda: in_flight.count)
+    app[CONNECTIONS] = ConnectionTable(settings, metrics)
     app.router.add_post("/validate", handlers.validate, name=VALIDATE_ROUTE)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
@@ -64,18 +69,35 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def start(app: web.Application, settings: Settings) -> web.AppRunner:
-    """Listen with TLS on settings.host:settings.port; `drain` (or `runner.cleanup()`) stops it."""
+    """Listen with TLS on settings.host:settings.port; `drain` (or `runner.cleanup()`) stops it.
+
+    The listener caps and times out connections (webhook.server.connections); the
+    errors_and_logging middleware discards what is left of a refused body.
+    """
+    quiet_malformed_http()
     runner = web.AppRunner(
         app,
         handle_signals=False,
         access_log=None,
         shutdown_timeout=settings.shutdown_timeout,
-        # Only a refused body (413, 415) is left unread; close its connection rather than
-        # read and discard the rest for aiohttp's default 10 s, which would hold up a drain.
+        # The middleware has already discarded what it will of a refused body, within its
+        # own bounds; aiohttp's lingering (10 s by default, no byte limit) would hold up a
+        # drain.
         lingering_time=0,
+        # A backstop only: the connection's own deadlines (header, idle) come first.
+        keepalive_timeout=settings.idle_timeout + settings.header_timeout,
+        # A client that goes away does not cancel its review: it is decided (in
+        # milliseconds) and the answer dropped; the body read fails on its own.
+        handler_cancellation=False,
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=app[CERTIFICATE].context)
+    site = GuardedSite(
+        runner,
+        settings.host,
+        settings.port,
+        ssl_context=app[CERTIFICATE].context,
+        table=app[CONNECTIONS],
+    )
     try:
         await site.start()
     except BaseException:
@@ -91,6 +113,8 @@ def serve(settings: Settings) -> ExitCode:
     says so); DENIED when the address cannot be bound, OK after a clean drain.
     """
     configure_logging(settings.log_level)
+    # every connection is a descriptor; the cap is fitted to the limit in create_app
+    raise_open_file_limit()
     app = create_app(settings)
     return asyncio.run(_run(app, settings))
 
@@ -119,13 +143,31 @@ async def _run(app: web.Application, settings: Settings) -> ExitCode:
             extra={"fields": {"event": "listen_failed"}},
         )
         return ExitCode.DENIED
+    limits = app[CONNECTIONS].limits
+    if limits.max_connections < settings.max_connections:
+        log.warning(
+            "the open-file limit allows %d client connections, not --max-connections %d",
+            limits.max_connections,
+            settings.max_connections,
+            extra={"fields": {"event": "connection_limit_lowered"}},
+        )
     for address in runner.addresses:
         host, port = address[0], address[1]
         log.info(
             "serving admission reviews on https://%s:%d/validate",
             host,
             port,
-            extra={"fields": {"event": "listening", "host": host, "port": port}},
+            extra={
+                "fields": {
+                    "event": "listening",
+                    "host": host,
+                    "port": port,
+                    "max_connections": limits.max_connections,
+                    "header_timeout": settings.header_timeout,
+                    "body_timeout": settings.body_timeout,
+                    "idle_timeout": settings.idle_timeout,
+                }
+            },
         )
     await stop.wait()
     await drain(runner, app, settings.shutdown_timeout)

@@ -8,6 +8,8 @@ import logging
 import sys
 from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 
 class JsonLogFormatter(logging.Formatter):
     """Formats a record as ``{"time", "level", "logger", "message", ...fields}``."""
@@ -36,3 +38,37 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+class MalformedHttpIsAClientEvent(logging.Filter):
+    """aiohttp logs a request it cannot parse as an error, with a traceback: the bug channel.
+
+    Malformed HTTP (a broken chunked body, a bad header) is what a client sent, not a
+    bug of ours: the record is turned into one INFO line, event "bad_http_request".
+    aiohttp answers such a request 400 by itself.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            return True
+        if not logging.getLogger("webhook.server").isEnabledFor(logging.INFO):
+            return False
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.exc_info, record.exc_text = None, None
+        record.msg, record.args = "malformed HTTP request from %s: %s", (remote, exc.message)
+        record.fields = {
+            "event": "bad_http_request",
+            "remote": remote,
+            "status": exc.code,
+            "error": exc.message,
+        }
+        return True
+
+
+def quiet_malformed_http() -> None:
+    """Install MalformedHttpIsAClientEvent on aiohttp's server logger (once)."""
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedHttpIsAClientEvent) for f in logger.filters):
+        logger.addFilter(MalformedHttpIsAClientEvent())

@@ -14,6 +14,16 @@ from webhook.policy.kinds import KINDS
 _KINDS = frozenset(KINDS.names)
 _OPERATIONS = frozenset({"CREATE", "UPDATE", "DELETE", "CONNECT"})
 
+#: Why the server closes a connection on its own (the `reason` label values).
+CLOSE_REASONS = (
+    "tls_handshake_timeout",
+    "tls_handshake_failed",
+    "header_timeout",
+    "body_timeout",
+    "idle_timeout",
+    "evicted",
+)
+
 #: Reviews take well under a millisecond to a few milliseconds; the API server's own
 #: webhook timeout is at most 30 s.
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -42,7 +52,7 @@ class WebhookMetrics:
         self.rejected_requests = Counter(
             "egress_webhook_rejected_requests_total",
             "Requests to /validate answered without a decision, by HTTP status "
-            "(400 malformed, 413 too large, 415 not JSON, 500 a bug).",
+            "(400 malformed, 408 body too slow, 413 too large, 415 not JSON, 500 a bug).",
             ["code"],
             registry=self.registry,
         )
@@ -75,6 +85,38 @@ class WebhookMetrics:
             registry=self.registry,
         )
         self._view_gauges()
+        self.client_disconnects = Counter(
+            "egress_webhook_client_disconnects_total",
+            "Requests whose client went away (reset, closed) before it could be answered: "
+            "a client event, not a server error.",
+            registry=self.registry,
+        )
+        self.requests_in_flight = Gauge(
+            "egress_webhook_requests_in_flight",
+            "Requests being handled now (this scrape included); what SIGTERM waits for.",
+            registry=self.registry,
+        )
+        self.open_connections = Gauge(
+            "egress_webhook_open_connections",
+            "Client connections open now, TLS handshakes included.",
+            registry=self.registry,
+        )
+        self.connection_limit = Gauge(
+            "egress_webhook_connection_limit",
+            "Most client connections open at once (--max-connections, lowered to fit the "
+            "open-file limit); beyond it the longest-waiting idle connection is closed.",
+            registry=self.registry,
+        )
+        self.connections_closed = Counter(
+            "egress_webhook_connections_closed_total",
+            "Client connections the server closed on its own, by reason: a deadline "
+            "(tls_handshake_timeout, header_timeout, body_timeout, idle_timeout), a failed "
+            "TLS handshake, or evicted to make room at the connection limit.",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in CLOSE_REASONS:
+            self.connections_closed.labels(reason=reason)
         for result in ("success", "failure"):
             self.policy_reloads.labels(result=result)
             self.certificate_reloads.labels(result=result)

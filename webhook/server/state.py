@@ -15,6 +15,7 @@ from webhook.cluster.view import ClusterView
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.loader import parse_policy
+from webhook.server.connections import ConnectionTable
 from webhook.server.metrics import WebhookMetrics
 from webhook.server.tls import ServingCertificate
 from webhook.server.watch import FileVersion, read_version, stat_version
@@ -151,3 +152,4 @@ CERTIFICATE = web.AppKey("certificate", ServingCertificate)
 METRICS = web.AppKey("metrics", WebhookMetrics)
 #: Set only when the server runs with a cluster view (serve --kubeconfig / --in-cluster).
 CLUSTER_VIEW = web.AppKey("cluster_view", ClusterView)
+CONNECTIONS = web.AppKey("connections", ConnectionTable)

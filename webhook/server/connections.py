@@ -1,0 +1,534 @@
+"""Client connections: accepting them under a cap, TLS, and the deadlines that drop slow clients.
+
+aiohttp's own server accepts every connection the kernel hands it and, by default,
+waits an hour for a request's headers. Here our listener accepts them itself, so it
+can count every open socket (TLS handshakes included) and hold it under a cap, and
+each connection carries one deadline for the phase it is in:
+
+- TLS handshake, then the request line and headers: `header_timeout` from accept;
+- a kept-alive connection with no request: `idle_timeout`, then (once the next
+  request's first byte arrives) `header_timeout` again for its headers;
+- while a request is handled there is no connection deadline: the body has its own
+  (`body_timeout`, in the admission_body middleware) and deciding takes milliseconds.
+
+A connection past its deadline is aborted: no TLS close_notify, no flushing to a peer
+that does not read. At the cap, a new connection takes the place of one without a request
+in progress: first one whose client has sent nothing, then one still in its TLS
+handshake, then one that never completed a request (a slowloris never does), then a
+kept-alive one; the oldest of each. When every
+connection is busy with a request, the listener stops accepting until one ends, and the
+kernel's backlog holds the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import errno
+import logging
+import resource
+import socket
+import ssl
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+from webhook.server.metrics import WebhookMetrics
+from webhook.settings import Settings
+
+log = logging.getLogger("webhook.server")
+
+#: File descriptors kept for everything but client connections: the listening sockets,
+#: epoll, the loop's self-pipe, stdio, policy and certificate reads, worker threads.
+RESERVED_FDS = 64
+#: How long a closing TLS connection waits for the client's close_notify. A client that
+#: never sends one would otherwise keep its socket for asyncio's default 30 s.
+TLS_CLOSE_TIMEOUT = 2.0
+#: Connections the kernel may queue while the listener is at its cap (it clamps this to
+#: net.core.somaxconn).
+BACKLOG = 1024
+#: accept() errors that mean "out of descriptors or memory for now": retry after a pause
+#: rather than spin, as asyncio's own server does.
+_ACCEPT_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_ACCEPT_RETRY_DELAY = 1.0
+
+
+class Phase(enum.Enum):
+    """Where a connection is in its life; each phase but REQUEST has a deadline."""
+
+    TLS_HANDSHAKE = "tls_handshake"
+    HEADERS = "headers"
+    REQUEST = "request"
+    IDLE = "idle"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """The limits the listener enforces (from Settings, with the cap fitted to RLIMIT_NOFILE)."""
+
+    header_timeout: float
+    idle_timeout: float
+    max_connections: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        cap = settings.max_connections
+        if soft != resource.RLIM_INFINITY:
+            cap = max(1, min(cap, soft - RESERVED_FDS))
+        return cls(settings.header_timeout, settings.idle_timeout, cap)
+
+
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise RLIMIT_NOFILE's soft limit to the hard limit; returns (soft, hard) after.
+
+    Each client connection is a descriptor; the default soft limit (often 1024) would
+    cap connections far below what the hard limit allows the process.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # an unlimited hard limit is not a valid soft value for NOFILE (Linux caps it at
+    # fs.nr_open, 1048576 by default)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+class ClientConnection(asyncio.Protocol):
+    """One client connection: aiohttp's RequestHandler inside, our deadline around it.
+
+    Every protocol callback is passed on to the handler unchanged; the middleware tells
+    the connection when a request starts and ends (see `of_request`).
+    """
+
+    def __init__(
+        self, table: ConnectionTable, make_handler: Callable[[], RequestHandler], now: float
+    ) -> None:
+        self.table = table
+        self._make_handler = make_handler
+        self.handler: RequestHandler | None = None
+        self.transport: asyncio.Transport | None = None
+        self.handshake: asyncio.Task[None] | None = None
+        self.phase = Phase.TLS_HANDSHAKE
+        #: Requests answered on this connection.
+        self.served = 0
+        #: When the current phase must end (loop time); None while a request is handled.
+        self.deadline: float | None = now + table.limits.header_timeout
+        self._timer: asyncio.TimerHandle | None = None
+
+    @staticmethod
+    def of_request(request: web.BaseRequest) -> ClientConnection | None:
+        """The connection a request came in on, when our listener accepted it."""
+        transport = request.transport
+        protocol = transport.get_protocol() if transport is not None else None
+        return protocol if isinstance(protocol, ClientConnection) else None
+
+    # --- asyncio.Protocol, passed on to aiohttp --------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.handler = self._make_handler()
+        self.handler.connection_made(transport)
+        # the header deadline still counts from accept: the handshake was part of it
+        self.table.enter(self, Phase.HEADERS, self.deadline)
+
+    def data_received(self, data: bytes) -> None:
+        if self.phase is Phase.IDLE:
+            self.table.enter(
+                self, Phase.HEADERS, self.table.now() + self.table.limits.header_timeout
+            )
+        assert self.handler is not None
+        self.handler.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        assert self.handler is not None
+        self.handler.eof_received()
+        # aiohttp's handler returns None too: the transport closes itself
+        return None
+
+    def pause_writing(self) -> None:
+        assert self.handler is not None
+        self.handler.pause_writing()
+
+    def resume_writing(self) -> None:
+        assert self.handler is not None
+        self.handler.resume_writing()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.table.remove(self)
+        if self.handler is not None:
+            self.handler.connection_lost(exc)
+
+    # --- requests and deadlines --------------------------------------------------------
+
+    def request_started(self) -> None:
+        """The request's headers are in: no connection deadline while it is handled."""
+        self.table.enter(self, Phase.REQUEST, None)
+
+    def request_finished(self) -> None:
+        """The handler answered: the connection idles until the next request."""
+        self.served += 1
+        self.table.enter(self, Phase.IDLE, self.table.now() + self.table.limits.idle_timeout)
+
+    def arm(self, deadline: float | None, loop: asyncio.AbstractEventLoop) -> None:
+        """Drop the connection at `deadline` (loop time), unless it moves on first."""
+        self.disarm()
+        self.deadline = deadline
+        if deadline is not None:
+            self._timer = loop.call_at(deadline, self._expired)
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expired(self) -> None:
+        self._timer = None
+        reason = "header_timeout" if self.phase is Phase.HEADERS else "idle_timeout"
+        if self.phase in (Phase.HEADERS, Phase.IDLE):
+            self.drop(reason)
+
+    def drop(self, reason: str) -> None:
+        """Close now, without TLS close_notify or flushing to a client that does not read."""
+        self.table.closed(reason, self)
+        if self.transport is not None:
+            self.transport.abort()
+        elif self.handshake is not None:
+            # the cancelled handshake closes the socket (asyncio's transport aborts it,
+            # or the listener does if it had not handed it over yet)
+            self.handshake.cancel()
+
+
+class ConnectionTable:
+    """Every open client connection, the cap, and who goes first when it is reached."""
+
+    def __init__(self, settings: Settings, metrics: WebhookMetrics) -> None:
+        self.limits = ConnectionLimits.from_settings(settings)
+        self._metrics = metrics
+        self._open: set[ClientConnection] = set()
+        # Eviction candidates, in the order they go, each oldest first: connections whose
+        # client has sent nothing yet (a flood of bare TCP connections costs an attacker
+        # nothing, and a real client sends its TLS ClientHello at once), then those in
+        # their TLS handshake, then those that finished it but never completed a request
+        # (a slowloris never does), then kept-alive ones that have served a request.
+        self._silent: OrderedDict[ClientConnection, None] = OrderedDict()
+        self._handshaking: OrderedDict[ClientConnection, None] = OrderedDict()
+        self._fresh: OrderedDict[ClientConnection, None] = OrderedDict()
+        self._kept: OrderedDict[ClientConnection, None] = OrderedDict()
+        self._queues = (self._silent, self._handshaking, self._fresh, self._kept)
+        #: Called whenever a connection ends or becomes evictable: a paused listener resumes.
+        self.on_room: Callable[[], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        metrics.open_connections.set_function(lambda: len(self._open))
+        metrics.connection_limit.set(self.limits.max_connections)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def now(self) -> float:
+        return self.loop.time()
+
+    def full(self) -> bool:
+        return len(self._open) >= self.limits.max_connections
+
+    def evictable(self) -> bool:
+        return any(self._queues)
+
+    def add(self, make_handler: Callable[[], RequestHandler]) -> ClientConnection:
+        """Register a just-accepted connection (its client has sent nothing yet)."""
+        connection = ClientConnection(self, make_handler, self.now())
+        self._open.add(connection)
+        self._silent[connection] = None
+        return connection
+
+    def spoke(self, connection: ClientConnection) -> None:
+        """The client sent its first bytes (its ClientHello): the handshake is under way."""
+        if self._silent.pop(connection, False) is None:
+            self._handshaking[connection] = None
+
+    def enter(self, connection: ClientConnection, phase: Phase, deadline: float | None) -> None:
+        """Move a connection to `phase`, with its deadline (None: none)."""
+        if connection not in self._open:
+            return
+        connection.phase = phase
+        self._unqueue(connection)
+        if phase is not Phase.REQUEST:
+            (self._fresh if connection.served == 0 else self._kept)[connection] = None
+            self._room()
+        connection.arm(deadline, self.loop)
+
+    def evict_oldest(self) -> bool:
+        """Close the longest-waiting connection without a request in progress, if any."""
+        for queue in self._queues:
+            if queue:
+                connection, _ = queue.popitem(last=False)
+                log.debug(
+                    "connection limit (%d) reached: closing a connection waiting in %s",
+                    self.limits.max_connections,
+                    connection.phase.value,
+                    extra={
+                        "fields": {"event": "connection_evicted", "phase": connection.phase.value}
+                    },
+                )
+                connection.drop("evicted")
+                return True
+        return False
+
+    def closed(self, reason: str, connection: ClientConnection | None = None) -> None:
+        """Count a connection the server closed on its own, and why."""
+        self._metrics.connections_closed.labels(reason=reason).inc()
+        if connection is not None:
+            self._unqueue(connection)
+            connection.disarm()
+
+    def remove(self, connection: ClientConnection) -> None:
+        """The connection's socket is closed."""
+        self._open.discard(connection)
+        self._unqueue(connection)
+        connection.disarm()
+        self._room()
+
+    def _unqueue(self, connection: ClientConnection) -> None:
+        for queue in self._queues:
+            queue.pop(connection, None)
+
+    def _room(self) -> None:
+        if self.on_room is not None:
+            self.on_room()
+
+    def drop_handshakes(self) -> None:
+        """Abort every connection still in its TLS handshake (the listener is closing)."""
+        for connection in list(self._open):
+            if connection.phase is Phase.TLS_HANDSHAKE and connection.handshake is not None:
+                connection.handshake.cancel()
+
+
+class GuardedListener(asyncio.AbstractServer):
+    """Listening sockets that accept only while the connection table is under its cap.
+
+    Accepting is driven by readiness callbacks, as asyncio's own server does, so that
+    pausing at the cap and closing are immediate and synchronous.
+    """
+
+    def __init__(
+        self,
+        sockets: list[socket.socket],
+        table: ConnectionTable,
+        make_handler: Callable[[], RequestHandler],
+        context: ssl.SSLContext,
+    ) -> None:
+        self._sockets = sockets
+        self.table = table
+        self._make_handler = make_handler
+        self._context = context
+        self._loop = asyncio.get_running_loop()
+        self._reading = False
+        self._serving = True
+        self._closed = self._loop.create_future()
+        table.on_room = self._resume
+        self._resume()
+
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        return tuple(self._sockets)
+
+    def close(self) -> None:
+        """Stop accepting; connections already open are left to aiohttp's shutdown."""
+        if not self._serving:
+            return
+        self._serving = False
+        self._pause()
+        self.table.on_room = None
+        for sock in self._sockets:
+            sock.close()
+        self.table.drop_handshakes()
+        self._closed.set_result(None)
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._closed)
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def is_serving(self) -> bool:
+        return self._serving
+
+    async def start_serving(self) -> None:
+        """Serving starts in __init__."""
+
+    async def serve_forever(self) -> None:
+        await self.wait_closed()
+
+    def _pause(self) -> None:
+        if self._reading:
+            self._reading = False
+            for sock in self._sockets:
+                self._loop.remove_reader(sock.fileno())
+
+    def _resume(self) -> None:
+        if self._serving and not self._reading:
+            self._reading = True
+            for sock in self._sockets:
+                self._loop.add_reader(sock.fileno(), self._accept, sock)
+
+    def _accept(self, listening: socket.socket) -> None:
+        table = self.table
+        # take what the kernel has queued (bounded, as asyncio does), not just one
+        for _ in range(BACKLOG):
+            if table.full() and not table.evictable():
+                # every connection is busy with a request: the kernel queues the rest
+                # until one ends (the table then calls _resume)
+                self._pause()
+                return
+            try:
+                client, _ = listening.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in _ACCEPT_RESOURCE_ERRORS:
+                    log.warning(
+                        "cannot accept a connection: %s; retrying in %.0f s",
+                        exc,
+                        _ACCEPT_RETRY_DELAY,
+                        extra={"fields": {"event": "accept_failed", "error": str(exc)}},
+                    )
+                    self._pause()
+                    self._loop.call_later(_ACCEPT_RETRY_DELAY, self._resume)
+                    return
+                # anything else (ECONNABORTED: the client gave up in the queue) is its loss
+                continue
+            client.setblocking(False)
+            evicting = table.full()
+            if evicting and not table.evict_oldest():
+                client.close()
+                continue
+            connection = table.add(self._make_handler)
+            connection.handshake = self._loop.create_task(self._handshake(connection, client))
+            if evicting:
+                # one at a time at the cap: the evicted socket closes before the next
+                # accept, so open sockets stay at the cap (give or take one or two)
+                return
+
+    async def _handshake(self, connection: ClientConnection, client: socket.socket) -> None:
+        table = self.table
+        handed_over = False
+        try:
+            async with asyncio.timeout_at(connection.deadline):
+                await self._readable(client)
+                table.spoke(connection)
+                # from here on asyncio's transport owns the socket (and closes it)
+                handed_over = True
+                await self._loop.connect_accepted_socket(
+                    lambda: connection,
+                    client,
+                    ssl=self._context,
+                    # ours above decides; asyncio's is a backstop
+                    ssl_handshake_timeout=table.limits.header_timeout + 1,
+                    ssl_shutdown_timeout=TLS_CLOSE_TIMEOUT,
+                )
+        except TimeoutError:
+            table.closed("tls_handshake_timeout")
+            table.remove(connection)
+        except asyncio.CancelledError:
+            # evicted, or the listener closed; the socket is closed (by asyncio's
+            # transport, or below)
+            table.remove(connection)
+        except OSError as exc:
+            # ssl.SSLError, a reset: a client that cannot or will not speak TLS 1.2+
+            log.debug(
+                "TLS handshake failed: %s",
+                exc,
+                extra={"fields": {"event": "tls_handshake_failed", "error": str(exc)}},
+            )
+            table.closed("tls_handshake_failed")
+            table.remove(connection)
+        finally:
+            connection.handshake = None
+            if not handed_over:
+                client.close()
+
+    async def _readable(self, client: socket.socket) -> None:
+        """Wait for the client's first bytes (or its EOF), leaving them in the socket."""
+        readable = self._loop.create_future()
+
+        def ready() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        self._loop.add_reader(client.fileno(), ready)
+        try:
+            await readable
+        finally:
+            self._loop.remove_reader(client.fileno())
+
+
+class GuardedSite(web.BaseSite):
+    """A TCP site with TLS whose connections the ConnectionTable caps and times out."""
+
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        *,
+        ssl_context: ssl.SSLContext,
+        table: ConnectionTable,
+    ) -> None:
+        super().__init__(runner, ssl_context=ssl_context, backlog=BACKLOG)
+        self._host = host
+        self._port = port
+        self.table = table
+        self._context = ssl_context
+
+    @property
+    def name(self) -> str:
+        return f"https://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None
+        sockets = await _listen(self._host, self._port)
+        self._server = GuardedListener(sockets, self.table, server, self._context)
+
+
+async def _listen(host: str, port: int) -> list[socket.socket]:
+    """Bound, listening, non-blocking sockets for every address `host` resolves to."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE | socket.AI_ADDRCONFIG
+    )
+    sockets: list[socket.socket] = []
+    seen: set[Any] = set()
+    try:
+        for family, kind, proto, _, address in infos:
+            if address in seen:
+                continue
+            seen.add(address)
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                # one socket per family, as asyncio does
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(BACKLOG)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
