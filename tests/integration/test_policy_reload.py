@@ -130,9 +130,26 @@ async def test_a_configmap_symlink_swap_is_noticed(webhook: RunningWebhook, tmp_
     # swap the policy file in place for a link into the volume (same content: no reload)
     link = tmp_path / "policy-link"
     await asyncio.to_thread(link.symlink_to, volume / "policy.yaml")
+    passes = await _reload_passes(webhook)
     await asyncio.to_thread(os.replace, link, settings.policy)
-    await asyncio.sleep(0.3)
+    # two passes: the second surely started after the swap, and so looked at it
+    await eventually(
+        lambda: _reload_passes_beyond(webhook, passes + 1), "a reload pass after the swap"
+    )
     assert (await _readyz(webhook))["policy"]["lastReloadError"] is None
 
     await asyncio.to_thread(publish, "..v2", original.replace("egressGateway:", ALLOW_EVIL, 1))
     await eventually(lambda: _allowed(webhook), "the new policy allows evil.example.org")
+
+
+async def _reload_passes(webhook: RunningWebhook) -> float:
+    """How many passes the reload loop has completed (egress_webhook_reload_checks_total)."""
+    _, metrics = await webhook.get("/metrics")
+    for line in metrics.splitlines():
+        if line.startswith("egress_webhook_reload_checks_total "):
+            return float(line.split()[1])
+    raise AssertionError("egress_webhook_reload_checks_total is not in /metrics")
+
+
+async def _reload_passes_beyond(webhook: RunningWebhook, passes: float) -> bool:
+    return await _reload_passes(webhook) > passes

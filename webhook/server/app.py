@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -61,8 +62,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
     app.router.add_get("/metrics", handlers.metrics)
-    app.cleanup_ctx.append(_policy_reload)
-    app.cleanup_ctx.append(_certificate_reload)
+    app.cleanup_ctx.append(_reloads)
     cluster_view.install(app, settings)
     reports.install(app, settings)  # after the view: its context needs the view
     return app
@@ -196,27 +196,52 @@ async def drain(runner: web.AppRunner, app: web.Application, grace: float) -> No
     await runner.cleanup()
 
 
-async def _every(interval: float, check: Callable[[], Awaitable[None]], what: str) -> None:
-    """Run `check` every `interval` seconds; a failing check is logged and retried."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await check()
-        except Exception:
-            log.exception(
-                "checking %s for changes failed", what, extra={"fields": {"event": "watch_error"}}
-            )
+@dataclass(frozen=True, slots=True)
+class _Reloadable:
+    """A file-backed thing the reload loop watches: what it is, and how to reload it."""
+
+    what: str
+    changed: Callable[[], bool]
+    reload: Callable[[], bool | None]
+    #: Count and log the reload's result (True loaded, False refused, None unchanged).
+    report: Callable[[bool | None], None]
 
 
-async def _policy_reload(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: reload the policy file when its content changes."""
+async def _reloads(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: one loop reloads the policy and the certificate when they change.
+
+    Each pass ends by counting itself (egress_webhook_reload_checks_total), so anyone can
+    see the loop is alive and wait for a pass that started after a change on disk.
+    """
+    watched = (_policy_reloadable(app), _certificate_reloadable(app))
+    metrics = app[METRICS]
+
+    async def passes() -> None:
+        while True:
+            await asyncio.sleep(app[SETTINGS].reload_interval)
+            for item in watched:
+                try:
+                    if item.changed():
+                        item.report(await asyncio.to_thread(item.reload))
+                except Exception:
+                    log.exception(
+                        "checking %s for changes failed",
+                        item.what,
+                        extra={"fields": {"event": "watch_error"}},
+                    )
+            metrics.reload_checks.inc()
+
+    task = asyncio.create_task(passes())
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def _policy_reloadable(app: web.Application) -> _Reloadable:
     policy = app[POLICY]
     metrics = app[METRICS]
 
-    async def check() -> None:
-        if not policy.changed():
-            return
-        result = await asyncio.to_thread(policy.reload)
+    def report(result: bool | None) -> None:
         if result is True:
             metrics.policy_reloads.labels(result="success").inc()
             metrics.policy_loaded_at.set(policy.loaded_at.timestamp())
@@ -251,21 +276,14 @@ async def _policy_reload(app: web.Application) -> AsyncIterator[None]:
             )
         metrics.policy_healthy.set(0 if policy.last_failure is not None else 1)
 
-    task = asyncio.create_task(_every(app[SETTINGS].reload_interval, check, "the policy"))
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    return _Reloadable("the policy", policy.changed, policy.reload, report)
 
 
-async def _certificate_reload(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: swap in the serving certificate and key when the files change."""
+def _certificate_reloadable(app: web.Application) -> _Reloadable:
     certificate = app[CERTIFICATE]
     metrics = app[METRICS]
 
-    async def check() -> None:
-        if not certificate.changed():
-            return
-        result = await asyncio.to_thread(certificate.reload)
+    def report(result: bool | None) -> None:
         if result is True:
             metrics.certificate_reloads.labels(result="success").inc()
             metrics.certificate_expiry.set(certificate.info.not_after.timestamp())
@@ -294,7 +312,4 @@ async def _certificate_reload(app: web.Application) -> AsyncIterator[None]:
                 },
             )
 
-    task = asyncio.create_task(_every(app[SETTINGS].reload_interval, check, "the certificate"))
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    return _Reloadable("the certificate", certificate.changed, certificate.reload, report)

@@ -79,6 +79,12 @@ class WebhookMetrics:
             ["result"],
             registry=self.registry,
         )
+        self.reload_checks = Counter(
+            "egress_webhook_reload_checks_total",
+            "Completed passes of the loop that reloads the policy and the certificate when "
+            "their files change (one every --reload-interval).",
+            registry=self.registry,
+        )
         self.certificate_expiry = Gauge(
             "egress_webhook_certificate_expiry_timestamp_seconds",
             "notAfter of the serving certificate in use (Unix time).",
