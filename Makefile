@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: help setup run test lint unit toolchain bench schema clean
+.PHONY: help setup run test lint unit toolchain bench schema chart-docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,8 +26,9 @@ run: $(VENV)/.installed certs/tls.crt ## serve HTTPS admission reviews on 127.0.
 	$(BIN)/egress-webhook serve --policy examples/policy.yaml \
 	  --tls-cert certs/tls.crt --tls-key certs/tls.key --host 127.0.0.1 --port 8443
 
-toolchain: ## build kube-apiserver, etcd, kubectl, helm, opa and fetch Istio CRDs (cached)
+toolchain: ## build kube-apiserver, etcd, kubectl, helm, opa, promtool, helm-docs; fetch CRDs (cached)
 	tests/e2e/toolchain/build.sh
+	tests/chart/toolchain/build.sh
 	bench/build-opa.sh
 
 lint: $(VENV)/.installed ## ruff, mypy --strict, import-linter (layers), hadolint
@@ -47,6 +48,11 @@ schema: $(VENV)/.installed ## regenerate the policy and test-suite JSON Schemas 
 	$(BIN)/egress-webhook schema > examples/policy.schema.json
 	$(BIN)/egress-webhook schema --suite > examples/suite.schema.json
 	$(BIN)/egress-webhook schema --chart-values charts/egress-webhook/values.schema.json
+
+chart-docs: ## regenerate the chart README's values table from values.yaml (helm-docs)
+	tests/chart/toolchain/build.sh >/dev/null
+	$${EGRESS_WEBHOOK_CACHE:-$$HOME/.cache/egress-webhook}/bin/helm-docs --chart-search-root charts/egress-webhook \
+	  --template-files README.md.gotmpl --sort-values-order file
 
 bench: $(VENV)/.installed ## benchmarks; print their figures
 	$(PY) -m bench

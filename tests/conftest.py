@@ -12,8 +12,9 @@ from webhook.policy.loader import load_policy, parse_policy
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICY = ROOT / "examples" / "policy.yaml"
 
-#: Fixtures that hand a test a binary `make toolchain` builds with Go (helm, opa).
-TOOLCHAIN_FIXTURES = frozenset({"helm", "opa_binary"})
+#: Fixtures that hand a test a binary `make toolchain` builds with Go (helm, opa,
+#: promtool, helm-docs).
+TOOLCHAIN_FIXTURES = frozenset({"helm", "opa_binary", "promtool", "helm_docs"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

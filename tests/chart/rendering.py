@@ -22,12 +22,17 @@ RELEASE = "egw"
 Obj = dict[str, Any]
 
 
-def helm_path() -> Path:
-    """helm from the toolchain cache (tests/e2e/toolchain/build.sh puts it there)."""
+def toolchain_bin() -> Path:
+    """Where `make toolchain` puts the Go-built binaries."""
     cache = Path(
         os.environ.get("EGRESS_WEBHOOK_CACHE") or Path.home() / ".cache" / "egress-webhook"
     )
-    return cache / "bin" / "helm"
+    return cache / "bin"
+
+
+def helm_path() -> Path:
+    """helm from the toolchain cache (tests/e2e/toolchain/build.sh puts it there)."""
+    return toolchain_bin() / "helm"
 
 
 class HelmFailedError(Exception):
@@ -74,9 +79,20 @@ class Helm:
         return args
 
     def template_text(
-        self, *values: Obj, sets: Sequence[str] = (), namespace: str = NAMESPACE
+        self,
+        *values: Obj,
+        sets: Sequence[str] = (),
+        namespace: str = NAMESPACE,
+        api_versions: Sequence[str] = (),
     ) -> str:
-        """`helm template` output (the example policy plus `values`, later ones win)."""
+        """`helm template` output (the example policy plus `values`, later ones win).
+
+        `api_versions` are APIs the rendering cluster has beyond the built-in ones
+        (`.Capabilities.APIVersions`), e.g. "cert-manager.io/v1".
+        """
+        extra: list[str] = []
+        for api in api_versions:
+            extra += ["--api-versions", api]
         proc = self.run(
             "template",
             RELEASE,
@@ -86,16 +102,23 @@ class Helm:
             "--kube-version",
             KUBE_VERSION,
             *self._value_args(values, sets),
+            *extra,
         )
         if proc.returncode != 0:
             raise HelmFailedError(proc)
         return proc.stdout
 
     def template(
-        self, *values: Obj, sets: Sequence[str] = (), namespace: str = NAMESPACE
+        self,
+        *values: Obj,
+        sets: Sequence[str] = (),
+        namespace: str = NAMESPACE,
+        api_versions: Sequence[str] = (),
     ) -> list[Obj]:
         """The rendered objects, parsed."""
-        text = self.template_text(*values, sets=sets, namespace=namespace)
+        text = self.template_text(
+            *values, sets=sets, namespace=namespace, api_versions=api_versions
+        )
         return [doc for doc in yaml.safe_load_all(text) if doc]
 
     def template_error(

@@ -33,7 +33,7 @@ CONFIGURATION = f"{NAMESPACE}-{FULLNAME}"
 WEBHOOK = f"{FULLNAME}.{NAMESPACE}.egress-webhook.io"
 UID = 65532
 
-SERVER_KINDS = ["Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"]
+SERVER_KINDS = ["Deployment", "PodDisruptionBudget", "Service", "ServiceAccount", "PriorityClass"]
 HOOK_KINDS = ["ClusterRole", "ClusterRoleBinding", "Job", "ServiceAccount"]
 TEST_KINDS = ["Pod", "Role", "RoleBinding", "ServiceAccount"]
 
@@ -140,6 +140,7 @@ def test_default_install_renders_the_server_the_webhook_and_generated_certificat
             "ValidatingWebhookConfiguration",
             "ClusterRole",
             "ClusterRoleBinding",
+            "PriorityClass",
         ):
             assert obj["metadata"]["namespace"] in (NAMESPACE, "default"), obj["metadata"]
         assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
@@ -450,6 +451,24 @@ def test_cert_manager_issues_the_certificate_and_injects_the_ca(
         assert serving["spec"]["issuerRef"]["name"] == f"{FULLNAME}-ca"
 
 
+@pytest.mark.parametrize(
+    ("api_versions", "values", "issued_by"),
+    [
+        ((), {}, "Secret"),  # no cert-manager: the chart generates (and the alert watches)
+        (("cert-manager.io/v1",), {}, "Certificate"),  # cert-manager renews by itself
+        (("cert-manager.io/v1",), {"certs": {"mode": "generate"}}, "Secret"),  # asked for
+    ],
+)
+def test_auto_mode_uses_cert_manager_when_the_cluster_has_it(
+    helm: Helm, api_versions: tuple[str, ...], values: Obj, issued_by: str
+) -> None:
+    objs = helm.template(values, api_versions=api_versions)
+    rendered = set(kinds(objs)) & {"Secret", "Certificate"}
+    assert rendered == {issued_by}
+    annotations = find(objs, "ValidatingWebhookConfiguration")["metadata"].get("annotations", {})
+    assert ("cert-manager.io/inject-ca-from" in annotations) == (issued_by == "Certificate")
+
+
 def test_existing_secret_is_mounted_and_its_ca_bundle_registered(helm: Helm) -> None:
     objs = helm.template(EXISTING)
     assert "Secret" not in kinds(objs)
@@ -637,13 +656,51 @@ def test_egress_waypoints_reach_the_policy(helm: Helm) -> None:
     assert compiled.policy.egress_gateway.waypoints == ("istio-egress/egress-gateway",)
 
 
-@pytest.mark.parametrize(("grace", "drain"), [(30, 25), (60, 55), (3, 1)])
-def test_drain_finishes_inside_the_termination_grace_period(
-    helm: Helm, grace: int, drain: int
+@pytest.mark.parametrize(
+    ("grace", "pre_stop", "drain"), [(30, 10, 15), (60, 10, 45), (30, 0, 25), (12, 10, 1)]
+)
+def test_pre_stop_and_drain_finish_inside_the_termination_grace_period(
+    helm: Helm, grace: int, pre_stop: int, drain: int
 ) -> None:
-    deployment = find(helm.template({"terminationGracePeriodSeconds": grace}), "Deployment")
-    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    values = {"terminationGracePeriodSeconds": grace, "preStopSleepSeconds": pre_stop}
+    pod = find(helm.template(values), "Deployment")["spec"]["template"]["spec"]
+    [container] = pod["containers"]
     assert f"--shutdown-timeout={drain}" in container["args"]
+    assert pod["terminationGracePeriodSeconds"] == grace
+    if pre_stop:
+        assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": pre_stop}}}
+    else:
+        assert "lifecycle" not in container
+
+
+def test_a_grace_period_shorter_than_the_pre_stop_sleep_is_refused(helm: Helm) -> None:
+    error = helm.template_error({"terminationGracePeriodSeconds": 10, "preStopSleepSeconds": 10})
+    assert "terminationGracePeriodSeconds=10 must exceed preStopSleepSeconds=10" in error
+
+
+def test_the_pods_get_the_charts_priority_class_by_default(helm: Helm) -> None:
+    objs = helm.template()
+    priority_class = find(objs, "PriorityClass")
+    assert priority_class["metadata"]["name"] == f"{NAMESPACE}-{FULLNAME}"  # cluster-scoped
+    assert 0 < priority_class["value"] <= 1_000_000_000  # user-definable range
+    assert priority_class["globalDefault"] is False
+    pod = find(objs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["priorityClassName"] == f"{NAMESPACE}-{FULLNAME}"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"priorityClassName": "system-cluster-critical"}, "system-cluster-critical"),
+        ({"priorityClass": {"create": False}}, None),
+    ],
+)
+def test_a_priority_class_of_your_own_or_none(
+    helm: Helm, values: dict[str, object], expected: str | None
+) -> None:
+    objs = helm.template(values)
+    assert "PriorityClass" not in kinds(objs)
+    assert find(objs, "Deployment")["spec"]["template"]["spec"].get("priorityClassName") == expected
 
 
 # --------------------------------------------------------------------------- cluster view

@@ -184,6 +184,7 @@ def test_install_upgrade_rotate_and_uninstall_in_cluster_mode(
             "Deployment",
             "NetworkPolicy",
             "PodDisruptionBudget",
+            "PriorityClass",
             "Secret",
             "Service",
             "ServiceAccount",
@@ -331,3 +332,85 @@ def test_url_mode_denies_a_bad_service_entry_and_uninstall_removes_the_webhook(
         wait_for_verdict(cluster, bad, admitted=True)
     finally:
         release.uninstall_without_hooks(check=False)
+
+
+# --------------------------------------------------------------------------- certs.mode auto
+
+
+def _cert_manager_crd(plural: str, kind: str) -> Obj:
+    """Just enough of a cert-manager CRD for the API to exist (no controller runs here)."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.cert-manager.io"},
+        "spec": {
+            "group": "cert-manager.io",
+            "names": {"plural": plural, "singular": kind.lower(), "kind": kind},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": True,
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def test_auto_mode_takes_cert_manager_when_it_appears_but_an_install_on_generate_stays(
+    cluster: Cluster, namespace: str, workdir: Path
+) -> None:
+    """`.Capabilities` and `lookup` against a real API server, which `helm template` lacks."""
+    values = {
+        # No pod can answer: keep these Fail-policy webhooks away from every other test.
+        "webhook": {
+            "namespaceSelector": {"matchLabels": {"egress-webhook.io/chart-e2e": namespace}}
+        },
+    }
+    earlier = Release(cluster, namespace, values, workdir)
+    later_namespace = f"{namespace[:56]}-later"
+    cluster.create_namespace(later_namespace)
+    (workdir / "later").mkdir()
+    later = Release(cluster, later_namespace, values, workdir / "later")
+    crds = dump(
+        _cert_manager_crd("certificates", "Certificate"), _cert_manager_crd("issuers", "Issuer")
+    )
+    try:
+        earlier.install()
+        assert "Secret" in {o["kind"] for o in earlier.manifest()}
+
+        cluster.kubectl("apply", "-f", "-", input=crds)
+        cluster.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/certificates.cert-manager.io",
+            "crd/issuers.cert-manager.io",
+        )
+
+        # The install that generated its CA keeps it: no switch of CA behind its back.
+        earlier.upgrade()
+        kinds = {o["kind"] for o in earlier.manifest()}
+        assert "Secret" in kinds
+        assert "Certificate" not in kinds
+
+        # A new install in a cluster with cert-manager gets cert-manager.
+        later.install()
+        manifest = later.manifest()
+        kinds = {o["kind"] for o in manifest}
+        assert {"Certificate", "Issuer"} <= kinds
+        assert "Secret" not in kinds
+        [configuration] = [o for o in manifest if o["kind"] == "ValidatingWebhookConfiguration"]
+        assert "cert-manager.io/inject-ca-from" in configuration["metadata"]["annotations"]
+    finally:
+        later.uninstall_without_hooks(check=False)
+        earlier.uninstall_without_hooks(check=False)
+        # Other tests' installs must see a cluster without cert-manager again.
+        cluster.kubectl("delete", "--ignore-not-found", "-f", "-", input=crds, check=False)

@@ -42,6 +42,7 @@ def create_app(settings: Settings) -> web.Application:
     policy = ActivePolicy(settings.policy)
     certificate = ServingCertificate(settings.tls_cert, settings.tls_key)
     metrics.policy_loaded_at.set(policy.loaded_at.timestamp())
+    metrics.observe_policy(policy.sha256, policy.compiled.mode)
     metrics.certificate_expiry.set(certificate.info.not_after.timestamp())
 
     # aiohttp's default cap is 1 MiB; the API server may send a ~3 MiB object and its
@@ -245,6 +246,7 @@ def _policy_reloadable(app: web.Application) -> _Reloadable:
         if result is True:
             metrics.policy_reloads.labels(result="success").inc()
             metrics.policy_loaded_at.set(policy.loaded_at.timestamp())
+            metrics.observe_policy(policy.sha256, policy.compiled.mode)
             log.info(
                 "policy reloaded from %s",
                 policy.path,

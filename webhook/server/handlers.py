@@ -51,7 +51,9 @@ async def validate(request: web.Request) -> web.Response:
     elapsed = time.perf_counter() - request[STARTED]
     kind = req.kind.kind or (decision.kind if decision else "")
     counted = outcome if outcome in ("denied", "warned") else "allowed"
-    request.app[METRICS].observe_review(kind, req.operation, counted, elapsed)
+    request.app[METRICS].observe_review(
+        kind, req.operation, counted, elapsed, dry_run=bool(req.dry_run), verdict=decision
+    )
     log.info(
         "%s %s %s/%s: %s",
         req.operation,

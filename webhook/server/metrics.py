@@ -5,10 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from webhook.policy.decision import Decision
 from webhook.policy.kinds import KINDS
+
+# `_created` series double every counter and histogram for a timestamp Prometheus
+# does not use (it derives resets from the values); the switch is process-wide.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
 
 #: Label values are bounded: anything else the API server sends is counted as "other".
 _KINDS = frozenset(KINDS.names)
@@ -23,6 +36,12 @@ CLOSE_REASONS = (
     "idle_timeout",
     "evicted",
 )
+#: Distinct namespaces that get a label of their own on the violations counter; the
+#: namespaces seen after them are counted as "other". Namespaces are tenant-created, so
+#: without a bound one busy cluster could grow the series without limit (rules are
+#: bounded by the code: one label value per module in webhook/policy/rules).
+NAMESPACE_LABEL_LIMIT = 100
+OTHER = "other"
 
 #: Reviews take well under a millisecond to a few milliseconds; the API server's own
 #: webhook timeout is at most 30 s.
@@ -34,13 +53,35 @@ class WebhookMetrics:
 
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self) -> None:
+    def __init__(self, namespace_label_limit: int = NAMESPACE_LABEL_LIMIT) -> None:
         self.registry = CollectorRegistry()
+        # process_* (CPU, memory, open fds, start time) and python_info, on this registry
+        # only: the global one is not what /metrics serves.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
         self.reviews = Counter(
             "egress_webhook_admission_reviews_total",
-            "AdmissionReviews answered, by object kind, operation and decision "
-            "(allowed, denied, warned: allowed with policy violations in warn mode).",
-            ["kind", "operation", "decision"],
+            "AdmissionReviews answered, by object kind, operation, decision (allowed, "
+            "denied, warned: allowed with policy violations in warn mode) and dry_run "
+            '("true" for server-side dry runs: kubectl diff, --dry-run=server).',
+            ["kind", "operation", "decision", "dry_run"],
+            registry=self.registry,
+        )
+        self.violations = Counter(
+            "egress_webhook_policy_violations_total",
+            "Policy violations found (several per object are possible), by rule and "
+            f"namespace; after {namespace_label_limit} distinct namespaces, later ones "
+            'are counted as namespace="other".',
+            ["rule", "namespace"],
+            registry=self.registry,
+        )
+        self._namespace_label_limit = namespace_label_limit
+        self._labelled_namespaces: set[str] = set()
+        self.policy_info = Gauge(
+            "egress_webhook_policy_info",
+            "1 for the policy serving now: sha256 of the policy file and its mode "
+            "(enforce, warn). Replicas with different sha256 serve different policies.",
+            ["sha256", "mode"],
             registry=self.registry,
         )
         self.review_seconds = Histogram(
@@ -128,14 +169,42 @@ class WebhookMetrics:
             self.certificate_reloads.labels(result=result)
         self.policy_healthy.set(1)
 
-    def observe_review(self, kind: str, operation: str, decision: str, seconds: float) -> None:
-        """Count one answered review and its latency."""
+    def observe_review(
+        self,
+        kind: str,
+        operation: str,
+        decision: str,
+        seconds: float,
+        *,
+        dry_run: bool = False,
+        verdict: Decision | None = None,
+    ) -> None:
+        """Count one answered review, its latency, and the violations of its verdict."""
         self.reviews.labels(
-            kind=kind if kind in _KINDS else "other",
-            operation=operation if operation in _OPERATIONS else "other",
+            kind=kind if kind in _KINDS else OTHER,
+            operation=operation if operation in _OPERATIONS else OTHER,
             decision=decision,
+            dry_run="true" if dry_run else "false",
         ).inc()
         self.review_seconds.observe(seconds)
+        if verdict is not None and verdict.violations:
+            namespace = self._namespace_label(verdict.namespace)
+            for violation in verdict.violations:
+                self.violations.labels(rule=violation.rule, namespace=namespace).inc()
+
+    def _namespace_label(self, namespace: str) -> str:
+        """The namespace itself while fewer than the limit have been labelled, else "other"."""
+        if namespace in self._labelled_namespaces:
+            return namespace
+        if len(self._labelled_namespaces) < self._namespace_label_limit:
+            self._labelled_namespaces.add(namespace)
+            return namespace
+        return OTHER
+
+    def observe_policy(self, sha256: str, mode: str) -> None:
+        """The policy now serving: its info series alone is 1 (at start and on each reload)."""
+        self.policy_info.clear()
+        self.policy_info.labels(sha256=sha256, mode=mode).set(1)
 
     def _view_gauges(self) -> None:
         """The cluster view's gauges (set on each scrape when the server has a view)."""

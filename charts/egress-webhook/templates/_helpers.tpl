@@ -79,7 +79,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* Name of the Secret holding tls.crt and tls.key (and ca.crt, when the chart or cert-manager makes it). */}}
 {{- define "egress-webhook.tlsSecretName" -}}
-{{- if eq .Values.certs.mode "existing" }}
+{{- if eq (include "egress-webhook.certsMode" .) "existing" }}
 {{- .Values.certs.existing.secretName }}
 {{- else }}
 {{- printf "%s-tls" (include "egress-webhook.fullname" .) }}
@@ -122,10 +122,10 @@ depends on them, so `helm template` fails early with a message naming the value 
 {{- if not .Values.policy.allowlist }}
 {{- fail "policy.allowlist is empty: list the external hosts tenants may reach (see policy in values.yaml and examples/policy.yaml); an empty allowlist would deny every ServiceEntry" }}
 {{- end }}
-{{- if and (include "egress-webhook.urlMode" .) (ne .Values.certs.mode "existing") }}
+{{- if and (include "egress-webhook.urlMode" .) (ne (include "egress-webhook.certsMode" .) "existing") }}
 {{- fail (printf "webhook.url is set, so the server runs outside the cluster with a certificate you made: set certs.mode=existing and certs.existing.caBundle (got certs.mode=%s)" .Values.certs.mode) }}
 {{- end }}
-{{- if eq .Values.certs.mode "existing" }}
+{{- if eq (include "egress-webhook.certsMode" .) "existing" }}
 {{- if not .Values.certs.existing.caBundle }}
 {{- fail "certs.mode=existing needs certs.existing.caBundle: the base64 PEM of the CA that signed the serving certificate (e.g. from `egress-webhook certs`)" }}
 {{- end }}
@@ -135,6 +135,9 @@ depends on them, so `helm template` fails early with a message naming the value 
 {{- if and (not (include "egress-webhook.urlMode" .)) (not .Values.certs.existing.secretName) }}
 {{- fail "certs.mode=existing needs certs.existing.secretName: a kubernetes.io/tls Secret in the release namespace with tls.crt and tls.key" }}
 {{- end }}
+{{- end }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds) }}
+{{- fail (printf "terminationGracePeriodSeconds=%v must exceed preStopSleepSeconds=%v: the kubelet would kill the pod before it drains" .Values.terminationGracePeriodSeconds .Values.preStopSleepSeconds) }}
 {{- end }}
 {{- if has .Values.tests.namespace (list "kube-system" .Release.Namespace) }}
 {{- fail (printf "tests.namespace=%s is never checked by the webhook (kube-system and the release namespace are excluded): pick another namespace" .Values.tests.namespace) }}
@@ -260,4 +263,63 @@ fails when the two differ.
 - apiGroups: ["discovery.k8s.io"]
   resources: ["endpointslices"]
   verbs: ["get", "list", "watch"]
+{{- end }}
+
+{{/*
+PromQL label matchers for the webhook's own series (no braces): the ServiceMonitor's
+job (the Service's name) in the release namespace, unless monitoring.metricsSelector says.
+*/}}
+{{- define "egress-webhook.metricsSelector" -}}
+{{- if .Values.monitoring.metricsSelector }}
+{{- .Values.monitoring.metricsSelector }}
+{{- else }}
+{{- printf "job=%q,namespace=%q" (include "egress-webhook.fullname" .) .Release.Namespace }}
+{{- end }}
+{{- end }}
+
+{{/*
+PromQL label matchers for the API server's admission metrics of this release's webhook
+entries (the main one and the `<prefix>.` ones), as a raw-string regex.
+*/}}
+{{- define "egress-webhook.apiserverWebhookSelector" -}}
+{{- printf "type=\"validating\",name=~`(.+\\.)?%s`" (include "egress-webhook.webhookName" . | regexQuoteMeta) }}
+{{- end }}
+
+{{/* True (non-empty) when the chart creates the pods' PriorityClass. */}}
+{{- define "egress-webhook.createPriorityClass" -}}
+{{- if and .Values.priorityClass.create (not .Values.priorityClassName) }}true{{ end }}
+{{- end }}
+
+{{/*
+PriorityClass of the webhook pods: the one named, else the chart's own (cluster-scoped,
+so named like the webhook configuration, with the namespace), else none.
+*/}}
+{{- define "egress-webhook.priorityClassName" -}}
+{{- if .Values.priorityClassName }}
+{{- .Values.priorityClassName }}
+{{- else if include "egress-webhook.createPriorityClass" . }}
+{{- include "egress-webhook.webhookConfigurationName" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The certificate mode in force. `auto`: cert-manager when its API (cert-manager.io/v1) is
+installed, so the certificate renews without an upgrade; else `generate`. An install that
+already has the chart-generated Secret stays on `generate`: moving it to a new CA by
+itself would leave a window in which the API server trusts neither side (set
+certs.mode=certManager to move on purpose; chart README, "Certificates and rotation").
+*/}}
+{{- define "egress-webhook.certsMode" -}}
+{{- if ne .Values.certs.mode "auto" }}
+{{- .Values.certs.mode }}
+{{- else if not (.Capabilities.APIVersions.Has "cert-manager.io/v1") }}
+{{- print "generate" }}
+{{- else }}
+{{- $generated := lookup "v1" "Secret" .Release.Namespace (printf "%s-tls" (include "egress-webhook.fullname" .)) }}
+{{- if and $generated (hasKey ($generated.metadata.annotations | default dict) "egress-webhook.io/not-after") }}
+{{- print "generate" }}
+{{- else }}
+{{- print "certManager" }}
+{{- end }}
+{{- end }}
 {{- end }}
