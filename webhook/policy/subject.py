@@ -71,11 +71,12 @@ class Subject(Generic[SpecT]):
 
     def allowed_summary(self, limit: int = 8) -> str:
         """``allowed: a, b, c`` for this namespace, or a hint when nothing is."""
-        hosts = self.policy.allowed_hosts(self.namespace)
+        hosts = self.policy.allowed_hosts(self.namespace, limit)
         if not hosts:
             return f'nothing is allowlisted for namespace "{self.namespace}"'
-        shown = ", ".join(hosts[:limit])
-        more = f" and {len(hosts) - limit} more" if len(hosts) > limit else ""
+        shown = ", ".join(hosts)
+        count = self.policy.allowed_count(self.namespace)
+        more = f" and {count - limit} more" if count > limit else ""
         return f"allowed: {shown}{more}"
 
     @property
