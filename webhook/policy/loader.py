@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.model import Policy
-from webhook.yaml_strict import MAX_NESTING, StrictLoader, nesting_exceeds
+from webhook.yaml_strict import MAX_NESTING, StrictLoader, collector_paused, nesting_exceeds
 
 
 def load_policy(path: Path | str) -> CompiledPolicy:
@@ -27,6 +27,11 @@ def load_policy(path: Path | str) -> CompiledPolicy:
 
 def parse_policy(text: str, source: str = "<policy>") -> CompiledPolicy:
     """Validate and index policy YAML `text`; `source` names it in error messages."""
+    with collector_paused():
+        return _parse_policy(text, source)
+
+
+def _parse_policy(text: str, source: str) -> CompiledPolicy:
     try:
         # The strict loader refuses duplicate keys: with the last copy silently winning,
         # a reviewer of the policy file could read a different allowlist than the one served.
