@@ -133,7 +133,9 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
             metadata=metadata,
             policy=policy,
             spec=spec,
-            legs=legs_of(spec, namespace, policy.cluster_domain),
+            legs=legs_of(
+                spec, namespace, policy.cluster_domain, egress_gateway=policy.egress_gateway_service
+            ),
         )
 
     @property
@@ -153,15 +155,11 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
         delegated out of view (a redirect or direct response has no target at all). An
         ingress VirtualService that also binds ``mesh`` routes its public name this way.
         """
-        gateway = self.policy.egress_gateway_service
-        return leg.delegate_field is None and all(
-            not t.external and t.host != gateway for t in leg.targets
-        )
+        return leg.inward
 
     def reaches_egress_gateway(self, leg: Leg) -> bool:
         """True when a route or mirror of the leg sends to the egress gateway Service."""
-        gateway = self.policy.egress_gateway_service
-        return any(t.host == gateway for t in leg.targets)
+        return leg.reaches_egress_gateway
 
     def captured_gateway_names(self, host: str) -> tuple[str, ...]:
         """Allowlisted hosts (of any namespace) whose mesh traffic a VirtualService for
