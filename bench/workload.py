@@ -60,6 +60,41 @@ def large_policy_text() -> str:
     return yaml.safe_dump(base, sort_keys=False)
 
 
+def sized_policy_text(entries: int) -> str:
+    """The example policy grown to `entries` allowlist entries, written as YAML by hand.
+
+    A third are ``*.domain`` wildcards, a tenth restricted to one of 500 namespaces (so the
+    per-namespace lists are exercised); formatted directly, since PyYAML's emitter would
+    take longer than loading does.
+    """
+    base = yaml.safe_load(EXAMPLE_POLICY.read_text())
+    listed = base.pop("allowlist")
+    lines = [yaml.safe_dump(base, sort_keys=False), "allowlist:\n"]
+    lines += ["  " + line + "\n" for line in yaml.safe_dump(listed).splitlines()]
+    for i in range(max(0, entries - len(listed))):
+        if i % 3 == 0:
+            lines.append(f'  - host: "*.svc-{i}.example.net"\n')
+            lines.append("    ports:\n    - number: 443\n    - number: 8443\n")
+        else:
+            lines.append(f"  - host: api-{i}.partner-{i % 97}.example.com\n")
+            lines.append("    ports:\n    - number: 443\n      protocols: [TLS, HTTPS]\n")
+        if i % 10 == 0:
+            lines.append(f"    namespaces: [team-{i % 500}]\n")
+    return "".join(lines)
+
+
+def manifests_text(objects: list[dict[str, Any]]) -> str:
+    """`objects` as one multi-document YAML file, as kubectl would print them (no aliases)."""
+    return yaml.dump_all(objects, Dumper=_PlainDumper, sort_keys=False)
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes shared values out in full: kubectl's output has no anchors or aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def large_virtual_service() -> dict[str, Any]:
     """A compliant VirtualService with LARGE_VS_ROUTES HTTP routes (a big multi-path API)."""
     hosts = ["api.github.com", "storage.googleapis.com"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+import webhook.policy.model as model_module
 from tests.unit.conftest import policy_from
 from tests.unit.istio_objects import RULES_POLICY
-import webhook.policy.model as model_module
 from webhook.policy.index import MEMO_SIZE, CompiledPolicy
 
 

@@ -34,7 +34,7 @@ def _read(text: str, *, general: bool) -> list[Any]:
         "m:\n  <<: {a: 1, b: 2}\n  b: 3\n",
         "x: " + "[" * 200 + "]" * 200 + "\n",
         "---\nkind: A\n---\n---\n- 1\n- {x: [a, {y: z}]}\n",
-        "name: \"quoted: yes\"\nblock: |\n  line\n  two\nfolded: >\n  a\n  b\n",
+        'name: "quoted: yes"\nblock: |\n  line\n  two\nfolded: >\n  a\n  b\n',
     ],
 )
 def test_the_direct_build_equals_the_general_path(text: str) -> None:
