@@ -20,6 +20,7 @@ from bench.workload import (
     manifest,
     manifests_text,
     service_entry,
+    sized_policy_json,
     sized_policy_text,
 )
 from webhook.check import manifests as manifests_module
@@ -84,17 +85,19 @@ class SizePoint:
 
     entries: int
     load_s: float
+    json_load_s: float
     rss_mib: float
     se_median_us: float
     se_p99_us: float
     vs_median_us: float
     vs_p99_us: float
-    #: Both objects were allowed, as they must be at every size.
+    #: Both objects were allowed, as they must be at every size, and JSON read as YAML.
     verdicts_ok: bool
 
 
 def allowlist_curve(sizes: tuple[int, ...], seconds: float, max_calls: int) -> list[SizePoint]:
-    """Load a policy of each size (YAML, parse + validate + index) and time evaluate() on it."""
+    """Load a policy of each size (YAML, then the same as JSON: parse + validate + index),
+    note the RSS it added, and time evaluate() on it."""
     se = service_entry("deep", "api.github.com")
     vs = manifest("allowed/github-via-egress-gateway.yaml", 1)
     points = []
@@ -108,13 +111,20 @@ def allowlist_curve(sizes: tuple[int, ...], seconds: float, max_calls: int) -> l
         gc.collect()
         rss = (_rss_bytes() - before) / 2**20
         del text
+        as_json = sized_policy_json(size)
+        started = time.perf_counter()
+        same = parse_policy(as_json, f"<{size} entries, JSON>")
+        json_load_s = time.perf_counter() - started
+        verdicts_ok = same.policy == policy.policy
+        del as_json, same
         se_times = time_calls(lambda p=policy: evaluate(se, p), seconds, max_calls)
         vs_times = time_calls(lambda p=policy: evaluate(vs, p), seconds, max_calls)
-        verdicts_ok = evaluate(se, policy).allowed and evaluate(vs, policy).allowed
+        verdicts_ok = verdicts_ok and evaluate(se, policy).allowed and evaluate(vs, policy).allowed
         points.append(
             SizePoint(
                 entries=len(policy.policy.allowlist),
                 load_s=load_s,
+                json_load_s=json_load_s,
                 rss_mib=rss,
                 se_median_us=statistics.median(se_times),
                 se_p99_us=percentile(se_times, 0.99),
@@ -134,7 +144,13 @@ def curve_svg(points: list[SizePoint]) -> str:
     """Two small log-x charts: load time, and evaluate() median per object, by entries."""
     width, height, pad = 360, 240, 48
     panels = [
-        ("policy load (s)", [("load", "#1f77b4", [p.load_s for p in points])]),
+        (
+            "policy load (s)",
+            [
+                ("YAML", "#1f77b4", [p.load_s for p in points]),
+                ("JSON", "#ff7f0e", [p.json_load_s for p in points]),
+            ],
+        ),
         (
             "evaluate() median (µs)",
             [

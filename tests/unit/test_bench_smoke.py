@@ -152,8 +152,10 @@ def test_the_sized_policies_have_their_size_and_keep_the_example_verdicts() -> N
     for case in engine_cases():
         if case.policy == "example":
             assert evaluate(case.obj, policy).allowed == case.allowed, case.label
-    point = SizePoint(10, 0.01, 1.0, 20.0, 30.0, 40.0, 50.0, verdicts_ok=True)
-    svg = curve_svg([point, SizePoint(1000, 0.1, 2.0, 21.0, 31.0, 41.0, 51.0, verdicts_ok=True)])
+    point = SizePoint(10, 0.01, 0.01, 1.0, 20.0, 30.0, 40.0, 50.0, verdicts_ok=True)
+    svg = curve_svg(
+        [point, SizePoint(1000, 0.1, 0.05, 2.0, 21.0, 31.0, 41.0, 51.0, verdicts_ok=True)]
+    )
     ElementTree.fromstring(svg)  # noqa: S314 - well-formed; the string is our own output
 
 
