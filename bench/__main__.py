@@ -188,14 +188,15 @@ def print_curve(points: list[SizePoint], svg: Path) -> list[str]:
 
 
 def print_checker(figure: CheckerFigure) -> list[str]:
+    speedup = figure.few_lines_per_s / figure.pure_lines_per_s
     print(
         f"egress-webhook check's work (read YAML, evaluate): {figure.lines:,} lines of "
-        f"200-route VirtualServices at {figure.lines_per_s:,.0f} lines/s; the pure-Python "
-        f"reader of before {figure.pure_lines_per_s:,.0f} lines/s "
-        f"({figure.lines_per_s / figure.pure_lines_per_s:.1f}x, target >= "
-        f"{CHECKER_SPEEDUP_TARGET:.0f}x); one 200-route VirtualService file to verdict: "
-        f"median {figure.one_vs_ms:.1f} ms, p99 {figure.one_vs_p99_ms:.1f} ms "
-        f"(target <= {CHECKER_ONE_VS_TARGET_MS:.0f} ms)"
+        f"200-route VirtualServices at {figure.lines_per_s:,.0f} lines/s\n"
+        f"the same work on three of them, alternating: {figure.few_lines_per_s:,.0f} lines/s "
+        f"vs the pure-Python reader of before {figure.pure_lines_per_s:,.0f} lines/s: "
+        f"{speedup:.1f}x (target >= {CHECKER_SPEEDUP_TARGET:.0f}x)\n"
+        f"one 200-route VirtualService, file to verdict: median {figure.one_vs_ms:.1f} ms, "
+        f"p99 {figure.one_vs_p99_ms:.1f} ms (target <= {CHECKER_ONE_VS_TARGET_MS:.0f} ms)"
     )
     return [] if figure.verdicts_ok else ["checker: a compliant VirtualService was not allowed"]
 
@@ -557,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         problems += print_curve(points, write_svg(args.svg, points))
 
         banner("1c. the offline checker: 200-route VirtualServices from YAML to verdicts")
-        problems += print_checker(checker_speed(3 if args.quick else 10, 3 if args.quick else 5))
+        problems += print_checker(checker_speed(3 if args.quick else 10, 2 if args.quick else 3))
 
         if args.engine_only:
             return _finish(started, missing, problems)
