@@ -121,30 +121,42 @@ def legs_of(
         return found
 
     def target(dest: Destination, field: str, *, mirror: bool) -> Target:
-        host, external = resolve(dest.host)
-        port = dest.port.number if dest.port is not None else None
-        return Target(field, dest.host, host, port, mirror, external)
+        raw = dest.get("host", "")
+        host, external = resolve(raw)
+        port = dest.get("port")
+        number = port.get("number") if port is not None else None
+        return Target(field, raw, host, number, mirror, external)
 
     legs: list[Leg] = []
     for i, http in enumerate(spec.http):
         path = f"spec.http[{i}]"
         found: list[Target] = []
-        for k, route in enumerate(http.route):
+        routes = http.get("route", ())
+        for k, route in enumerate(routes):
             found.append(
-                target(route.destination, f"{path}.route[{k}].destination.host", mirror=False)
+                target(
+                    route.get("destination", {}),
+                    f"{path}.route[{k}].destination.host",
+                    mirror=False,
+                )
             )
-        if http.mirror is not None:
-            found.append(target(http.mirror, f"{path}.mirror.host", mirror=True))
-        for k, mirror in enumerate(http.mirrors):
+        if (mirrored := http.get("mirror")) is not None:
+            found.append(target(mirrored, f"{path}.mirror.host", mirror=True))
+        for k, mirror in enumerate(http.get("mirrors", ())):
             found.append(
-                target(mirror.destination, f"{path}.mirrors[{k}].destination.host", mirror=True)
+                target(
+                    mirror.get("destination", {}),
+                    f"{path}.mirrors[{k}].destination.host",
+                    mirror=True,
+                )
             )
         targets = tuple(found)
         rewrites = tuple(_http_rewrites(http, path)) if _may_rewrite(http) else ()
-        delegate = f"{path}.delegate" if http.delegate is not None else None
+        delegate = f"{path}.delegate" if http.get("delegate") is not None else None
         reaches, inward = _reach(targets, egress_gateway)
         inward = inward and delegate is None
-        if not http.match:
+        matches = http.get("match", ())
+        if not matches:
             legs.append(
                 Leg(
                     "http",
@@ -159,17 +171,17 @@ def legs_of(
                     inward,
                 )
             )
-        for j, m in enumerate(http.match):
+        for j, m in enumerate(matches):
             legs.append(
                 Leg(
                     "http",
                     f"{path}.match[{j}]",
-                    gateways(m.gateways),
+                    gateways(m.get("gateways", [])),
                     hosts,
                     targets,
                     rewrites,
                     delegate,
-                    m.port,
+                    m.get("port"),
                     reaches,
                     inward,
                 )
@@ -217,25 +229,26 @@ def _reach(targets: tuple[Target, ...], egress_gateway: str) -> tuple[bool, bool
 def _may_rewrite(http: HTTPRoute) -> bool:
     """False when the route has nothing that could rewrite the authority (most routes)."""
     return (
-        http.rewrite is not None
-        or http.headers is not None
-        or any(route.headers is not None for route in http.route)
+        http.get("rewrite") is not None
+        or http.get("headers") is not None
+        or any(route.get("headers") is not None for route in http.get("route", ()))
     )
 
 
 def _http_rewrites(http: HTTPRoute, path: str) -> Iterator[AuthorityRewrite]:
-    if http.rewrite is not None and http.rewrite.authority:
-        yield AuthorityRewrite(f"{path}.rewrite.authority", http.rewrite.authority)
-    yield from _header_rewrites(http.headers, f"{path}.headers")
-    for k, route in enumerate(http.route):
-        yield from _header_rewrites(route.headers, f"{path}.route[{k}].headers")
+    rewrite = http.get("rewrite")
+    if rewrite is not None and (authority := rewrite.get("authority")):
+        yield AuthorityRewrite(f"{path}.rewrite.authority", authority)
+    yield from _header_rewrites(http.get("headers"), f"{path}.headers")
+    for k, route in enumerate(http.get("route", ())):
+        yield from _header_rewrites(route.get("headers"), f"{path}.route[{k}].headers")
 
 
 def _header_rewrites(headers: Headers | None, path: str) -> Iterator[AuthorityRewrite]:
-    operations = headers.request if headers is not None else None
+    operations = headers.get("request") if headers is not None else None
     if operations is None:
         return
-    for verb, values in (("set", operations.set), ("add", operations.add)):
+    for verb, values in (("set", operations.get("set")), ("add", operations.get("add"))):
         for name, value in (values or {}).items():
             if name.lower() in AUTHORITY_HEADERS:
                 yield AuthorityRewrite(f"{path}.request.{verb}[{name}]", value)
