@@ -66,8 +66,15 @@ class Subject(Generic[SpecT]):
         return resolve_service_host(host, self.namespace, self.policy.cluster_domain)
 
     def is_external(self, fqdn: str) -> bool:
-        """True when a resolved name lies outside the cluster domain."""
-        return not is_in_cluster(fqdn, self.policy.cluster_domain)
+        """True when a resolved name lies outside the cluster domain.
+
+        Asked once per leg and rule of a VirtualService about the same few hosts, so
+        remembered (keyed by the bare name: every other memo key is a tuple).
+        """
+        answer: bool | None = self.memo.get(fqdn)
+        if answer is None:
+            answer = self.memo[fqdn] = not is_in_cluster(fqdn, self.policy.cluster_domain)
+        return answer
 
     def allowed_summary(self, limit: int = 8) -> str:
         """``allowed: a, b, c`` for this namespace, or a hint when nothing is."""
