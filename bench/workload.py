@@ -60,6 +60,64 @@ def large_policy_text() -> str:
     return yaml.safe_dump(base, sort_keys=False)
 
 
+def sized_policy_data(entries: int) -> dict[str, Any]:
+    """The example policy grown to `entries` allowlist entries.
+
+    A third are ``*.domain`` wildcards, a tenth restricted to one of 50 namespaces (so
+    the per-namespace lists are exercised).
+    """
+    base = yaml.safe_load(EXAMPLE_POLICY.read_text())
+    listed: list[dict[str, Any]] = base["allowlist"]
+    for i in range(max(0, entries - len(listed))):
+        entry: dict[str, Any]
+        if i % 3 == 0:
+            entry = {"host": f"*.svc-{i}.example.net", "ports": [{"number": 443}, {"number": 8443}]}
+        else:
+            entry = {
+                "host": f"api-{i}.partner-{i % 97}.example.com",
+                "ports": [{"number": 443, "protocols": ["TLS", "HTTPS"]}],
+            }
+        if i % 10 == 0:
+            entry["namespaces"] = [f"team-{i % 500}"]
+        listed.append(entry)
+    return dict(base)
+
+
+def sized_policy_text(entries: int) -> str:
+    """`sized_policy_data` as block YAML, formatted directly: PyYAML's emitter would take
+    longer than loading does."""
+    data = sized_policy_data(entries)
+    listed = data.pop("allowlist")
+    lines = [yaml.safe_dump(data, sort_keys=False), "allowlist:\n"]
+    for entry in listed:
+        lines.append(f"  - host: {json.dumps(entry['host'])}\n    ports:\n")
+        for port in entry["ports"]:
+            lines.append(f"    - number: {port['number']}\n")
+            if "protocols" in port:
+                lines.append(f"      protocols: [{', '.join(port['protocols'])}]\n")
+        for key in ("namespaces", "cidrs"):
+            if key in entry:
+                lines.append(f"    {key}: [{', '.join(entry[key])}]\n")
+    return "".join(lines)
+
+
+def sized_policy_json(entries: int) -> str:
+    """`sized_policy_data` as one JSON object (how a generator would write a large policy)."""
+    return json.dumps(sized_policy_data(entries))
+
+
+def manifests_text(objects: list[dict[str, Any]]) -> str:
+    """`objects` as one multi-document YAML file, as kubectl would print them (no aliases)."""
+    return yaml.dump_all(objects, Dumper=_PlainDumper, sort_keys=False)
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes shared values out in full: kubectl's output has no anchors or aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def large_virtual_service() -> dict[str, Any]:
     """A compliant VirtualService with LARGE_VS_ROUTES HTTP routes (a big multi-path API)."""
     hosts = ["api.github.com", "storage.googleapis.com"]

@@ -9,6 +9,7 @@ import ssl
 import subprocess
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -24,6 +25,7 @@ from bench.workload import (
     large_policy_text,
     opa_data,
     review_cases,
+    sized_policy_text,
 )
 from tests.conftest import ROOT
 from webhook.certs import write_bundle
@@ -139,3 +141,27 @@ def test_rego_reaches_the_engines_verdict(
     assert answer["kind"] == "AdmissionReview"
     assert answer["response"]["uid"] == admission_review(obj)["request"]["uid"]
     assert answer["response"]["allowed"] is expected.allowed, (label, answer, expected.message())
+
+
+def test_the_sized_policies_have_their_size_and_keep_the_example_verdicts() -> None:
+    from bench.scale import SizePoint, curve_svg
+
+    policy = parse_policy(sized_policy_text(1_000))
+    assert len(policy.policy.allowlist) == 1_000
+    assert policy.allowed_count("team-10") > policy.allowed_count("nobody")
+    for case in engine_cases():
+        if case.policy == "example":
+            assert evaluate(case.obj, policy).allowed == case.allowed, case.label
+    point = SizePoint(10, 0.01, 0.01, 1.0, 20.0, 30.0, 40.0, 50.0, verdicts_ok=True)
+    svg = curve_svg(
+        [point, SizePoint(1000, 0.1, 0.05, 2.0, 21.0, 31.0, 41.0, 51.0, verdicts_ok=True)]
+    )
+    ElementTree.fromstring(svg)  # noqa: S314 - well-formed; the string is our own output
+
+
+def test_the_manifests_text_has_no_aliases() -> None:
+    from bench.workload import large_virtual_service, manifests_text
+
+    text = manifests_text([large_virtual_service()])
+    assert "&" not in text
+    assert len(yaml.safe_load(text)["spec"]["http"]) == 200

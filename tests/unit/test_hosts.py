@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import pytest
 
+import webhook.policy.hosts as hosts_module
 from webhook.policy.hosts import (
     HostPatternError,
     host_problem,
@@ -141,3 +143,34 @@ def test_label_wildcard_widens_partial_wildcards(host: str, widened: str) -> Non
 def test_bare_wildcard_overlaps_everything() -> None:
     assert hosts_overlap("*", "api.github.com")
     assert hosts_overlap("*.googleapis.com", "*")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "api.github.com",
+        "*.googleapis.com",
+        "a.b",
+        "1.2.3.4",
+        "*.1.2.3",
+        "10.0.0.0",
+        "1a.2b.3c.4d",
+        "x" * 63 + ".com",
+        "x" * 64 + ".com",
+        ".".join(["a" * 61] * 4) + ".co",
+        "*." + ".".join(["a" * 61] * 4) + ".co",
+        "-a.com",
+        "a-.com",
+        "a..com",
+        "API.github.com",
+        "*.com",
+        "a.com.",
+        "a*.com",
+    ],
+)
+def test_the_one_match_fast_path_agrees_with_every_check(
+    host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = host_problem(host)
+    monkeypatch.setattr(hosts_module, "_PLAIN_NAME", re.compile(r"(?!)"))  # every check runs
+    assert host_problem(host) == fast

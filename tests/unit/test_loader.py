@@ -90,3 +90,31 @@ def test_index_answers_by_namespace() -> None:
     assert [e.host for e in policy.entries_in("a.example.com", "team-b")] == ["*.example.com"]
     assert policy.entries_in("example.com", "team-a") == ()
     assert policy.allowed_hosts("team-b") == ["*.example.com"]
+
+
+def test_a_json_policy_reads_as_the_yaml_reader_reads_it() -> None:
+    yaml_text = (
+        "allowlist:\n"
+        "  - host: API.example.com\n    ports: [{number: 443, protocols: [tls]}]\n"
+        "mode: warn\n"
+    )
+    json_text = (
+        '{"allowlist": [{"host": "API.example.com", '
+        '"ports": [{"number": 443, "protocols": ["tls"]}]}], "mode": "warn"}'
+    )
+    assert parse_policy(json_text).policy == parse_policy(yaml_text).policy
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # duplicate keys: refused with both lines, by the YAML reader
+        ('{"allowlist": [],\n "allowlist": []}', 'mapping key "allowlist" already defined'),
+        # YAML 1.1 reads 1e3 as a string, so the port is not a number either way
+        ('{"allowlist": [{"host": "a.example.com",\n "ports": [{"number": 1e3}]}]}', ":2:"),
+        ('{"allowlist": [{"host": "a.example.com",\n "ports": [{"number": NaN}]}]}', ":2:"),
+    ],
+)
+def test_a_json_policy_is_refused_as_its_yaml_reading_is(text: str, expected: str) -> None:
+    problems = _problems(text)
+    assert any(expected in p for p in problems), problems

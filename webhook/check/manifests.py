@@ -40,6 +40,7 @@ from webhook.yaml_strict import (
     CStrictLoader,
     PureStrictLoader,
     StrictLoader,
+    collector_paused,
     describe_value,
     nesting_exceeds,
 )
@@ -123,7 +124,8 @@ def parse_manifests(text: str, file: str) -> list[Manifest]:
         if text.lstrip(" \t\r\n").startswith("{"):
             documents = list(_json_documents(text, file))
         else:
-            documents = list(_yaml_documents(text, file))
+            with collector_paused():
+                documents = list(_yaml_documents(text, file))
     except RecursionError:
         raise ManifestError(f"{file}: nested too deeply to be a Kubernetes object") from None
     manifests: list[Manifest] = []
@@ -193,7 +195,8 @@ def _yaml_documents(text: str, file: str) -> Iterator[tuple[Any, yaml.Node | Non
             if node is None:
                 continue
             line = node.start_mark.line + 1
-            _check_aliases(node, file)
+            if loader.aliases_possible:  # no "&" in the text: no anchor, so no alias
+                _check_aliases(node, file)
             yield loader.construct_document(node), node, line
     except yaml.MarkedYAMLError as exc:
         raise ManifestError(_yaml_problem(exc, file)) from None
@@ -316,8 +319,24 @@ def _json_documents(text: str, file: str) -> Iterator[tuple[Any, yaml.Node | Non
 # -- values -------------------------------------------------------------------------
 
 
+def _json_values_only(data: object) -> bool:
+    """True when every value in `data` has a JSON form: one pass, no paths built."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif not isinstance(value, _JSONScalar):
+            return False
+    return True
+
+
 def _check_json_values(data: dict[str, Any], origin: Origin) -> None:
     """Refuse values the API server could not receive (binary, sets, pairs)."""
+    if _json_values_only(data):
+        return
     stack: list[tuple[object, str]] = [(data, "")]
     while stack:
         value, path = stack.pop()

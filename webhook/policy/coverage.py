@@ -75,7 +75,7 @@ def covers(vs: Object, host: str, port: int, policy: CompiledPolicy) -> bool:
     except ValidationError:
         return False  # an object the webhook cannot read covers nothing
     gateway = policy.egress_gateway_service
-    for leg in legs_of(spec, namespace, policy.cluster_domain):
+    for leg in legs_of(spec, namespace, policy.cluster_domain, egress_gateway=gateway):
         if not leg.at_sidecars or leg.delegate_field is not None or not leg.targets:
             continue
         if leg.port not in (None, port) or not any(host_within(host, h) for h in leg.hosts):

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from yaml.resolver import Resolver
 
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.model import Policy
-from webhook.yaml_strict import MAX_NESTING, StrictLoader, nesting_exceeds
+from webhook.yaml_strict import MAX_NESTING, StrictLoader, collector_paused, nesting_exceeds
 
 
 def load_policy(path: Path | str) -> CompiledPolicy:
@@ -26,7 +28,74 @@ def load_policy(path: Path | str) -> CompiledPolicy:
 
 
 def parse_policy(text: str, source: str = "<policy>") -> CompiledPolicy:
-    """Validate and index policy YAML `text`; `source` names it in error messages."""
+    """Validate and index policy YAML (or JSON) `text`; `source` names it in error messages."""
+    with collector_paused():
+        return _parse_policy(text, source)
+
+
+class _NotPlainJSONError(ValueError):
+    """The text is not JSON that the YAML reader would read the same way."""
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _NotPlainJSONError(key)  # the YAML reader names both lines
+        obj[key] = value
+    return obj
+
+
+def _yaml_float(token: str) -> float | str:
+    """A JSON number with a fraction or exponent, as YAML 1.1 reads it (1e3 is a string)."""
+    tag = _RESOLVER.resolve(yaml.ScalarNode, token, (True, False))  # type: ignore[no-untyped-call]
+    return float(token) if tag == "tag:yaml.org,2002:float" else token
+
+
+def _not_plain_json(name: str) -> float:
+    raise _NotPlainJSONError(name)
+
+
+_RESOLVER = Resolver()
+_JSON = json.JSONDecoder(
+    object_pairs_hook=_json_object, parse_float=_yaml_float, parse_constant=_not_plain_json
+)
+
+
+def _json_data(text: str) -> Any:
+    """The policy read as JSON when `text` is a JSON object, else None.
+
+    JSON is YAML, and a machine-written allowlist of 100,000 entries reads about 10x
+    faster this way. Anything the two readers could see differently (a duplicate key,
+    NaN, invalid JSON, nesting too deep for json) returns None, and the YAML reader
+    then reads it, refusing it or naming the line.
+    """
+    if not text.lstrip(" \t\r\n").startswith("{"):
+        return None
+    try:
+        return _JSON.decode(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML node tree of `text` (only to map errors to lines), or None."""
+    loader = StrictLoader(text)
+    try:
+        return loader.get_single_node()
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+
+
+def _parse_policy(text: str, source: str) -> CompiledPolicy:
+    data = _json_data(text)
+    if isinstance(data, dict):
+        try:
+            return CompiledPolicy(Policy.model_validate(data))
+        except ValidationError as exc:
+            raise PolicyInvalidError(source, _problems(exc, _compose(text), source)) from None
     try:
         # The strict loader refuses duplicate keys: with the last copy silently winning,
         # a reviewer of the policy file could read a different allowlist than the one served.

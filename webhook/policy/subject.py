@@ -94,16 +94,24 @@ class Subject(Generic[SpecT]):
         return resolve_service_host(host, self.namespace, self.policy.cluster_domain)
 
     def is_external(self, fqdn: str) -> bool:
-        """True when a resolved name lies outside the cluster domain."""
-        return not is_in_cluster(fqdn, self.policy.cluster_domain)
+        """True when a resolved name lies outside the cluster domain.
+
+        Asked once per leg and rule of a VirtualService about the same few hosts, so
+        remembered (keyed by the bare name: every other memo key is a tuple).
+        """
+        answer: bool | None = self.memo.get(fqdn)
+        if answer is None:
+            answer = self.memo[fqdn] = not is_in_cluster(fqdn, self.policy.cluster_domain)
+        return answer
 
     def allowed_summary(self, limit: int = 8) -> str:
         """``allowed: a, b, c`` for this namespace, or a hint when nothing is."""
-        hosts = self.policy.allowed_hosts(self.namespace)
+        hosts = self.policy.allowed_hosts(self.namespace, limit)
         if not hosts:
             return f'nothing is allowlisted for namespace "{self.namespace}"'
-        shown = ", ".join(hosts[:limit])
-        more = f" and {len(hosts) - limit} more" if len(hosts) > limit else ""
+        shown = ", ".join(hosts)
+        count = self.policy.allowed_count(self.namespace)
+        more = f" and {count - limit} more" if count > limit else ""
         return f"allowed: {shown}{more}"
 
     @property
@@ -163,7 +171,11 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
         cls, spec: VirtualServiceSpec, metadata: ObjectMeta, namespace: str, policy: CompiledPolicy
     ) -> dict[str, Any]:
         """Parse the routes into legs (the only per-object work every VS rule shares)."""
-        return {"legs": legs_of(spec, namespace, policy.cluster_domain)}
+        return {
+            "legs": legs_of(
+                spec, namespace, policy.cluster_domain, egress_gateway=policy.egress_gateway_service
+            )
+        }
 
     @property
     def export_to(self) -> list[str] | None:
@@ -182,15 +194,11 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
         delegated out of view (a redirect or direct response has no target at all). An
         ingress VirtualService that also binds ``mesh`` routes its public name this way.
         """
-        gateway = self.policy.egress_gateway_service
-        return leg.delegate_field is None and all(
-            not t.external and t.host != gateway for t in leg.targets
-        )
+        return leg.inward
 
     def reaches_egress_gateway(self, leg: Leg) -> bool:
         """True when a route or mirror of the leg sends to the egress gateway Service."""
-        gateway = self.policy.egress_gateway_service
-        return any(t.host == gateway for t in leg.targets)
+        return leg.reaches_egress_gateway
 
     def is_egress_gateway(self, ref: str) -> bool:
         """True when the Gateway ``namespace/name`` serves at the egress gateway pods.

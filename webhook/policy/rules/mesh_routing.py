@@ -32,6 +32,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     """A sidecar route that reaches an external host around the egress gateway."""
     policy = subject.policy
     gateway = policy.egress_gateway_service
+    named: dict[tuple[str, ...], str] = {}  # the legs of a large VirtualService share hosts
     for leg in subject.legs:
         if not leg.at_sidecars:
             continue
@@ -51,7 +52,9 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                         f'route it through the egress gateway "{gateway}"',
                     )
             continue
-        names = ", ".join(_named(subject, h, captured[h]) for h in guarded)
+        names = named.get(key := tuple(guarded))
+        if names is None:
+            names = named[key] = ", ".join(_named(subject, h, captured[h]) for h in guarded)
         for target in leg.targets:
             if target.mirror:
                 yield Violation(
