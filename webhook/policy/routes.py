@@ -81,6 +81,50 @@ class Leg(NamedTuple):
         return MESH_GATEWAY in self.gateways
 
 
+class _Names:
+    """Resolves names and gateway references once per VirtualService, however many routes
+    repeat them (a large VirtualService names few hosts)."""
+
+    def __init__(self, spec: VirtualServiceSpec, namespace: str, cluster_domain: str) -> None:
+        self.namespace = namespace
+        self.cluster_domain = cluster_domain
+        if spec.hosts:
+            self.top_gateways = frozenset(
+                resolve_gateway_ref(g, namespace) for g in spec.gateways
+            ) or frozenset({MESH_GATEWAY})
+        else:  # a delegate: its parent may be bound to sidecars or to any gateway
+            self.top_gateways = frozenset({MESH_GATEWAY, DELEGATING_GATEWAYS})
+        self._hosts: dict[str, tuple[str, bool]] = {}
+        self._gateway_sets: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def resolve(self, host: str) -> tuple[str, bool]:
+        """(the FQDN Istio reads, outside the cluster domain?)."""
+        answer = self._hosts.get(host)
+        if answer is None:
+            fqdn = resolve_service_host(host, self.namespace, self.cluster_domain)
+            answer = self._hosts[host] = (fqdn, not is_in_cluster(fqdn, self.cluster_domain))
+        return answer
+
+    def gateways(self, refs: list[str]) -> frozenset[str]:
+        """A match's own gateways override the VirtualService's."""
+        if not refs:
+            return self.top_gateways
+        key = tuple(refs)
+        found = self._gateway_sets.get(key)
+        if found is None:
+            found = self._gateway_sets[key] = frozenset(
+                resolve_gateway_ref(g, self.namespace) for g in refs
+            )
+        return found
+
+    def target(self, dest: Destination, field: str, *, mirror: bool) -> Target:
+        raw = dest.get("host", "")
+        host, external = self.resolve(raw)
+        port = dest.get("port")
+        number = port.get("number") if port is not None else None
+        return Target(field, raw, host, number, mirror, external)
+
+
 def legs_of(
     spec: VirtualServiceSpec, namespace: str, cluster_domain: str, *, egress_gateway: str
 ) -> tuple[Leg, ...]:
@@ -91,101 +135,53 @@ def legs_of(
     what rules ask of a route's targets (`egress_gateway`, the Service's FQDN, among
     them? all inside?) is answered once per route, not once per leg and rule.
     """
-    if spec.hosts:
-        top_gateways = frozenset(
-            resolve_gateway_ref(g, namespace) for g in spec.gateways
-        ) or frozenset({MESH_GATEWAY})
-    else:  # a delegate: its parent may be bound to sidecars or to any gateway
-        top_gateways = frozenset({MESH_GATEWAY, DELEGATING_GATEWAYS})
+    names = _Names(spec, namespace, cluster_domain)
     hosts = tuple(resolve_service_host(h, namespace, cluster_domain) for h in spec.hosts)
+    legs = list(_http_legs(spec, names, hosts, egress_gateway))
+    legs.extend(_l4_legs(spec, names, hosts, egress_gateway))
+    return tuple(legs)
 
-    resolved: dict[str, tuple[str, bool]] = {}  # a large VirtualService names few hosts
 
-    def resolve(host: str) -> tuple[str, bool]:
-        answer = resolved.get(host)
-        if answer is None:
-            fqdn = resolve_service_host(host, namespace, cluster_domain)
-            answer = resolved[host] = (fqdn, not is_in_cluster(fqdn, cluster_domain))
-        return answer
+def _http_targets(http: HTTPRoute, path: str, names: _Names) -> tuple[Target, ...]:
+    """The destinations and mirrors of one http route."""
+    found = [
+        names.target(route.get("destination", {}), f"{path}.route[{k}].destination.host",
+                     mirror=False)
+        for k, route in enumerate(http.get("route", ()))
+    ]  # fmt: skip
+    if (mirrored := http.get("mirror")) is not None:
+        found.append(names.target(mirrored, f"{path}.mirror.host", mirror=True))
+    found.extend(
+        names.target(mirror.get("destination", {}), f"{path}.mirrors[{k}].destination.host",
+                     mirror=True)
+        for k, mirror in enumerate(http.get("mirrors", ()))
+    )  # fmt: skip
+    return tuple(found)
 
-    gateway_sets: dict[tuple[str, ...], frozenset[str]] = {}
 
-    def gateways(refs: list[str]) -> frozenset[str]:
-        """A match's own gateways override the VirtualService's."""
-        if not refs:
-            return top_gateways
-        key = tuple(refs)
-        found = gateway_sets.get(key)
-        if found is None:
-            found = gateway_sets[key] = frozenset(resolve_gateway_ref(g, namespace) for g in refs)
-        return found
-
-    def target(dest: Destination, field: str, *, mirror: bool) -> Target:
-        raw = dest.get("host", "")
-        host, external = resolve(raw)
-        port = dest.get("port")
-        number = port.get("number") if port is not None else None
-        return Target(field, raw, host, number, mirror, external)
-
-    legs: list[Leg] = []
+def _http_legs(
+    spec: VirtualServiceSpec, names: _Names, hosts: tuple[str, ...], egress_gateway: str
+) -> Iterator[Leg]:
     for i, http in enumerate(spec.http):
         path = f"spec.http[{i}]"
-        found: list[Target] = []
-        routes = http.get("route", ())
-        for k, route in enumerate(routes):
-            found.append(
-                target(
-                    route.get("destination", {}),
-                    f"{path}.route[{k}].destination.host",
-                    mirror=False,
-                )
-            )
-        if (mirrored := http.get("mirror")) is not None:
-            found.append(target(mirrored, f"{path}.mirror.host", mirror=True))
-        for k, mirror in enumerate(http.get("mirrors", ())):
-            found.append(
-                target(
-                    mirror.get("destination", {}),
-                    f"{path}.mirrors[{k}].destination.host",
-                    mirror=True,
-                )
-            )
-        targets = tuple(found)
+        targets = _http_targets(http, path, names)
         rewrites = tuple(_http_rewrites(http, path)) if _may_rewrite(http) else ()
         delegate = f"{path}.delegate" if http.get("delegate") is not None else None
         reaches, inward = _reach(targets, egress_gateway)
         inward = inward and delegate is None
         matches = http.get("match", ())
+        shared = (hosts, targets, rewrites, delegate)
         if not matches:
-            legs.append(
-                Leg(
-                    "http",
-                    path,
-                    top_gateways,
-                    hosts,
-                    targets,
-                    rewrites,
-                    delegate,
-                    None,
-                    reaches,
-                    inward,
-                )
-            )
+            yield Leg("http", path, names.top_gateways, *shared, None, reaches, inward)
         for j, m in enumerate(matches):
-            legs.append(
-                Leg(
-                    "http",
-                    f"{path}.match[{j}]",
-                    gateways(m.get("gateways", [])),
-                    hosts,
-                    targets,
-                    rewrites,
-                    delegate,
-                    m.get("port"),
-                    reaches,
-                    inward,
-                )
-            )
+            gateways = names.gateways(m.get("gateways", []))
+            port = m.get("port")
+            yield Leg("http", f"{path}.match[{j}]", gateways, *shared, port, reaches, inward)
+
+
+def _l4_legs(
+    spec: VirtualServiceSpec, names: _Names, hosts: tuple[str, ...], egress_gateway: str
+) -> Iterator[Leg]:
     l4_routes: list[tuple[Literal["tls", "tcp"], int, L4Route]] = [
         *(("tls", i, route) for i, route in enumerate(spec.tls)),
         *(("tcp", i, route) for i, route in enumerate(spec.tcp)),
@@ -193,7 +189,7 @@ def legs_of(
     for protocol, i, l4 in l4_routes:
         path = f"spec.{protocol}[{i}]"
         targets = tuple(
-            target(dest.destination, f"{path}.route[{k}].destination.host", mirror=False)
+            names.target(dest.destination, f"{path}.route[{k}].destination.host", mirror=False)
             for k, dest in enumerate(l4.route)
         )
         reaches, inward = _reach(targets, egress_gateway)
@@ -201,23 +197,22 @@ def legs_of(
         for j, match in enumerate(l4_matches):
             # Only TLS matches carry sniHosts; a TCP route serves every name of its hosts.
             sni = (
-                tuple(resolve(h)[0] for h in match.sni_hosts) if isinstance(match, TLSMatch) else ()
+                tuple(names.resolve(h)[0] for h in match.sni_hosts)
+                if isinstance(match, TLSMatch)
+                else ()
             )
-            legs.append(
-                Leg(
-                    protocol=protocol,
-                    field=f"{path}.match[{j}]" if match else path,
-                    gateways=gateways(match.gateways if match else []),
-                    hosts=sni or hosts,
-                    targets=targets,
-                    authority_rewrites=(),
-                    delegate_field=None,
-                    port=match.port if match else None,
-                    reaches_egress_gateway=reaches,
-                    inward=inward,
-                )
+            yield Leg(
+                protocol=protocol,
+                field=f"{path}.match[{j}]" if match else path,
+                gateways=names.gateways(match.gateways if match else []),
+                hosts=sni or hosts,
+                targets=targets,
+                authority_rewrites=(),
+                delegate_field=None,
+                port=match.port if match else None,
+                reaches_egress_gateway=reaches,
+                inward=inward,
             )
-    return tuple(legs)
 
 
 def _reach(targets: tuple[Target, ...], egress_gateway: str) -> tuple[bool, bool]:
