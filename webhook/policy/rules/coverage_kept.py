@@ -5,6 +5,11 @@ VirtualService is refused when some live ServiceEntry host and port that the egr
 gateway must carry is covered now (by this VirtualService or another) and would not be
 after the change. Delete the ServiceEntry first. Same modes as gateway-coverage
 (egressGateway.coverage), and a stale view refuses the change (fail closed).
+
+Istio: a sidecar picks the VirtualServices visible to its namespace (exportTo, in
+pilot/pkg/model/push_context.go) whose hosts match a service (core/httproute.go
+selectVirtualServices); with none left for a registered external host, the outbound
+cluster of the ServiceEntry itself serves it, straight out (core/cluster_builder.go).
 """
 
 from __future__ import annotations

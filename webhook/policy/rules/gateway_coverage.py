@@ -7,6 +7,11 @@ VirtualService visible to the entry's namespace sending its ``mesh`` traffic to 
 egress gateway Service: create the VirtualService first. Not checked without a view or
 with egressGateway.coverage ``off``; with ``warn`` the findings are warnings. A stale view
 cannot vouch for anything, so the entry is refused (fail closed) with the reason.
+
+Istio: a MESH_EXTERNAL ServiceEntry gets an outbound cluster and listener at every sidecar
+it is exported to (pilot/pkg/networking/core cluster and listener builders); only a
+VirtualService whose hosts match it (core/httproute.go selectVirtualServices) sends that
+traffic elsewhere, here to the egress gateway.
 """
 
 from __future__ import annotations
