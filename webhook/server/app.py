@@ -163,6 +163,8 @@ async def _run(app: web.Application, settings: Settings) -> ExitCode:
             extra={"fields": {"event": "connection_limit_lowered"}},
         )
     for address in runner.addresses:
+        if isinstance(address, str):
+            continue  # a worker's metrics socket, not a listener
         host, port = address[0], address[1]
         log.info(
             "serving admission reviews on https://%s:%d/validate",

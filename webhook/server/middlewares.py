@@ -54,7 +54,13 @@ def problem(code: int, reason: str, message: str) -> web.Response:
 
 def json_response(body: object, *, status: int = 200) -> web.Response:
     """`body` encoded by orjson (aiohttp's json_response uses the standard library)."""
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+    try:
+        encoded = orjson.dumps(body)
+    except TypeError:
+        # a lone surrogate (echoed from a body the standard library decoded) is not UTF-8:
+        # json.dumps escapes it, as the response always did
+        encoded = json.dumps(body).encode()
+    return web.Response(body=encoded, status=status, content_type="application/json")
 
 
 @web.middleware
