@@ -243,6 +243,8 @@ async def run_open_loop(
             elapsed = time.perf_counter_ns() - due_ns
             problem = f"HTTP {status}" if status != 200 else _check(json.loads(raw), uid, expected)
             if problem is not None:
+                if problem.startswith("allowed="):
+                    tally.wrong_verdicts += 1
                 tally.error(problem)
                 return
             tally.latencies_ns.append(elapsed)
