@@ -363,8 +363,8 @@ STAGES = [
     ("response: denied()", ("review.py", "denied")),
     ("response: model_dump", ("review.py", "response_review")),
     ("metrics", ("metrics.py", "observe_review")),
-    ("decision log (JSON)", ("logging/__init__.py", "info")),
-    ("response JSON encode", ("web_response.py", "json_response")),
+    ("decision log (JSON)", ("logs.py", "info")),
+    ("response JSON encode", ("middlewares.py", "json_response")),
 ]
 
 #: Per-request functions worth counting (calls per request).
@@ -374,7 +374,8 @@ PER_REQUEST_FUNCTIONS = {
     ("index.py", "allowed_hosts"): "allowed_hosts (sorts the allowlist)",
     ("hosts.py", "is_ip_literal"): "is_ip_literal",
     ("ipaddress.py", "ip_network"): "ipaddress.ip_network",
-    ("logs.py", "format"): "JSON log format",
+    ("logs.py", "format"): "JSON log format (logging path)",
+    ("logs.py", "_dumps"): "JSON log line encode",
 }
 
 
