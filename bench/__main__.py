@@ -39,14 +39,15 @@ class Plan:
     warmup: float
     concurrency: int
     profile_seconds: float
+    rate_seconds: float = 5.0
     max_requests: int = 200_000
 
 
 def plan_from(args: argparse.Namespace) -> Plan:
     if args.quick:
-        plan = Plan(0.4, 20_000, 1, 3.0, 0.5, 8, 2.0)
+        plan = Plan(0.4, 20_000, 1, 3.0, 0.5, 8, 2.0, rate_seconds=2.0)
     else:
-        plan = Plan(1.5, 100_000, 3, 6.0, 1.0, 8, 5.0)
+        plan = Plan(1.5, 100_000, 3, 6.0, 1.0, 8, 5.0, rate_seconds=5.0)
     return Plan(
         engine_seconds=plan.engine_seconds,
         engine_max_calls=plan.engine_max_calls,
@@ -55,6 +56,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
         warmup=plan.warmup,
         concurrency=args.concurrency or plan.concurrency,
         profile_seconds=plan.profile_seconds,
+        rate_seconds=plan.rate_seconds,
     )
 
 
@@ -226,6 +228,74 @@ def run_load_process(server: Server, servers: Servers, cases: Path, plan: Plan) 
     return LoadResult(**json.loads(done.stdout))
 
 
+#: Open-loop rates (reviews/s) of the latency-under-load run.
+RATES = (100, 500, 1000)
+
+
+def run_rate_process(server: Server, servers: Servers, cases: Path, rate: float,
+                     seconds: float) -> LoadResult:  # fmt: skip
+    """One bounded open-loop run at `rate` reviews/s from a separate process."""
+    argv = [sys.executable, "-m", "bench.load", "--url", server.url, "--ca", str(servers.ca),
+            "--cases", str(cases), "--rate", str(rate), "--duration", str(seconds)]  # fmt: skip
+    done = subprocess.run(
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the open-loop generator failed against {server.name}:\n{done.stderr}")
+    return LoadResult(**json.loads(done.stdout))
+
+
+def latency_under_load(servers: Servers, workdir: Path, plan: Plan) -> list[str]:
+    """p50/p99 at fixed offered rates (open loop), one worker and two."""
+    problems: list[str] = []
+    cases = write_cases(workdir, check_verdicts=True)
+    rows = []
+    for workers in (1, 2):
+        server = servers.start_ours(EXAMPLE_POLICY, workers=workers)
+        # unmeasured: every worker's first requests (imports, handshakes) out of the figures
+        run_rate_process(server, servers, cases, 200, 1.0)
+        for rate in RATES:
+            r = run_rate_process(server, servers, cases, rate, plan.rate_seconds)
+            rows.append([f"{workers}", f"{rate:,}", f"{r.rps:,.0f}", f"{r.p50_ms:.2f}",
+                         f"{r.p99_ms:.2f}", f"{r.max_ms:.1f}", str(r.errors)])  # fmt: skip
+            if r.errors:
+                problems.append(f"open loop {rate}/s, {workers} worker(s): {r.first_error}")
+        servers.stop(server)
+    table(["workers", "offered/s", "answered/s", "p50 ms", "p99 ms", "max ms", "errors"], rows)
+    print(f"open loop: requests sent on a schedule for {plan.rate_seconds:g} s each, latency "
+          "from the scheduled send (queueing included)")  # fmt: skip
+    return problems
+
+
+def scaling(servers: Servers, workdir: Path, plan: Plan) -> list[str]:
+    """Throughput of `serve --workers 1` vs `--workers 2`, same load generator, alternating."""
+    cases = write_cases(workdir, check_verdicts=True)
+    wide = Plan(**{**plan.__dict__, "concurrency": max(plan.concurrency, 16)})
+    results: dict[int, list[LoadResult]] = {1: [], 2: []}
+    started = {w: servers.start_ours(EXAMPLE_POLICY, workers=w) for w in results}
+    for _ in range(plan.rounds):
+        for workers, server in started.items():
+            results[workers].append(run_load_process(server, servers, cases, wide))
+    for server in started.values():
+        servers.stop(server)
+    table(
+        ["workers", "req/s", "p50 ms", "p99 ms", "client CPU", "errors"],
+        [
+            [str(w), f"{statistics.median(r.rps for r in rs):,.0f}",
+             f"{statistics.median(r.p50_ms for r in rs):.2f}",
+             f"{statistics.median(r.p99_ms for r in rs):.2f}",
+             f"{statistics.median(r.client_cpu for r in rs):.0%}", str(sum(r.errors for r in rs))]
+            for w, rs in results.items()
+        ],
+    )  # fmt: skip
+    one = statistics.median(r.rps for r in results[1])
+    two = statistics.median(r.rps for r in results[2])
+    print(f"2 workers / 1 worker: throughput {two / one:.2f}x ({wide.concurrency} in flight; "
+          "the load generator shares the machine's cores)")  # fmt: skip
+    errors = sum(r.errors for rs in results.values() for r in rs)
+    return [f"scaling: {errors} failed or wrong responses"] if errors else []
+
+
 def write_cases(workdir: Path, *, check_verdicts: bool) -> Path:
     path = workdir / ("cases.json" if check_verdicts else "cases-any-verdict.json")
     path.write_text(
@@ -374,8 +444,8 @@ STAGES = [
     ("response: denied()", ("review.py", "denied")),
     ("response: model_dump", ("review.py", "response_review")),
     ("metrics", ("metrics.py", "observe_review")),
-    ("decision log (JSON)", ("logging/__init__.py", "info")),
-    ("response JSON encode", ("web_response.py", "json_response")),
+    ("decision log (JSON)", ("logs.py", "info")),
+    ("response JSON encode", ("middlewares.py", "json_response")),
 ]
 
 #: Per-request functions worth counting (calls per request).
@@ -385,7 +455,8 @@ PER_REQUEST_FUNCTIONS = {
     ("index.py", "allowed_hosts"): "allowed_hosts (sorts the allowlist)",
     ("hosts.py", "is_ip_literal"): "is_ip_literal",
     ("ipaddress.py", "ip_network"): "ipaddress.ip_network",
-    ("logs.py", "format"): "JSON log format",
+    ("logs.py", "format"): "JSON log format (logging path)",
+    ("logs.py", "_dumps"): "JSON log line encode",
 }
 
 
@@ -574,6 +645,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             _results, more = request_path(servers, workdir, plan, opa, opa_version)
             problems += more
+            banner("4. multi-worker scaling: serve --workers 1 vs 2 (SO_REUSEPORT)")
+            problems += scaling(servers, workdir, plan)
+            banner("5. latency under load: open loop at fixed rates")
+            problems += latency_under_load(servers, workdir, plan)
             if not args.no_profile:
                 banner("profile: our server under cProfile, same load")
                 problems += profile(servers, workdir, plan)

@@ -204,6 +204,79 @@ async def run_load(
     )
 
 
+async def run_open_loop(
+    url: str,
+    cases: list[dict[str, Any]],
+    *,
+    ssl_context: ssl.SSLContext,
+    rate: float,
+    duration: float,
+    connections: int = 64,
+) -> LoadResult:
+    """Send `rate` reviews a second on a fixed schedule for `duration` s, answered or not.
+
+    Open loop: a slow answer does not delay the next request, and each latency is taken
+    from the request's scheduled time, so waiting for a free connection counts too (no
+    coordinated omission). Bounded: nothing is sent after `duration`, and every request
+    has its timeout.
+    """
+    bodies = [
+        (case["body"].encode(), json.loads(case["body"])["request"]["uid"], case.get("allowed"))
+        for case in cases
+    ]
+    tally = Tally()
+    connector = aiohttp.TCPConnector(limit=connections, ssl=ssl_context)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    cpu0 = time.process_time()
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def one(due_ns: int, index: int) -> None:
+            body, uid, expected = bodies[index % len(bodies)]
+            try:
+                async with session.post(url, data=body, headers=headers) as response:
+                    raw = await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                tally.error(f"{type(exc).__name__}: {exc}")
+                return
+            elapsed = time.perf_counter_ns() - due_ns
+            problem = f"HTTP {status}" if status != 200 else _check(json.loads(raw), uid, expected)
+            if problem is not None:
+                if problem.startswith("allowed="):
+                    tally.wrong_verdicts += 1
+                tally.error(problem)
+                return
+            tally.latencies_ns.append(elapsed)
+
+        tasks: list[asyncio.Task[None]] = []
+        start_ns = time.perf_counter_ns()
+        total = int(rate * duration)
+        for index in range(total):
+            due = start_ns + int(index * 1e9 / rate)
+            delay = (due - time.perf_counter_ns()) / 1e9
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(due, index)))
+        await asyncio.gather(*tasks)
+    window = (time.perf_counter_ns() - start_ns) / 1e9
+    latencies = sorted(tally.latencies_ns)
+    return LoadResult(
+        requests=len(latencies),
+        errors=tally.errors,
+        wrong_verdicts=tally.wrong_verdicts,
+        seconds=window,
+        rps=len(latencies) / window,
+        p50_ms=_quantile(latencies, 0.50),
+        p90_ms=_quantile(latencies, 0.90),
+        p99_ms=_quantile(latencies, 0.99),
+        max_ms=latencies[-1] / 1e6 if latencies else float("nan"),
+        client_cpu=(time.process_time() - cpu0) / window,
+        server_cpu_us_per_request=None,
+        first_error=tally.first_error,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: run one load, print its LoadResult as JSON."""
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
@@ -215,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--server-pid", type=int, help="report this process's CPU per request")
+    parser.add_argument(
+        "--rate", type=float, help="open loop: reviews per second on a schedule (no --concurrency)"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.concurrency <= 256:
         parser.error("--concurrency must be between 1 and 256")
@@ -222,6 +298,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--duration must be in (0, 120] and --warmup in [0, 30] seconds")
     context = ssl.create_default_context(cafile=str(args.ca))
     cases = json.loads(args.cases.read_text())
+    if args.rate is not None:
+        if not 0 < args.rate <= 5000:
+            parser.error("--rate must be in (0, 5000] reviews per second")
+        opened = asyncio.run(
+            run_open_loop(
+                args.url, cases, ssl_context=context, rate=args.rate, duration=args.duration
+            )
+        )
+        json.dump(asdict(opened), sys.stdout)
+        sys.stdout.write("\n")
+        return 0
     result = asyncio.run(
         run_load(
             args.url,

@@ -151,7 +151,7 @@ class Servers(contextlib.AbstractContextManager["Servers"]):
             f"({last}):\n{server.log_tail()}"
         )
 
-    def start_ours(self, policy: Path, *, profile: Path | None = None) -> Server:
+    def start_ours(self, policy: Path, *, profile: Path | None = None, workers: int = 1) -> Server:
         """The production `egress-webhook serve` (create_app, TLS, JSON decision log)."""
         port = free_port()
         argv = [sys.executable, "-m", "bench.ours"]
@@ -165,10 +165,14 @@ class Servers(contextlib.AbstractContextManager["Servers"]):
             "--tls-key", str(self.key),
             "--host", "127.0.0.1",
             "--port", str(port),
+            "--workers", str(workers),
         ]  # fmt: skip
         base = f"https://127.0.0.1:{port}"
         return self._spawn(
-            "ours-profiled" if profile else "ours", argv, f"{base}/validate", f"{base}/healthz"
+            "ours-profiled" if profile else f"ours-{workers}w",
+            argv,
+            f"{base}/validate",
+            f"{base}/healthz",
         )
 
     def start_bare(self) -> Server:

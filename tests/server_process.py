@@ -173,6 +173,7 @@ def serve_command(tls: TlsFiles, policy: Path, *flags: str) -> list[str]:
         "--tls-key", str(tls.key),
         "--host", "127.0.0.1",
         "--port", "0",
+        "--workers", "1",
         *flags,
     ]  # fmt: skip
 

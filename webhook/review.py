@@ -164,12 +164,25 @@ def denied(
 
 
 def response_review(review: AdmissionReview, response: AdmissionResponse) -> dict[str, Any]:
-    """The JSON body to send: the request's apiVersion and kind around `response`."""
-    return {
-        "apiVersion": review.api_version,
-        "kind": review.kind,
-        "response": response.model_dump(by_alias=True, exclude_none=True, mode="json"),
-    }
+    """The JSON body to send: the request's apiVersion and kind around `response`.
+
+    Built field by field (what `model_dump(by_alias=True, exclude_none=True)` gives, in
+    the same order): this runs once per review, and the models hold only JSON types.
+    """
+    out: dict[str, Any] = {"uid": response.uid, "allowed": response.allowed}
+    status = response.status
+    if status is not None:
+        out["status"] = {
+            "status": status.status,
+            "code": status.code,
+            "reason": status.reason,
+            "message": status.message,
+        }
+    if response.warnings is not None:
+        out["warnings"] = list(response.warnings)
+    if response.audit_annotations is not None:
+        out["auditAnnotations"] = dict(response.audit_annotations)
+    return {"apiVersion": review.api_version, "kind": review.kind, "response": out}
 
 
 def limit_warnings(warnings: Iterable[str]) -> tuple[str, ...]:

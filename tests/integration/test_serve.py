@@ -42,6 +42,8 @@ def _command(policy: Path, volume: SecretVolume) -> list[str]:
         "127.0.0.1",
         "--port",
         "0",
+        "--workers",
+        "1",
     ]
 
 

@@ -16,7 +16,7 @@ import yaml
 from aiohttp import web
 
 from bench.bare import create_bare_app, server_context
-from bench.load import cpu_seconds_of, run_load
+from bench.load import cpu_seconds_of, run_load, run_open_loop
 from bench.servers import REGO, free_port
 from bench.workload import (
     EXAMPLE_POLICY,
@@ -94,6 +94,16 @@ async def test_load_generator_refuses_a_wrong_verdict(bare_url: Any) -> None:
     assert result.requests == 0
     assert result.wrong_verdicts == result.errors == 10
     assert "expected False" in (result.first_error or "")
+
+
+async def test_open_loop_sends_on_schedule_and_checks_verdicts(bare_url: Any) -> None:
+    url, context = bare_url
+    result = await run_open_loop(url, _cases(None), ssl_context=context, rate=50, duration=0.4)
+    assert (result.requests, result.errors) == (20, 0)
+    assert result.p50_ms <= result.p99_ms <= result.max_ms
+    wrong = await run_open_loop(url, _cases(False), ssl_context=context, rate=50, duration=0.2)
+    assert wrong.requests == 0
+    assert wrong.wrong_verdicts == wrong.errors == 10
 
 
 def _objects() -> list[tuple[str, str, dict[str, Any]]]:

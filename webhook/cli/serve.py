@@ -66,6 +66,14 @@ def add_to(sub: Any) -> None:
         help=_help("reports", Settings.model_fields["reports"], shown_default=False)
         + " (true|false, default on)",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(env("WORKERS") or 0),
+        help="Server processes sharing the port (SO_REUSEPORT), each deciding reviews on "
+        "its own core; 0: the CPUs this container may use (affinity, cgroup cpu.max) "
+        f"(env {ENV_PREFIX}WORKERS, default 0)",
+    )
     serve.set_defaults(handler=run)
 
 
@@ -93,6 +101,7 @@ def _help(name: str, info: FieldInfo, *, shown_default: bool = True) -> str:
 def run(args: argparse.Namespace) -> ExitCode:
     """Validate the settings, then serve until SIGTERM; problems go to stderr."""
     from webhook.server.app import serve
+    from webhook.server.workers import available_cpus, supervise
 
     try:
         settings = Settings(**{name: getattr(args, name) for name in Settings.model_fields})
@@ -101,7 +110,13 @@ def run(args: argparse.Namespace) -> ExitCode:
             field = "--" + ".".join(str(p) for p in error["loc"]).replace("_", "-")
             print(f"egress-webhook serve: {field}: {error['msg']}", file=sys.stderr)
         return ExitCode.ERROR
+    workers = args.workers or available_cpus()
+    if workers < 0:
+        print("egress-webhook serve: --workers: must be 0 (derived) or more", file=sys.stderr)
+        return ExitCode.ERROR
     try:
+        if workers > 1:
+            return supervise(settings, workers)
         return serve(settings)
     except (PolicyInvalidError, CertificateError, ClusterAccessError) as exc:
         print(f"egress-webhook: {exc}", file=sys.stderr)

@@ -23,16 +23,18 @@ from webhook.server.state import (
     METRICS,
     POLICY,
     SETTINGS,
+    WORKER,
     ActivePolicy,
     InFlight,
 )
 from webhook.server.tls import ServingCertificate
+from webhook.server.workers import Worker
 from webhook.settings import Settings
 
 log = logging.getLogger("webhook.server")
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, worker: Worker | None = None) -> web.Application:
     """The application: policy and certificate loaded, routes, middlewares, reload loops.
 
     Raises PolicyInvalidError or CertificateError when either cannot be loaded: the
@@ -59,6 +61,8 @@ def create_app(settings: Settings) -> web.Application:
     app[IN_FLIGHT] = in_flight
     metrics.requests_in_flight.set_function(lambda: in_flight.count)
     app[CONNECTIONS] = ConnectionTable(settings, metrics)
+    if worker is not None:
+        app[WORKER] = worker
     app.router.add_post("/validate", handlers.validate, name=VALIDATE_ROUTE)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
@@ -92,22 +96,28 @@ async def start(app: web.Application, settings: Settings) -> web.AppRunner:
         handler_cancellation=False,
     )
     await runner.setup()
+    worker = app.get(WORKER)
     site = GuardedSite(
         runner,
         settings.host,
         settings.port,
         ssl_context=app[CERTIFICATE].context,
         table=app[CONNECTIONS],
+        reuse_port=worker is not None,
     )
     try:
         await site.start()
+        if worker is not None:
+            # its own metrics, for the sibling that answers GET /metrics
+            path = worker.socket_path(worker.index)
+            await web.UnixSite(runner, str(path)).start()
     except BaseException:
         await runner.cleanup()
         raise
     return runner
 
 
-def serve(settings: Settings) -> ExitCode:
+def serve(settings: Settings, worker: Worker | None = None) -> ExitCode:
     """Run the server until SIGTERM or SIGINT; returns the process exit code.
 
     Raises PolicyInvalidError or CertificateError when either cannot be loaded (the CLI
@@ -116,7 +126,7 @@ def serve(settings: Settings) -> ExitCode:
     configure_logging(settings.log_level)
     # every connection is a descriptor; the cap is fitted to the limit in create_app
     raise_open_file_limit()
-    app = create_app(settings)
+    app = create_app(settings, worker)
     return asyncio.run(_run(app, settings))
 
 
@@ -153,6 +163,8 @@ async def _run(app: web.Application, settings: Settings) -> ExitCode:
             extra={"fields": {"event": "connection_limit_lowered"}},
         )
     for address in runner.addresses:
+        if isinstance(address, str):
+            continue  # a worker's metrics socket, not a listener
         host, port = address[0], address[1]
         log.info(
             "serving admission reviews on https://%s:%d/validate",

@@ -486,10 +486,12 @@ class GuardedSite(web.BaseSite):
         *,
         ssl_context: ssl.SSLContext,
         table: ConnectionTable,
+        reuse_port: bool = False,
     ) -> None:
         super().__init__(runner, ssl_context=ssl_context, backlog=BACKLOG)
         self._host = host
         self._port = port
+        self._reuse_port = reuse_port
         self.table = table
         self._context = ssl_context
 
@@ -501,12 +503,16 @@ class GuardedSite(web.BaseSite):
         await super().start()
         server = self._runner.server
         assert server is not None
-        sockets = await _listen(self._host, self._port)
+        sockets = await _listen(self._host, self._port, reuse_port=self._reuse_port)
         self._server = GuardedListener(sockets, self.table, server, self._context)
 
 
-async def _listen(host: str, port: int) -> list[socket.socket]:
-    """Bound, listening, non-blocking sockets for every address `host` resolves to."""
+async def _listen(host: str, port: int, *, reuse_port: bool = False) -> list[socket.socket]:
+    """Bound, listening, non-blocking sockets for every address `host` resolves to.
+
+    With `reuse_port` (the workers of `serve --workers N`), each worker binds its own
+    socket to the same port and the kernel spreads new connections over them.
+    """
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE | socket.AI_ADDRCONFIG
@@ -521,6 +527,8 @@ async def _listen(host: str, port: int) -> list[socket.socket]:
             sock = socket.socket(family, kind, proto)
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 # one socket per family, as asyncio does
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import socket
 import time
 from dataclasses import replace
 from typing import Any
@@ -15,10 +15,10 @@ from webhook.policy.decision import Decision
 from webhook.policy.engine import evaluate
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.kinds import KINDS
-from webhook.server.middlewares import REVIEW, STARTED
-from webhook.server.state import CERTIFICATE, CLUSTER_VIEW, IN_FLIGHT, METRICS, POLICY
-
-log = logging.getLogger("webhook.decision")
+from webhook.server.logs import DECISIONS
+from webhook.server.metrics import gather_workers, merge_workers
+from webhook.server.middlewares import REVIEW, STARTED, json_response
+from webhook.server.state import CERTIFICATE, CLUSTER_VIEW, IN_FLIGHT, METRICS, POLICY, WORKER
 
 
 async def validate(request: web.Request) -> web.Response:
@@ -54,33 +54,28 @@ async def validate(request: web.Request) -> web.Response:
     request.app[METRICS].observe_review(
         kind, req.operation, counted, elapsed, dry_run=bool(req.dry_run), verdict=decision
     )
-    log.info(
-        "%s %s %s/%s: %s",
-        req.operation,
-        kind,
-        decision.namespace if decision else req.namespace,
-        decision.name if decision else req.name,
-        outcome,
-        extra={
-            "fields": {
-                "event": "decision",
-                "uid": req.uid,
-                "kind": kind,
-                "namespace": decision.namespace if decision else req.namespace,
-                "name": decision.name if decision else req.name,
-                "operation": req.operation,
-                "user": req.user_info.username,
-                "dry_run": req.dry_run,
-                "allowed": response.allowed,
-                "decision": outcome,
-                "rules_hit": list(decision.rules_hit) if decision else [],
-                "violations": len(decision.violations) if decision else 0,
-                "warnings": len(response.warnings or ()),
-                "latency_ms": round(elapsed * 1000, 3),
-            }
+    namespace = decision.namespace if decision else req.namespace
+    name = decision.name if decision else req.name
+    DECISIONS.info(
+        f"{req.operation} {kind} {namespace}/{name}: {outcome}",
+        {
+            "event": "decision",
+            "uid": req.uid,
+            "kind": kind,
+            "namespace": namespace,
+            "name": name,
+            "operation": req.operation,
+            "user": req.user_info.username,
+            "dry_run": req.dry_run,
+            "allowed": response.allowed,
+            "decision": outcome,
+            "rules_hit": list(decision.rules_hit) if decision else [],
+            "violations": len(decision.violations) if decision else 0,
+            "warnings": len(response.warnings or ()),
+            "latency_ms": round(elapsed * 1000, 3),
         },
     )
-    return web.json_response(body)
+    return json_response(body)
 
 
 def _evaluate(
@@ -182,9 +177,15 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition; with workers, every worker's series, labelled `worker`."""
     registry = request.app[METRICS]
     view = request.app.get(CLUSTER_VIEW)
     if view is not None:
         registry.observe_view(view.status())
-    return web.Response(body=registry.render(), headers={"Content-Type": registry.content_type})
+    worker = request.app.get(WORKER)
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if worker is None or (sock is not None and sock.family == socket.AF_UNIX):
+        # a single server, or a sibling asking for this worker's own series
+        return web.Response(body=registry.render(), headers={"Content-Type": registry.content_type})
+    texts = await gather_workers(worker, registry.render().decode())
+    return web.Response(body=merge_workers(texts), headers={"Content-Type": registry.content_type})

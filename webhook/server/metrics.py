@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import asyncio
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -15,9 +18,14 @@ from prometheus_client import (
     disable_created_metrics,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 from webhook.policy.decision import Decision
 from webhook.policy.kinds import KINDS
+
+if TYPE_CHECKING:
+    from webhook.server.workers import Worker
 
 # `_created` series double every counter and histogram for a timestamp Prometheus
 # does not use (it derives resets from the values); the switch is process-wide.
@@ -42,6 +50,9 @@ CLOSE_REASONS = (
 #: bounded by the code: one label value per module in webhook/policy/rules).
 NAMESPACE_LABEL_LIMIT = 100
 OTHER = "other"
+#: Labelled children of the reviews counter kept for reuse (the label sets seen in
+#: practice are a few dozen).
+_CHILD_CACHE_LIMIT = 1024
 
 #: Reviews take well under a millisecond to a few milliseconds; the API server's own
 #: webhook timeout is at most 30 s.
@@ -77,6 +88,10 @@ class WebhookMetrics:
         )
         self._namespace_label_limit = namespace_label_limit
         self._labelled_namespaces: set[str] = set()
+        # labelled children, looked up once per label set rather than once per review:
+        # `labels()` validates and sorts its arguments and takes a lock every time
+        self._review_counters: dict[tuple[str, str, str, bool], Any] = {}
+        self._violation_counters: dict[tuple[str, str], Any] = {}
         self.policy_info = Gauge(
             "egress_webhook_policy_info",
             "1 for the policy serving now: sha256 of the policy file and its mode "
@@ -180,17 +195,31 @@ class WebhookMetrics:
         verdict: Decision | None = None,
     ) -> None:
         """Count one answered review, its latency, and the violations of its verdict."""
-        self.reviews.labels(
-            kind=kind if kind in _KINDS else OTHER,
-            operation=operation if operation in _OPERATIONS else OTHER,
-            decision=decision,
-            dry_run="true" if dry_run else "false",
-        ).inc()
+        key = (kind, operation, decision, dry_run)
+        counter = self._review_counters.get(key)
+        if counter is None:
+            counter = self.reviews.labels(
+                kind=kind if kind in _KINDS else OTHER,
+                operation=operation if operation in _OPERATIONS else OTHER,
+                decision=decision,
+                dry_run="true" if dry_run else "false",
+            )
+            # bounded: unknown kinds and operations are one "other" child, but the raw
+            # strings are keys here, so stop caching rather than grow without limit
+            if len(self._review_counters) < _CHILD_CACHE_LIMIT:
+                self._review_counters[key] = counter
+        counter.inc()
         self.review_seconds.observe(seconds)
         if verdict is not None and verdict.violations:
             namespace = self._namespace_label(verdict.namespace)
             for violation in verdict.violations:
-                self.violations.labels(rule=violation.rule, namespace=namespace).inc()
+                vkey = (violation.rule, namespace)
+                child = self._violation_counters.get(vkey)
+                if child is None:
+                    child = self._violation_counters[vkey] = self.violations.labels(
+                        rule=violation.rule, namespace=namespace
+                    )
+                child.inc()
 
     def _namespace_label(self, namespace: str) -> str:
         """The namespace itself while fewer than the limit have been labelled, else "other"."""
@@ -250,3 +279,57 @@ class WebhookMetrics:
     def render(self) -> bytes:
         """The text exposition format, for GET /metrics."""
         return generate_latest(self.registry)
+
+
+#: A sibling worker that does not answer /metrics within this is left out of the scrape
+#: (it is starting or draining).
+_SIBLING_TIMEOUT = 2.0
+
+
+async def gather_workers(worker: Worker, own: str) -> dict[str, str]:
+    """The exposition text of every worker that answers, by worker index (this one's: `own`)."""
+
+    async def fetch(index: int) -> tuple[str, str | None]:
+        path = worker.socket_path(index)
+        with contextlib.suppress(OSError, aiohttp.ClientError, TimeoutError):
+            connector = aiohttp.UnixConnector(path=str(path))
+            timeout = aiohttp.ClientTimeout(total=_SIBLING_TIMEOUT)
+            async with (
+                aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
+                session.get("http://worker/metrics") as response,
+            ):
+                if response.status == 200:
+                    return str(index), await response.text()
+        return str(index), None
+
+    others = [i for i in range(worker.count) if i != worker.index]
+    texts = {str(worker.index): own}
+    for index, text in await asyncio.gather(*(fetch(i) for i in others)):
+        if text is not None:
+            texts[index] = text
+    return texts
+
+
+class _Merged:
+    """A collector of the families of several workers, each sample labelled `worker`."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self.families: dict[str, Metric] = {}
+        for worker, text in sorted(texts.items(), key=lambda kv: int(kv[0])):
+            for family in text_string_to_metric_families(text):
+                merged = self.families.get(family.name)
+                if merged is None:
+                    merged = Metric(family.name, family.documentation, family.type, family.unit)
+                    self.families[family.name] = merged
+                merged.samples.extend(
+                    sample._replace(labels={**sample.labels, "worker": worker})
+                    for sample in family.samples
+                )
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families.values())
+
+
+def merge_workers(texts: Mapping[str, str]) -> bytes:
+    """One exposition of every worker's series, each with its `worker` label."""
+    return generate_latest(_Merged(texts))

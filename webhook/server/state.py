@@ -19,6 +19,7 @@ from webhook.server.connections import ConnectionTable
 from webhook.server.metrics import WebhookMetrics
 from webhook.server.tls import ServingCertificate
 from webhook.server.watch import FileVersion, read_version, stat_version
+from webhook.server.workers import Worker
 from webhook.settings import Settings
 
 
@@ -153,3 +154,5 @@ METRICS = web.AppKey("metrics", WebhookMetrics)
 #: Set only when the server runs with a cluster view (serve --kubeconfig / --in-cluster).
 CLUSTER_VIEW = web.AppKey("cluster_view", ClusterView)
 CONNECTIONS = web.AppKey("connections", ConnectionTable)
+#: Set in a worker of `serve --workers N` (N > 1): which one, and where its siblings are.
+WORKER = web.AppKey("worker", Worker)

@@ -323,3 +323,22 @@ certs.mode=certManager to move on purpose; chart README, "Certificates and rotat
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Server processes per pod: .Values.workers, or the CPU limit rounded up ("500m" -> 1,
+"2" -> 2); 0 (the server counts the CPUs it may use) when there is no CPU limit.
+*/}}
+{{- define "egress-webhook.workers" -}}
+{{- if .Values.workers -}}
+{{- .Values.workers | int -}}
+{{- else -}}
+{{- $cpu := toString (dig "limits" "cpu" "" (.Values.resources | default dict)) -}}
+{{- if not $cpu -}}
+0
+{{- else if hasSuffix "m" $cpu -}}
+{{- max 1 (ceil (divf (trimSuffix "m" $cpu | float64) 1000)) | int -}}
+{{- else -}}
+{{- max 1 (ceil ($cpu | float64)) | int -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
