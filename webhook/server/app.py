@@ -12,7 +12,8 @@ from aiohttp import web
 
 from webhook.errors import ClusterAccessError, ExitCode
 from webhook.server import cluster_view, handlers, reports
-from webhook.server.connections import ConnectionTable, GuardedSite, raise_open_file_limit
+from webhook.server.connections import ConnectionTable, raise_open_file_limit
+from webhook.server.listener import GuardedSite
 from webhook.server.logs import configure_logging, quiet_malformed_http
 from webhook.server.metrics import WebhookMetrics
 from webhook.server.middlewares import VALIDATE_ROUTE, admission_body, errors_and_logging
