@@ -70,6 +70,13 @@ class WebhookMetrics:
         # only: the global one is not what /metrics serves.
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
+        self._review_metrics(namespace_label_limit)
+        self._reload_metrics()
+        self._view_gauges()
+        self._connection_metrics()
+
+    def _review_metrics(self, namespace_label_limit: int) -> None:
+        """Reviews answered, their latency, violations, the serving policy."""
         self.reviews = Counter(
             "egress_webhook_admission_reviews_total",
             "AdmissionReviews answered, by object kind, operation, decision (allowed, "
@@ -112,6 +119,9 @@ class WebhookMetrics:
             ["code"],
             registry=self.registry,
         )
+
+    def _reload_metrics(self) -> None:
+        """Policy and certificate reloads, and the certificate's expiry."""
         self.policy_reloads = Counter(
             "egress_webhook_policy_reloads_total",
             "Attempts to load a changed policy file, by result (success, failure).",
@@ -146,7 +156,13 @@ class WebhookMetrics:
             "notAfter of the serving certificate in use (Unix time).",
             registry=self.registry,
         )
-        self._view_gauges()
+        for result in ("success", "failure"):
+            self.policy_reloads.labels(result=result)
+            self.certificate_reloads.labels(result=result)
+        self.policy_healthy.set(1)
+
+    def _connection_metrics(self) -> None:
+        """Client connections: open, the cap, closed by the server and why, disconnects."""
         self.client_disconnects = Counter(
             "egress_webhook_client_disconnects_total",
             "Requests whose client went away (reset, closed) before it could be answered: "
@@ -179,10 +195,6 @@ class WebhookMetrics:
         )
         for reason in CLOSE_REASONS:
             self.connections_closed.labels(reason=reason)
-        for result in ("success", "failure"):
-            self.policy_reloads.labels(result=result)
-            self.certificate_reloads.labels(result=result)
-        self.policy_healthy.set(1)
 
     def observe_review(
         self,
