@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -140,6 +141,10 @@ class WebhookServer:
                 str(self.port),
                 "--log-level",
                 "DEBUG",
+                # One process: the tests swap policies and read /metrics and /readyz, which
+                # must be this server's (several workers are tested in tests/integration).
+                "--workers",
+                "1",
                 *self.extra_args,
             ],
             self.workdir / "egress-webhook.log",
@@ -160,6 +165,27 @@ class WebhookServer:
         process = self._process
         wait_until(
             answering, timeout=30, what="egress-webhook serve", check=process.raise_if_exited
+        )
+
+    def serving_policy_sha256(self) -> str | None:
+        """The sha256 of the policy the server says it serves (/readyz), None if unknown."""
+        context = ssl.create_default_context(cadata=self.ca_pem.decode())
+        try:
+            url = f"https://{HOST}:{self.port}/readyz"
+            with urllib.request.urlopen(url, context=context, timeout=2) as answer:
+                detail = json.loads(answer.read())
+        except (OSError, ValueError):
+            return None
+        policy = detail.get("policy") if isinstance(detail, dict) else None
+        return policy.get("sha256") if isinstance(policy, dict) else None
+
+    def wait_until_serving(self, text: str) -> None:
+        """Wait until the server serves the policy `text` (reloads are asynchronous)."""
+        wanted = hashlib.sha256(text.encode()).hexdigest()
+        wait_until(
+            lambda: True if self.serving_policy_sha256() == wanted else None,
+            timeout=30,
+            what="the server to serve the policy written",
         )
 
     def stop(self) -> None:
@@ -293,6 +319,8 @@ class WebhookUnderTest:
         if self.server.policy_path.read_text() != self.policy_text:
             self.server.write_policy(self.policy_text)
         self.server.start()
+        # the probe is denied under most policies: wait for this one to be the one served
+        self.server.wait_until_serving(self.policy_text)
         self.failure_policy = "Fail"
         register(self.cluster, self.server, "Fail")
         try:
