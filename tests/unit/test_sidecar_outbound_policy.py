@@ -12,6 +12,7 @@ from webhook.policy.rules.sidecar_outbound_policy import RULE
 
 SQUID = {"host": "squid.shop.svc.cluster.local", "port": {"number": 3128}}
 SYSTEM_EGRESS = [{"hosts": ["./*", "istio-system/*"]}]
+INGRESS_PORT = {"number": 9080, "protocol": "HTTP", "name": "somename"}
 
 BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
@@ -68,6 +69,29 @@ BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
         ),
         ["spec.outboundTrafficPolicy.mode"],
     ),
+    (
+        "ingress defaultEndpoint at an external IP (a STATIC inbound cluster out)",
+        sidecar(ingress=[{"port": INGRESS_PORT, "defaultEndpoint": "8.8.8.8:80"}]),
+        ["spec.ingress[0].defaultEndpoint"],
+    ),
+    (
+        "ingress defaultEndpoint at an IPv4-mapped IPv6 address, in v1beta1",
+        sidecar(
+            api_version="networking.istio.io/v1beta1",
+            ingress=[{"port": INGRESS_PORT, "defaultEndpoint": "[::ffff:8.8.8.8]:80"}],
+        ),
+        ["spec.ingress[0].defaultEndpoint"],
+    ),
+    (
+        "ingress defaultEndpoint at a host name, second listener",
+        sidecar(
+            ingress=[
+                {"port": INGRESS_PORT, "defaultEndpoint": "127.0.0.1:8080"},
+                {"port": {**INGRESS_PORT, "number": 9081}, "defaultEndpoint": "evil.com:80"},
+            ]
+        ),
+        ["spec.ingress[1].defaultEndpoint"],
+    ),
 ]
 
 ORDINARY: list[tuple[str, dict[str, Any]]] = [
@@ -89,6 +113,20 @@ ORDINARY: list[tuple[str, dict[str, Any]]] = [
         "inbound connection pool only",
         sidecar(inboundConnectionPool={"http": {"http1MaxPendingRequests": 100}}),
     ),
+    *[
+        (
+            f"ingress defaultEndpoint {endpoint} (sidecar reference)",
+            sidecar(ingress=[{"port": INGRESS_PORT, "defaultEndpoint": endpoint}]),
+        )
+        for endpoint in (
+            "127.0.0.1:8080",
+            "0.0.0.0:8080",
+            "[::1]:8080",
+            "[::]:8080",
+            ":8080",
+            "unix:///var/run/app.sock",
+        )
+    ],
 ]
 
 

@@ -10,6 +10,14 @@ any host, directly. `egressProxy` replaces PassthroughCluster there with a Servi
 tenant's choosing (a forward proxy), and Istio's validation only allows it with ALLOW_ANY;
 it is refused on its own so a manifest never depends on that. An explicit REGISTRY_ONLY, or
 an empty policy (the proto default is REGISTRY_ONLY), is fine.
+
+An ingress listener's `defaultEndpoint` is where the sidecar forwards what arrives on its
+port: `buildInboundClustersFromSidecar` (pilot/pkg/networking/core/cluster.go) makes a
+STATIC inbound cluster of its address, so any address there is a way out for whatever a
+workload sends to its own pod (`0.0.0.0` becomes the pod's IP). Istio's validation
+(`ValidateSidecar`, pkg/config/validation/validation.go) admits only `127.0.0.1`,
+`0.0.0.0`, `[::1]`, `[::]`, an empty host or `unix://`; anything else is refused here too, so a
+manifest never depends on that webhook being installed.
 """
 
 from __future__ import annotations
@@ -23,8 +31,13 @@ from webhook.resources.sidecar import SidecarSpec
 RULE = "sidecar-outbound-policy"
 
 
+#: Hosts of an ingress `defaultEndpoint` that stay on the pod (ValidateSidecar's list).
+LOCAL_ENDPOINT_HOSTS = frozenset({"", "127.0.0.1", "0.0.0.0", "::1", "::"})  # noqa: S104
+
+
 def check(subject: Subject[SidecarSpec]) -> Iterator[Violation]:
-    """mode ALLOW_ANY, or an egressProxy, in a tenant Sidecar."""
+    """mode ALLOW_ANY, an egressProxy, or an ingress defaultEndpoint off the pod."""
+    yield from _ingress_endpoints(subject)
     policy = subject.spec.outbound_traffic_policy
     if policy is None:
         return
@@ -53,3 +66,26 @@ def _selected(subject: Subject[SidecarSpec]) -> str:
         return f'every workload in namespace "{subject.namespace}"'
     labels = ",".join(f"{k}={v}" for k, v in sorted(selector.labels.items()))
     return f'the workloads labelled {labels} in namespace "{subject.namespace}"'
+
+
+def _ingress_endpoints(subject: Subject[SidecarSpec]) -> Iterator[Violation]:
+    for i, listener in enumerate(subject.spec.ingress):
+        endpoint = listener.default_endpoint
+        if endpoint is None or endpoint.startswith("unix://") or _is_local(endpoint):
+            continue
+        yield Violation(
+            RULE,
+            f"spec.ingress[{i}].defaultEndpoint",
+            f'ingress defaultEndpoint "{endpoint}" forwards what arrives at the sidecar to an '
+            "address off the pod, around the allowlist and the egress gateway; use "
+            "127.0.0.1:<port>, 0.0.0.0:<port> or unix://",
+        )
+
+
+def _is_local(endpoint: str) -> bool:
+    host, sep, port = endpoint.rpartition(":")
+    if not sep or not port.isdigit():
+        return False
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host in LOCAL_ENDPOINT_HOSTS
