@@ -74,6 +74,10 @@ REFUSED: dict[str, str] = {
     # (buildSidecarOutboundListeners, pilot/pkg/networking/core/listener.go), so an SE in
     # prod-us1 for a gateway-required host loses its egress-gateway route on 9080.
     "sidecar-ports/Sidecar/prod-us1/ratings": "sidecar-egress-listeners",
+    # "none" takes the Service out of the waypoint its namespace is bound to (getUseWaypoint,
+    # ambient/waypoints.go); the Service table keeps it refused (test_external_name
+    # "waypoint-none"), a named waypoint is admitted.
+    "istio-gateway-api-tasks/Service/bookinfo/ratings": "routing-labels",
 }
 
 #: Pages whose objects need a policy other than ORDINARY_POLICY.
