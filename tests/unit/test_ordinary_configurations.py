@@ -61,7 +61,15 @@ GATEWAY_API_EGRESS_POLICY: CompiledPolicy = policy_from(
     ORDINARY_POLICY_YAML.replace(
         "gateways: [istio-system/istio-egressgateway]",
         "gateways: [istio-system/istio-egressgateway, default/cnn-egress-gateway,"
-        " default/wikipedia-egress-gateway]",
+        " default/wikipedia-egress-gateway, default/nginx-egressgateway]",
+    )
+)
+
+#: Ambient egress: the waypoint in istio-egress is the approved egress waypoint.
+AMBIENT_EGRESS_POLICY: CompiledPolicy = policy_from(
+    ORDINARY_POLICY_YAML.replace(
+        "  gateways: [istio-system/istio-egressgateway]",
+        "  gateways: [istio-system/istio-egressgateway]\n  waypoints: [istio-egress/waypoint]",
     )
 )
 
@@ -74,11 +82,24 @@ REFUSED: dict[str, str] = {
     # (buildSidecarOutboundListeners, pilot/pkg/networking/core/listener.go), so an SE in
     # prod-us1 for a gateway-required host loses its egress-gateway route on 9080.
     "sidecar-ports/Sidecar/prod-us1/ratings": "sidecar-egress-listeners",
+    # "none" takes the Service out of the waypoint its namespace is bound to (getUseWaypoint,
+    # ambient/waypoints.go); the Service table keeps it refused (test_external_name
+    # "waypoint-none"), a named waypoint is admitted.
+    "istio-gateway-api-tasks/Service/bookinfo/ratings": "routing-labels",
+    # The mTLS task's nginx runs in the unmeshed mesh-external namespace; an external
+    # host's endpoint at an in-cluster name hands its traffic to a pod no egress policy
+    # governs (test_service_entry_endpoints "endpoint-in-cluster"). A real nginx.example.com
+    # needs no endpoints (egress-gateway-tls-origination.yaml).
+    "egress-gateway-tls-origination-gateway-api/ServiceEntry/default/nginx": (
+        "service-entry-endpoints"
+    ),
 }
 
 #: Pages whose objects need a policy other than ORDINARY_POLICY.
 POLICIES: dict[str, CompiledPolicy] = {
     "egress-gateway-gateway-api.yaml": GATEWAY_API_EGRESS_POLICY,
+    "egress-gateway-tls-origination-gateway-api.yaml": GATEWAY_API_EGRESS_POLICY,
+    "ambient-egress.yaml": AMBIENT_EGRESS_POLICY,
 }
 
 

@@ -71,3 +71,51 @@ def test_labels_without_approved_waypoints(
 def test_approved_egress_waypoint(labels: dict[str, str], denied: bool) -> None:
     found = [v for v in findings(RULE, _obj(labels), WAYPOINT_POLICY)]
     assert bool(found) is denied
+
+
+def _service(labels: dict[str, str], **spec: object) -> dict[str, object]:
+    body: dict[str, object] = {"ports": [{"name": "http", "port": 9080}]}
+    body.update(spec or {"selector": {"app": "reviews"}})
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "reviews", "namespace": "bookinfo", "labels": labels},
+        "spec": body,
+    }
+
+
+@pytest.mark.parametrize(
+    ("obj", "denied"),
+    [
+        # docs/ambient/usage/waypoint/: an in-cluster Service through its namespace's waypoint
+        (_service({"istio.io/use-waypoint": "waypoint"}), False),
+        (
+            _service(
+                {"istio.io/use-waypoint": "waypoint", "istio.io/use-waypoint-namespace": "wp"}
+            ),
+            False,
+        ),
+        (_service({"istio.io/use-waypoint": "none"}), True),  # leaves the namespace's waypoint
+        (_service({"istio.io/use-waypoint-namespace": "wp"}), True),
+        (_service({"istio.io/ingress-use-waypoint": "true"}), True),
+        (
+            _service(
+                {"istio.io/use-waypoint": "waypoint", "istio.io/ingress-use-waypoint": "true"}
+            ),
+            False,
+        ),
+        (_service({"istio.io/use-waypoint": "waypoint"}, type="NodePort"), False),
+        # an ExternalName alias is an outside host: the ServiceEntry rule holds
+        (
+            _service(
+                {"istio.io/use-waypoint": "waypoint"},
+                type="ExternalName",
+                externalName="api.github.com",
+            ),
+            True,
+        ),
+        (_service({"internal.istio.io/gateway-service": "x"}), True),
+    ],
+)
+def test_in_cluster_service_may_name_any_waypoint(obj: dict[str, object], denied: bool) -> None:
+    assert any(findings(RULE, obj)) is denied
