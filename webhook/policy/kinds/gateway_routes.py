@@ -9,6 +9,8 @@ storage version, so it is checked too. UDPRoute is not listed: Istio converts no
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from webhook.policy.gateway_routes import GatewayRouteSubject
 from webhook.policy.registry import Kind
 from webhook.policy.rules import (
@@ -31,45 +33,26 @@ RULES = (
     routing_labels.check,
 )
 
-HTTP_ROUTE = Kind(
-    kind="HTTPRoute",
-    group=GATEWAY_API_GROUP,
-    versions=("v1", "v1beta1"),
-    resource="httproutes",
-    model=HTTPRouteSpec,
-    subject=GatewayRouteSubject,
-    rules=RULES,
-)
 
-GRPC_ROUTE = Kind(
-    kind="GRPCRoute",
-    group=GATEWAY_API_GROUP,
-    versions=("v1",),
-    resource="grpcroutes",
-    model=HTTPRouteSpec,
-    subject=GatewayRouteSubject,
-    rules=RULES,
-)
+def _route(
+    kind: str, versions: tuple[str, ...], resource: str, model: type[BaseModel]
+) -> Kind[GatewayRouteSubject]:
+    """A Gateway API route kind: the routes differ only in name, versions and spec model."""
+    return Kind(
+        kind=kind,
+        group=GATEWAY_API_GROUP,
+        versions=versions,
+        resource=resource,
+        model=model,
+        subject=GatewayRouteSubject,
+        rules=RULES,
+    )
 
-TLS_ROUTE = Kind(
-    kind="TLSRoute",
-    group=GATEWAY_API_GROUP,
-    versions=("v1alpha2", "v1alpha3"),
-    resource="tlsroutes",
-    model=TLSRouteSpec,
-    subject=GatewayRouteSubject,
-    rules=RULES,
-)
 
-TCP_ROUTE = Kind(
-    kind="TCPRoute",
-    group=GATEWAY_API_GROUP,
-    versions=("v1alpha2",),
-    resource="tcproutes",
-    model=TCPRouteSpec,
-    subject=GatewayRouteSubject,
-    rules=RULES,
-)
+HTTP_ROUTE = _route("HTTPRoute", ("v1", "v1beta1"), "httproutes", HTTPRouteSpec)
+GRPC_ROUTE = _route("GRPCRoute", ("v1",), "grpcroutes", HTTPRouteSpec)
+TLS_ROUTE = _route("TLSRoute", ("v1alpha2", "v1alpha3"), "tlsroutes", TLSRouteSpec)
+TCP_ROUTE = _route("TCPRoute", ("v1alpha2",), "tcproutes", TCPRouteSpec)
 
 #: In registry order.
 KINDS = (HTTP_ROUTE, GRPC_ROUTE, TLS_ROUTE, TCP_ROUTE)
