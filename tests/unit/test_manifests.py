@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import webhook.check.inputs as inputs_module
+from webhook import yaml_strict
 from webhook.check.manifests import (
     Manifest,
     expand_path,
@@ -264,6 +265,37 @@ def test_deep_block_sequences_on_one_line_are_an_error_not_a_crash(depth: int) -
 def test_deep_indentation_is_an_error_not_a_crash() -> None:
     document = "".join(" " * i + "a:\n" for i in range(3_000)) + " " * 3_000 + "1\n"
     assert "nested too deeply" in refused(document)
+
+
+#: Flow nesting spread over lines, each line balanced to a naive count of its brackets:
+#: a comment, a quoted string or a block scalar holds the closing brackets.
+_SPREAD_NESTING = {
+    "comment": lambda depth: "x: " + "[ # ]\n" * depth + "1" + "]" * depth,
+    "double-quoted": lambda depth: "x: " + '[ "]",\n' * depth + "1" + "]" * depth,
+    "single-quoted": lambda depth: "x: " + "[ ']',\n" * depth + "1" + "]" * depth,
+    "multi-line string": lambda depth: (
+        'x: ["a\n' + "]" * depth + '",\n' + "[" * depth + "1" + "]" * (depth + 1)
+    ),
+    "one bracket a line": lambda depth: "x:\n" + " [\n" * depth + " 1\n" + " ]\n" * depth,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_SPREAD_NESTING))
+def test_flow_nesting_spread_over_lines_is_still_measured(shape: str) -> None:
+    # the fast bound only trusts lines that cannot hide a bracket: these go to the parser
+    assert "nested too deeply" in refused(_SPREAD_NESTING[shape](20_000))
+
+
+def test_balanced_flow_lines_are_read_without_counting_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `protocols: [TLS, HTTPS]` on 2,000 entries: more brackets than the limit, but each
+    # line closes what it opens, so the event stream is never walked
+    entries = "".join(
+        f"- host: h{i}.example.com\n  protocols: [TLS, HTTPS]\n" for i in range(2_000)
+    )
+    monkeypatch.setattr(yaml_strict, "_EventParser", None)
+    assert not yaml_strict.nesting_exceeds("allowlist:\n" + entries)
 
 
 def test_nesting_within_the_limit_is_read() -> None:

@@ -124,7 +124,8 @@ def parse_manifests(text: str, file: str) -> list[Manifest]:
         if text.lstrip(" \t\r\n").startswith("{"):
             documents = list(_json_documents(text, file))
         else:
-            with collector_paused():
+            # the manifests (and their nodes, for lines) live as long as the command
+            with collector_paused(keep=True):
                 documents = list(_yaml_documents(text, file))
     except RecursionError:
         raise ManifestError(f"{file}: nested too deeply to be a Kubernetes object") from None
