@@ -28,8 +28,12 @@ def load_policy(path: Path | str) -> CompiledPolicy:
 
 
 def parse_policy(text: str, source: str = "<policy>") -> CompiledPolicy:
-    """Validate and index policy YAML (or JSON) `text`; `source` names it in error messages."""
-    with collector_paused():
+    """Validate and index policy YAML (or JSON) `text`; `source` names it in error messages.
+
+    The policy is kept (it serves until the next reload): the collector is paused while
+    it is built and then never walks it again (see collector_paused).
+    """
+    with collector_paused(keep=True):
         return _parse_policy(text, source)
 
 
