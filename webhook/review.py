@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -31,6 +32,9 @@ _OMITTED_RESERVE = 80
 #: so a key is a bare name part: alphanumeric at both ends, ``-_.`` inside, at most 63.
 _AUDIT_KEY = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 MAX_AUDIT_VALUE_CHARS = 256
+#: Keys already checked: the webhook uses a handful, once per review.
+_VALID_AUDIT_KEYS: set[str] = set()
+_VALID_AUDIT_KEYS_KEPT = 64
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
@@ -95,27 +99,29 @@ class AdmissionReview(_Wire):
     request: AdmissionRequest
 
 
-class Status(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Status:
     """The metav1.Status of a denial: what kubectl shows the user."""
 
-    model_config = ConfigDict(frozen=True)
-
-    status: Literal["Failure"] = "Failure"
     code: int
     reason: str
     message: str
+    status: Literal["Failure"] = "Failure"
 
 
-class AdmissionResponse(BaseModel):
-    """The verdict for one request."""
+@dataclass(frozen=True, slots=True)
+class AdmissionResponse:
+    """The verdict for one request.
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    Plain dataclasses, not models: only our own code builds them, from values already
+    checked (allowed/denied below), once per review on the request path.
+    """
 
     uid: str
     allowed: bool
     status: Status | None = None
     warnings: tuple[str, ...] | None = None
-    audit_annotations: dict[str, str] | None = Field(default=None, alias="auditAnnotations")
+    audit_annotations: dict[str, str] | None = None
 
 
 def parse_review(data: object) -> AdmissionReview:
@@ -222,12 +228,17 @@ def audit(annotations: Mapping[str, str] | None) -> dict[str, str] | None:
         return None
     out: dict[str, str] = {}
     for key, value in annotations.items():
-        if not _AUDIT_KEY.match(key):
-            raise ValueError(
-                f"audit annotation key {key!r} is not a valid name (the API server prefixes "
-                "it with the webhook name): letters, digits, '-', '_', '.', at most 63"
-            )
-        text = _CONTROL.sub(" ", value)
+        if key not in _VALID_AUDIT_KEYS:
+            if not _AUDIT_KEY.match(key):
+                raise ValueError(
+                    f"audit annotation key {key!r} is not a valid name (the API server "
+                    "prefixes it with the webhook name): letters, digits, '-', '_', '.', "
+                    "at most 63"
+                )
+            if len(_VALID_AUDIT_KEYS) < _VALID_AUDIT_KEYS_KEPT:
+                _VALID_AUDIT_KEYS.add(key)
+        # every control character is unprintable: a printable value needs no cleaning
+        text = value if value.isprintable() else _CONTROL.sub(" ", value)
         if len(text) > MAX_AUDIT_VALUE_CHARS:
             text = text[: MAX_AUDIT_VALUE_CHARS - 3] + "..."
         out[key] = text

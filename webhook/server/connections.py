@@ -39,6 +39,9 @@ from webhook.settings import Settings
 
 log = logging.getLogger("webhook.server")
 
+#: A timer that fires this much (seconds) or less before its deadline counts as on time.
+_EARLY = 0.001
+
 #: File descriptors kept for everything but client connections: the listening sockets,
 #: epoll, the loop's self-pipe, stdio, policy and certificate reads, worker threads.
 RESERVED_FDS = 64
@@ -106,7 +109,11 @@ class ClientConnection(asyncio.Protocol):
         self.served = 0
         #: When the current phase must end (loop time); None while a request is handled.
         self.deadline: float | None = now + table.limits.header_timeout
+        #: The eviction queue the connection waits in (None while a request is handled).
+        self.queue: OrderedDict[ClientConnection, None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        #: When `_timer` fires: never later than `deadline`, maybe earlier (see `arm`).
+        self._timer_at = 0.0
 
     @staticmethod
     def of_request(request: web.BaseRequest) -> ClientConnection | None:
@@ -164,19 +171,33 @@ class ClientConnection(asyncio.Protocol):
         self.table.enter(self, Phase.IDLE, self.table.now() + self.table.limits.idle_timeout)
 
     def arm(self, deadline: float | None, loop: asyncio.AbstractEventLoop) -> None:
-        """Drop the connection at `deadline` (loop time), unless it moves on first."""
-        self.disarm()
+        """Drop the connection at `deadline` (loop time), unless it moves on first.
+
+        Lazily: a timer already set to fire no later than `deadline` is kept, and when
+        it fires early it sets itself again for the deadline then current. A kept-alive
+        connection under load moves through three phases a request without touching the
+        loop's timer heap; only a deadline earlier than the timer's replaces it.
+        """
         self.deadline = deadline
-        if deadline is not None:
-            self._timer = loop.call_at(deadline, self._expired)
+        if deadline is None or (self._timer is not None and self._timer_at <= deadline):
+            return
+        self.disarm()
+        self._timer_at = deadline
+        self._timer = loop.call_at(deadline, self._expired, loop)
 
     def disarm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
-    def _expired(self) -> None:
+    def _expired(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
+        deadline = self.deadline
+        if deadline is None:
+            return  # a request is being handled; its end sets the next deadline
+        if deadline - loop.time() > _EARLY:
+            self.arm(deadline, loop)
+            return
         reason = "header_timeout" if self.phase is Phase.HEADERS else "idle_timeout"
         if self.phase in (Phase.HEADERS, Phase.IDLE):
             self.drop(reason)
@@ -237,22 +258,23 @@ class ConnectionTable:
         """Register a just-accepted connection (its client has sent nothing yet)."""
         connection = ClientConnection(self, make_handler, self.now())
         self._open.add(connection)
-        self._silent[connection] = None
+        self._queue(connection, self._silent)
         return connection
 
     def spoke(self, connection: ClientConnection) -> None:
         """The client sent its first bytes (its ClientHello): the handshake is under way."""
-        if self._silent.pop(connection, False) is None:
-            self._handshaking[connection] = None
+        if connection.queue is self._silent:
+            self._queue(connection, self._handshaking)
 
     def enter(self, connection: ClientConnection, phase: Phase, deadline: float | None) -> None:
         """Move a connection to `phase`, with its deadline (None: none)."""
         if connection not in self._open:
             return
         connection.phase = phase
-        self._unqueue(connection)
-        if phase is not Phase.REQUEST:
-            (self._fresh if connection.served == 0 else self._kept)[connection] = None
+        if phase is Phase.REQUEST:
+            self._unqueue(connection)
+        else:
+            self._queue(connection, self._fresh if connection.served == 0 else self._kept)
             self._room()
         connection.arm(deadline, self.loop)
 
@@ -260,7 +282,8 @@ class ConnectionTable:
         """Close the longest-waiting connection without a request in progress, if any."""
         for queue in self._queues:
             if queue:
-                connection, _ = queue.popitem(last=False)
+                connection = next(iter(queue))
+                self._unqueue(connection)
                 log.debug(
                     "connection limit (%d) reached: closing a connection waiting in %s",
                     self.limits.max_connections,
@@ -287,9 +310,19 @@ class ConnectionTable:
         connection.disarm()
         self._room()
 
+    def _queue(
+        self, connection: ClientConnection, queue: OrderedDict[ClientConnection, None]
+    ) -> None:
+        """Move `connection` to the back of `queue` (the newest there)."""
+        if connection.queue is not None:
+            del connection.queue[connection]
+        queue[connection] = None
+        connection.queue = queue
+
     def _unqueue(self, connection: ClientConnection) -> None:
-        for queue in self._queues:
-            queue.pop(connection, None)
+        if connection.queue is not None:
+            del connection.queue[connection]
+            connection.queue = None
 
     def _room(self) -> None:
         if self.on_room is not None:

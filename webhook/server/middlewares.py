@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -221,8 +220,12 @@ async def admission_body(request: web.Request, handler: Handler) -> web.StreamRe
     if length is not None and length > cap:
         return _too_large(cap, length)
     try:
-        async with asyncio.timeout(settings.body_timeout) as deadline:
+        if request.content.is_eof():
+            # all of it arrived with the headers (almost every review): nothing to wait for
             body = await request.read()
+        else:
+            async with asyncio.timeout(settings.body_timeout) as deadline:
+                body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _too_large(cap, None)
     except TimeoutError:
@@ -259,7 +262,10 @@ def _too_large(cap: int, length: int | None) -> web.Response:
 
 #: A run of digits this long may be an integer beyond 64 bits, which orjson would turn
 #: into a float; such a body takes the standard library's path, which keeps it exact.
-_LONG_DIGITS = re.compile(rb"\d{19}")
+#: Found by mapping every digit to "0" and searching for the run (bytes.translate and
+#: `in` run at memory speed; a regular expression tried every position, 10 µs a review).
+_LONG_DIGITS = b"0" * 19
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 def _decode(body: bytes) -> object:
@@ -271,7 +277,7 @@ def _decode(body: bytes) -> object:
     library, so what is accepted, and the message of what is refused, stay exactly those
     of json.loads; only the valid bodies of every day are parsed fast.
     """
-    if not _LONG_DIGITS.search(body):
+    if _LONG_DIGITS not in body.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
