@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pstats
 import signal
 import statistics
@@ -278,20 +279,31 @@ def scaling(servers: Servers, workdir: Path, plan: Plan) -> list[str]:
             results[workers].append(run_load_process(server, servers, cases, wide))
     for server in started.values():
         servers.stop(server)
+
+    def cores(r: LoadResult) -> float:
+        return (r.server_cpu_us_per_request or 0.0) * r.rps / 1e6
+
     table(
-        ["workers", "req/s", "p50 ms", "p99 ms", "client CPU", "errors"],
+        ["workers", "req/s", "p50 ms", "p99 ms", "server cores", "req/s per core",
+         "client CPU", "errors"],
         [
             [str(w), f"{statistics.median(r.rps for r in rs):,.0f}",
              f"{statistics.median(r.p50_ms for r in rs):.2f}",
              f"{statistics.median(r.p99_ms for r in rs):.2f}",
+             f"{statistics.median(cores(r) for r in rs):.2f}",
+             f"{statistics.median(r.rps / max(cores(r), 1e-9) for r in rs):,.0f}",
              f"{statistics.median(r.client_cpu for r in rs):.0%}", str(sum(r.errors for r in rs))]
             for w, rs in results.items()
         ],
     )  # fmt: skip
     one = statistics.median(r.rps for r in results[1])
     two = statistics.median(r.rps for r in results[2])
-    print(f"2 workers / 1 worker: throughput {two / one:.2f}x ({wide.concurrency} in flight; "
-          "the load generator shares the machine's cores)")  # fmt: skip
+    per_core = [statistics.median(r.rps / max(cores(r), 1e-9) for r in results[w]) for w in (1, 2)]
+    print(f"2 workers / 1 worker: throughput {two / one:.2f}x ({wide.concurrency} in flight), "
+          f"throughput per server core {per_core[1] / per_core[0]:.2f}x; the load generator "
+          f"shares the machine's {os.cpu_count()} cores, so the server cannot have them all: "
+          "on 2 cores the throughput ratio shows what was left over, the per-core ratio "
+          "whether workers cost each other anything")  # fmt: skip
     errors = sum(r.errors for rs in results.values() for r in rs)
     return [f"scaling: {errors} failed or wrong responses"] if errors else []
 

@@ -69,7 +69,20 @@ class LoadResult:
 
 
 def cpu_seconds_of(pid: int) -> float | None:
-    """User + system CPU seconds of process `pid` (all its threads), from /proc."""
+    """User + system CPU seconds of process `pid` and its descendants (all threads), from /proc.
+
+    `serve --workers N` is a supervisor and N worker processes: the server is all of them.
+    A descendant that exits during the run takes its seconds with it (none do here).
+    """
+    total = _own_cpu_seconds(pid)
+    if total is None:
+        return None
+    for child in _children(pid):
+        total += cpu_seconds_of(child) or 0.0
+    return total
+
+
+def _own_cpu_seconds(pid: int) -> float | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -78,6 +91,16 @@ def cpu_seconds_of(pid: int) -> float | None:
     fields = stat[stat.rindex(")") + 2 :].split()
     ticks = int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return children
 
 
 def _quantile(values: list[int], q: float) -> float:
@@ -212,13 +235,15 @@ async def run_open_loop(
     rate: float,
     duration: float,
     connections: int = 64,
+    timeline: list[tuple[float, float | None]] | None = None,
 ) -> LoadResult:
     """Send `rate` reviews a second on a fixed schedule for `duration` s, answered or not.
 
     Open loop: a slow answer does not delay the next request, and each latency is taken
     from the request's scheduled time, so waiting for a free connection counts too (no
     coordinated omission). Bounded: nothing is sent after `duration`, and every request
-    has its timeout.
+    has its timeout. `timeline`, when given, receives every request's scheduled send
+    (Unix time) and latency in ms (None: failed).
     """
     bodies = [
         (case["body"].encode(), json.loads(case["body"])["request"]["uid"], case.get("allowed"))
@@ -248,10 +273,13 @@ async def run_open_loop(
                 tally.error(problem)
                 return
             tally.latencies_ns.append(elapsed)
+            sent[index] = elapsed / 1e6
 
         tasks: list[asyncio.Task[None]] = []
         start_ns = time.perf_counter_ns()
+        start_wall = time.time()
         total = int(rate * duration)
+        sent: list[float | None] = [None] * total
         for index in range(total):
             due = start_ns + int(index * 1e9 / rate)
             delay = (due - time.perf_counter_ns()) / 1e9
@@ -260,6 +288,8 @@ async def run_open_loop(
             tasks.append(asyncio.create_task(one(due, index)))
         await asyncio.gather(*tasks)
     window = (time.perf_counter_ns() - start_ns) / 1e9
+    if timeline is not None:
+        timeline.extend((start_wall + i / rate, ms) for i, ms in enumerate(sent))
     latencies = sorted(tally.latencies_ns)
     return LoadResult(
         requests=len(latencies),
@@ -291,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rate", type=float, help="open loop: reviews per second on a schedule (no --concurrency)"
     )
+    parser.add_argument(
+        "--timeline", type=Path, help="open loop: write each request's send time and latency here"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.concurrency <= 256:
         parser.error("--concurrency must be between 1 and 256")
@@ -301,11 +334,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.rate is not None:
         if not 0 < args.rate <= 5000:
             parser.error("--rate must be in (0, 5000] reviews per second")
+        timeline: list[tuple[float, float | None]] = []
         opened = asyncio.run(
             run_open_loop(
-                args.url, cases, ssl_context=context, rate=args.rate, duration=args.duration
+                args.url,
+                cases,
+                ssl_context=context,
+                rate=args.rate,
+                duration=args.duration,
+                timeline=timeline,
             )
         )
+        if args.timeline is not None:
+            args.timeline.write_text(json.dumps(timeline))
         json.dump(asdict(opened), sys.stdout)
         sys.stdout.write("\n")
         return 0

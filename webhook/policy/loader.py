@@ -14,7 +14,13 @@ from yaml.resolver import Resolver
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.model import Policy
-from webhook.yaml_strict import MAX_NESTING, StrictLoader, collector_paused, nesting_exceeds
+from webhook.yaml_strict import (
+    MAX_NESTING,
+    StrictLoader,
+    collector_paused,
+    nesting_exceeds,
+    release_gradually,
+)
 
 
 def load_policy(path: Path | str) -> CompiledPolicy:
@@ -97,9 +103,11 @@ def _parse_policy(text: str, source: str) -> CompiledPolicy:
     data = _json_data(text)
     if isinstance(data, dict):
         try:
-            return CompiledPolicy(Policy.model_validate(data))
+            policy = Policy.model_validate(data)
         except ValidationError as exc:
             raise PolicyInvalidError(source, _problems(exc, _compose(text), source)) from None
+        release_gradually(data)
+        return CompiledPolicy(policy)
     try:
         # The strict loader refuses duplicate keys: with the last copy silently winning,
         # a reviewer of the policy file could read a different allowlist than the one served.
@@ -127,6 +135,8 @@ def _parse_policy(text: str, source: str) -> CompiledPolicy:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         raise PolicyInvalidError(source, _problems(exc, node, source)) from None
+    # the model holds what it needs: the text's nodes and values go, a slice at a time
+    release_gradually(node, data)
     return CompiledPolicy(policy)
 
 
