@@ -26,6 +26,9 @@ DELEGATING_GATEWAYS = "<gateways of the delegating VirtualService>"
 #: Headers whose value becomes the authority the upstream (and the egress gateway) sees.
 AUTHORITY_HEADERS = frozenset({"host", ":authority"})
 
+#: What a route or mirror without `destination` sends to (validation requires one).
+_NO_DESTINATION: Destination = {}
+
 
 class Target(NamedTuple):
     """A place a leg sends bytes to: a route destination or a mirror.
@@ -137,31 +140,41 @@ def legs_of(
     """
     names = _Names(spec, namespace, cluster_domain)
     hosts = tuple(resolve_service_host(h, namespace, cluster_domain) for h in spec.hosts)
-    legs = list(_http_legs(spec, names, hosts, egress_gateway))
+    legs: list[Leg] = []
+    _http_legs(spec, names, hosts, egress_gateway, legs)
     legs.extend(_l4_legs(spec, names, hosts, egress_gateway))
     return tuple(legs)
 
 
 def _http_targets(http: HTTPRoute, path: str, names: _Names) -> tuple[Target, ...]:
     """The destinations and mirrors of one http route."""
+    target = names.target
     found = [
-        names.target(route.get("destination", {}), f"{path}.route[{k}].destination.host",
-                     mirror=False)
+        target(route.get("destination", _NO_DESTINATION),
+               f"{path}.route[{k}].destination.host", mirror=False)
         for k, route in enumerate(http.get("route", ()))
     ]  # fmt: skip
     if (mirrored := http.get("mirror")) is not None:
-        found.append(names.target(mirrored, f"{path}.mirror.host", mirror=True))
-    found.extend(
-        names.target(mirror.get("destination", {}), f"{path}.mirrors[{k}].destination.host",
-                     mirror=True)
-        for k, mirror in enumerate(http.get("mirrors", ()))
-    )  # fmt: skip
+        found.append(target(mirrored, f"{path}.mirror.host", mirror=True))
+    if mirrors := http.get("mirrors"):
+        found.extend(
+            target(mirror.get("destination", _NO_DESTINATION),
+                   f"{path}.mirrors[{k}].destination.host", mirror=True)
+            for k, mirror in enumerate(mirrors)
+        )  # fmt: skip
     return tuple(found)
 
 
 def _http_legs(
-    spec: VirtualServiceSpec, names: _Names, hosts: tuple[str, ...], egress_gateway: str
-) -> Iterator[Leg]:
+    spec: VirtualServiceSpec,
+    names: _Names,
+    hosts: tuple[str, ...],
+    egress_gateway: str,
+    legs: list[Leg],
+) -> None:
+    """Append the legs of every http route to `legs` (a big API has hundreds of routes:
+    plain loops and appends, no per-route generator)."""
+    top_gateways, gateways_of, add = names.top_gateways, names.gateways, legs.append
     for i, http in enumerate(spec.http):
         path = f"spec.http[{i}]"
         targets = _http_targets(http, path, names)
@@ -169,14 +182,16 @@ def _http_legs(
         delegate = f"{path}.delegate" if http.get("delegate") is not None else None
         reaches, inward = _reach(targets, egress_gateway)
         inward = inward and delegate is None
-        matches = http.get("match", ())
-        shared = (hosts, targets, rewrites, delegate)
+        matches = http.get("match")
         if not matches:
-            yield Leg("http", path, names.top_gateways, *shared, None, reaches, inward)
+            add(Leg("http", path, top_gateways, hosts, targets, rewrites, delegate, None,
+                    reaches, inward))  # fmt: skip
+            continue
         for j, m in enumerate(matches):
-            gateways = names.gateways(m.get("gateways", []))
-            port = m.get("port")
-            yield Leg("http", f"{path}.match[{j}]", gateways, *shared, port, reaches, inward)
+            refs = m.get("gateways")
+            gateways = gateways_of(refs) if refs else top_gateways
+            add(Leg("http", f"{path}.match[{j}]", gateways, hosts, targets, rewrites, delegate,
+                    m.get("port"), reaches, inward))  # fmt: skip
 
 
 def _l4_legs(
@@ -217,8 +232,11 @@ def _l4_legs(
 
 def _reach(targets: tuple[Target, ...], egress_gateway: str) -> tuple[bool, bool]:
     """(some target is the egress gateway, every target is in-cluster and not it)."""
-    reaches = any(t.host == egress_gateway for t in targets)
-    return reaches, not reaches and not any(t.external for t in targets)
+    reaches = external = False
+    for target in targets:  # one target, most often: a loop, not two generators
+        reaches = reaches or target.host == egress_gateway
+        external = external or target.external
+    return reaches, not reaches and not external
 
 
 def _may_rewrite(http: HTTPRoute) -> bool:
