@@ -183,9 +183,11 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
         return self.spec.export_to
 
     def exported_hosts(self) -> Sequence[str]:
-        """The hosts the legs carry traffic for, and every host they send it to."""
-        hosts = [h for leg in self.legs for h in leg.hosts]
-        return hosts + [t.host for leg in self.legs for t in leg.targets]
+        """The hosts the legs carry traffic for, and every host they send it to (each once:
+        hundreds of legs share a few host lists and destinations)."""
+        hosts = {h for hosts in {leg.hosts for leg in self.legs} for h in hosts}
+        hosts.update(t.host for leg in self.legs for t in leg.targets)
+        return sorted(hosts)
 
     def routes_inward(self, leg: Leg) -> bool:
         """True when a sidecar leg keeps its traffic in the cluster.
