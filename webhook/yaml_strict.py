@@ -7,12 +7,9 @@ talked into a different verdict.
 
 from __future__ import annotations
 
-import gc
 import logging
 import operator
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import yaml
@@ -223,31 +220,6 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     )
     StrictLoader = PureStrictLoader
     _EventParser = PureStrictLoader
-
-
-@contextmanager
-def collector_paused(*, keep: bool = False) -> Iterator[None]:
-    """No cyclic garbage collection while YAML is read and what it holds is built.
-
-    Composing a document allocates a node and two marks per value, all alive until the
-    document is built; each collection that runs meanwhile walks them again (with the
-    collector on, reading a 20,000-entry policy took 6x longer, 10 large manifests 2.5x).
-    Reference counting still frees what becomes garbage. Re-enabled only if it was on.
-
-    With `keep` (a command that holds what it read until it exits), everything alive is
-    then moved out of the collector's sight (gc.freeze): the first collection after the
-    pause would otherwise walk all of it once more, a fifth of the time of reading 200-route
-    VirtualServices. Not for a server: garbage cycles alive at a freeze are never freed.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if keep:
-            gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 def nesting_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
