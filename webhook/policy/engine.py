@@ -107,6 +107,8 @@ def _evaluate(
 def _decide(
     kind: str, namespace: str, name: str, findings: list[Violation], policy: CompiledPolicy
 ) -> Decision:
+    if not findings:  # most objects: nothing to sort into violations and advice
+        return Decision(kind=kind, namespace=namespace, name=name, allowed=True)
     # A route with several matches yields the same finding once per leg: say it once.
     findings = list(dict.fromkeys(findings))
     violations = tuple(f for f in findings if not f.advisory)
