@@ -66,22 +66,22 @@ class Leg(NamedTuple):
     protocol: Literal["http", "tls", "tcp"]
     field: str
     gateways: frozenset[str]
+    #: True when the leg applies to sidecars (the ``mesh`` gateway is among `gateways`).
+    at_sidecars: bool
     hosts: tuple[str, ...]
     targets: tuple[Target, ...]
     authority_rewrites: tuple[AuthorityRewrite, ...]
     delegate_field: str | None
     #: The port the match selects (the port the application dialled), None for any.
-    port: int | None = None
+    port: int | None
     #: True when a route or mirror sends to the egress gateway Service.
-    reaches_egress_gateway: bool = False
-    #: True when nothing is delegated and every target is in the cluster and not the
-    #: egress gateway (traffic kept inside; read by rules only for sidecar legs).
-    inward: bool = False
-
-    @property
-    def at_sidecars(self) -> bool:
-        """True when the leg applies to sidecars (the ``mesh`` gateway)."""
-        return MESH_GATEWAY in self.gateways
+    reaches_egress_gateway: bool
+    #: True when the leg keeps its traffic in the cluster: every target is an in-cluster
+    #: name other than the egress gateway, and nothing is delegated out of view (a
+    #: redirect or direct response has no target at all). An ingress VirtualService that
+    #: also binds ``mesh`` routes its public name this way (read by rules only for
+    #: sidecar legs).
+    inward: bool
 
 
 class _Names:
@@ -175,6 +175,7 @@ def _http_legs(
     """Append the legs of every http route to `legs` (a big API has hundreds of routes:
     plain loops and appends, no per-route generator)."""
     top_gateways, gateways_of, add = names.top_gateways, names.gateways, legs.append
+    top_at_sidecars = MESH_GATEWAY in top_gateways
     for i, http in enumerate(spec.http):
         path = f"spec.http[{i}]"
         targets = _http_targets(http, path, names)
@@ -184,14 +185,14 @@ def _http_legs(
         inward = inward and delegate is None
         matches = http.get("match")
         if not matches:
-            add(Leg("http", path, top_gateways, hosts, targets, rewrites, delegate, None,
-                    reaches, inward))  # fmt: skip
+            add(Leg("http", path, top_gateways, top_at_sidecars, hosts, targets, rewrites,
+                    delegate, None, reaches, inward))  # fmt: skip
             continue
         for j, m in enumerate(matches):
             refs = m.get("gateways")
             gateways = gateways_of(refs) if refs else top_gateways
-            add(Leg("http", f"{path}.match[{j}]", gateways, hosts, targets, rewrites, delegate,
-                    m.get("port"), reaches, inward))  # fmt: skip
+            add(Leg("http", f"{path}.match[{j}]", gateways, MESH_GATEWAY in gateways, hosts,
+                    targets, rewrites, delegate, m.get("port"), reaches, inward))  # fmt: skip
 
 
 def _l4_legs(
@@ -216,10 +217,12 @@ def _l4_legs(
                 if isinstance(match, TLSMatch)
                 else ()
             )
+            gateways = names.gateways(match.gateways if match else [])
             yield Leg(
                 protocol=protocol,
                 field=f"{path}.match[{j}]" if match else path,
-                gateways=names.gateways(match.gateways if match else []),
+                gateways=gateways,
+                at_sidecars=MESH_GATEWAY in gateways,
                 hosts=sni or hosts,
                 targets=targets,
                 authority_rewrites=(),

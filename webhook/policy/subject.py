@@ -189,19 +189,6 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
         hosts.update(t.host for leg in self.legs for t in leg.targets)
         return sorted(hosts)
 
-    def routes_inward(self, leg: Leg) -> bool:
-        """True when a sidecar leg keeps its traffic in the cluster.
-
-        Every target is an in-cluster name other than the egress gateway, and nothing is
-        delegated out of view (a redirect or direct response has no target at all). An
-        ingress VirtualService that also binds ``mesh`` routes its public name this way.
-        """
-        return leg.inward
-
-    def reaches_egress_gateway(self, leg: Leg) -> bool:
-        """True when a route or mirror of the leg sends to the egress gateway Service."""
-        return leg.reaches_egress_gateway
-
     def is_egress_gateway(self, ref: str) -> bool:
         """True when the Gateway ``namespace/name`` serves at the egress gateway pods.
 

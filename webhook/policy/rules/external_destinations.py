@@ -31,7 +31,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     for leg in subject.legs:
         # Only a leg that sends outside carries its rewrites there (most legs have none).
         outward = bool(leg.authority_rewrites) and (
-            subject.reaches_egress_gateway(leg)
+            leg.reaches_egress_gateway
             or (leg.at_sidecars and any(not t.mirror and t.external for t in leg.targets))
         )
         for rewrite in leg.authority_rewrites if outward else ():

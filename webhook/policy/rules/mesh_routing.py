@@ -43,7 +43,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         if found is None:
             found = guarded_of[leg.hosts] = _guarded(subject, leg.hosts)
         names, captures = found
-        if subject.routes_inward(leg) and not captures:
+        if leg.inward and not captures:
             continue  # a name that is no way out, routed inward (ingress VS bound to mesh too)
         if names is None:
             for target in leg.targets:

@@ -69,7 +69,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     opened: set[tuple[str, ...]] = set()
     at_egress_of: dict[frozenset[str], bool] = {}
     for leg in subject.legs:
-        to_gateway = subject.reaches_egress_gateway(leg)
+        to_gateway = leg.reaches_egress_gateway
         if to_gateway and (not leg.hosts or (leg.hosts, leg.port) not in sent_to_gateway):
             if leg.hosts:  # a delegate's finding names each target: never skipped
                 sent_to_gateway.add((leg.hosts, leg.port))
@@ -81,7 +81,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
             )
         if not (leg.at_sidecars or at_egress or to_gateway):
             continue
-        if not at_egress and subject.routes_inward(leg):
+        if not at_egress and leg.inward:
             continue  # inward routing; capturing an allowlisted name is mesh-routing's finding
         if leg.hosts in opened:
             continue
