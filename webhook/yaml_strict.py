@@ -7,12 +7,10 @@ talked into a different verdict.
 
 from __future__ import annotations
 
-import gc
 import logging
 import operator
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import yaml
@@ -223,37 +221,6 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     )
     StrictLoader = PureStrictLoader
     _EventParser = PureStrictLoader
-
-
-@contextmanager
-def collector_paused(*, keep: bool = False) -> Iterator[None]:
-    """No cyclic garbage collection while YAML is read and what it holds is built.
-
-    Composing a document allocates a node and two marks per value, all alive until the
-    document is built; each collection that runs meanwhile walks them again (with the
-    collector on, reading a 20,000-entry policy took 6x longer, 10 large manifests 2.5x).
-    Reference counting still frees what becomes garbage. Re-enabled only if it was on.
-
-    With `keep` (what was read lives on: a serving policy, the manifests of a command),
-    everything alive at the end is moved out of the collector's sight (gc.freeze). The
-    first collection after the pause would otherwise walk all of it once more (a tenth
-    of loading a 100,000-entry policy, a fifth of reading 200-route VirtualServices), and
-    every full collection after that again: on a server, a pause of every admission as
-    long as that walk. Frozen objects are still freed by reference counting; a garbage
-    cycle frozen with them waits for the next `keep`, which unfreezes first, so what is
-    held back stays bounded by one snapshot of the process.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    if keep:
-        gc.unfreeze()
-    try:
-        yield
-    finally:
-        if keep:
-            gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 #: Items freed at a time by release_gradually: a fraction of a millisecond of freeing.

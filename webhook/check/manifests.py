@@ -35,12 +35,12 @@ from webhook.check.inputs import (
     read_manifest_file,
     read_stream,
 )
+from webhook.collector import collector_paused
 from webhook.errors import ManifestError
 from webhook.yaml_strict import (
     CStrictLoader,
     PureStrictLoader,
     StrictLoader,
-    collector_paused,
     describe_value,
     nesting_exceeds,
 )

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from webhook.collector import collector_paused
 from webhook.policy.decision import Decision, Violation
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.kinds import KINDS
@@ -43,15 +44,18 @@ def evaluate(
     ``existingViolations: allow`` an update that adds no violation the old object did not
     already have is allowed, the old violations returned as warnings.
     """
-    decision = _evaluate(obj, policy, namespace, kinds, view, operation, old_object)
-    if (
-        operation != "UPDATE"
-        or old_object is None
-        or decision.allowed
-        or policy.policy.existing_violations != "allow"
-    ):
-        return decision
-    before = _evaluate(old_object, policy, namespace, kinds, view, "CREATE", None)
+    # A large object is held as a few thousand containers until its decision is made: the
+    # cyclic collector would walk and promote them mid-evaluation (webhook/collector.py).
+    with collector_paused():
+        decision = _evaluate(obj, policy, namespace, kinds, view, operation, old_object)
+        if (
+            operation != "UPDATE"
+            or old_object is None
+            or decision.allowed
+            or policy.policy.existing_violations != "allow"
+        ):
+            return decision
+        before = _evaluate(old_object, policy, namespace, kinds, view, "CREATE", None)
     known = {(v.rule, v.field, v.message) for v in before.violations}
     if any((v.rule, v.field, v.message) not in known for v in decision.violations):
         return decision
@@ -103,6 +107,8 @@ def _evaluate(
 def _decide(
     kind: str, namespace: str, name: str, findings: list[Violation], policy: CompiledPolicy
 ) -> Decision:
+    if not findings:  # most objects: nothing to sort into violations and advice
+        return Decision(kind=kind, namespace=namespace, name=name, allowed=True)
     # A route with several matches yields the same finding once per leg: say it once.
     findings = list(dict.fromkeys(findings))
     violations = tuple(f for f in findings if not f.advisory)

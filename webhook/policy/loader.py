@@ -11,16 +11,11 @@ import yaml
 from pydantic import ValidationError
 from yaml.resolver import Resolver
 
+from webhook.collector import collector_paused
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.model import Policy
-from webhook.yaml_strict import (
-    MAX_NESTING,
-    StrictLoader,
-    collector_paused,
-    nesting_exceeds,
-    release_gradually,
-)
+from webhook.yaml_strict import MAX_NESTING, StrictLoader, nesting_exceeds, release_gradually
 
 
 def load_policy(path: Path | str) -> CompiledPolicy:

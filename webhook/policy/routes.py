@@ -26,6 +26,9 @@ DELEGATING_GATEWAYS = "<gateways of the delegating VirtualService>"
 #: Headers whose value becomes the authority the upstream (and the egress gateway) sees.
 AUTHORITY_HEADERS = frozenset({"host", ":authority"})
 
+#: What a route or mirror without `destination` sends to (validation requires one).
+_NO_DESTINATION: Destination = {}
+
 
 class Target(NamedTuple):
     """A place a leg sends bytes to: a route destination or a mirror.
@@ -63,22 +66,28 @@ class Leg(NamedTuple):
     protocol: Literal["http", "tls", "tcp"]
     field: str
     gateways: frozenset[str]
+    #: True when the leg applies to sidecars (the ``mesh`` gateway is among `gateways`).
+    at_sidecars: bool
     hosts: tuple[str, ...]
     targets: tuple[Target, ...]
     authority_rewrites: tuple[AuthorityRewrite, ...]
     delegate_field: str | None
     #: The port the match selects (the port the application dialled), None for any.
-    port: int | None = None
+    port: int | None
     #: True when a route or mirror sends to the egress gateway Service.
-    reaches_egress_gateway: bool = False
-    #: True when nothing is delegated and every target is in the cluster and not the
-    #: egress gateway (traffic kept inside; read by rules only for sidecar legs).
-    inward: bool = False
+    reaches_egress_gateway: bool
+    #: True when the leg keeps its traffic in the cluster: every target is an in-cluster
+    #: name other than the egress gateway, and nothing is delegated out of view (a
+    #: redirect or direct response has no target at all). An ingress VirtualService that
+    #: also binds ``mesh`` routes its public name this way (read by rules only for
+    #: sidecar legs).
+    inward: bool
 
-    @property
-    def at_sidecars(self) -> bool:
-        """True when the leg applies to sidecars (the ``mesh`` gateway)."""
-        return MESH_GATEWAY in self.gateways
+
+#: Builds a Target or Leg from the tuple of its fields in order, without the generated
+#: __new__'s argument handling: a large VirtualService builds hundreds of each per
+#: evaluation, and this halves what each costs.
+_new = tuple.__new__
 
 
 class _Names:
@@ -117,12 +126,13 @@ class _Names:
             )
         return found
 
-    def target(self, dest: Destination, field: str, *, mirror: bool) -> Target:
+    def target(self, dest: Destination, field: str, mirror: bool) -> Target:
+        """Where `dest` sends bytes (`mirror`: a copy of them)."""
         raw = dest.get("host", "")
         host, external = self.resolve(raw)
         port = dest.get("port")
         number = port.get("number") if port is not None else None
-        return Target(field, raw, host, number, mirror, external)
+        return _new(Target, (field, raw, host, number, mirror, external))
 
 
 def legs_of(
@@ -137,31 +147,38 @@ def legs_of(
     """
     names = _Names(spec, namespace, cluster_domain)
     hosts = tuple(resolve_service_host(h, namespace, cluster_domain) for h in spec.hosts)
-    legs = list(_http_legs(spec, names, hosts, egress_gateway))
+    legs: list[Leg] = []
+    _http_legs(spec, names, hosts, egress_gateway, legs)
     legs.extend(_l4_legs(spec, names, hosts, egress_gateway))
     return tuple(legs)
 
 
 def _http_targets(http: HTTPRoute, path: str, names: _Names) -> tuple[Target, ...]:
     """The destinations and mirrors of one http route."""
-    found = [
-        names.target(route.get("destination", {}), f"{path}.route[{k}].destination.host",
-                     mirror=False)
-        for k, route in enumerate(http.get("route", ()))
-    ]  # fmt: skip
+    target = names.target
+    found = []
+    for k, route in enumerate(http.get("route", ())):
+        dest = route.get("destination", _NO_DESTINATION)
+        found.append(target(dest, f"{path}.route[{k}].destination.host", False))
     if (mirrored := http.get("mirror")) is not None:
-        found.append(names.target(mirrored, f"{path}.mirror.host", mirror=True))
-    found.extend(
-        names.target(mirror.get("destination", {}), f"{path}.mirrors[{k}].destination.host",
-                     mirror=True)
-        for k, mirror in enumerate(http.get("mirrors", ()))
-    )  # fmt: skip
+        found.append(target(mirrored, f"{path}.mirror.host", True))
+    for k, mirror in enumerate(http.get("mirrors", ())):
+        dest = mirror.get("destination", _NO_DESTINATION)
+        found.append(target(dest, f"{path}.mirrors[{k}].destination.host", True))
     return tuple(found)
 
 
 def _http_legs(
-    spec: VirtualServiceSpec, names: _Names, hosts: tuple[str, ...], egress_gateway: str
-) -> Iterator[Leg]:
+    spec: VirtualServiceSpec,
+    names: _Names,
+    hosts: tuple[str, ...],
+    egress_gateway: str,
+    legs: list[Leg],
+) -> None:
+    """Append the legs of every http route to `legs` (a big API has hundreds of routes:
+    plain loops and appends, no per-route generator)."""
+    top_gateways, gateways_of, add = names.top_gateways, names.gateways, legs.append
+    top_at_sidecars = MESH_GATEWAY in top_gateways
     for i, http in enumerate(spec.http):
         path = f"spec.http[{i}]"
         targets = _http_targets(http, path, names)
@@ -169,14 +186,17 @@ def _http_legs(
         delegate = f"{path}.delegate" if http.get("delegate") is not None else None
         reaches, inward = _reach(targets, egress_gateway)
         inward = inward and delegate is None
-        matches = http.get("match", ())
-        shared = (hosts, targets, rewrites, delegate)
+        matches = http.get("match")
         if not matches:
-            yield Leg("http", path, names.top_gateways, *shared, None, reaches, inward)
+            add(_new(Leg, ("http", path, top_gateways, top_at_sidecars, hosts, targets,
+                           rewrites, delegate, None, reaches, inward)))  # fmt: skip
+            continue
         for j, m in enumerate(matches):
-            gateways = names.gateways(m.get("gateways", []))
-            port = m.get("port")
-            yield Leg("http", f"{path}.match[{j}]", gateways, *shared, port, reaches, inward)
+            refs = m.get("gateways")
+            gateways = gateways_of(refs) if refs else top_gateways
+            add(_new(Leg, ("http", f"{path}.match[{j}]", gateways, MESH_GATEWAY in gateways,
+                           hosts, targets, rewrites, delegate, m.get("port"), reaches,
+                           inward)))  # fmt: skip
 
 
 def _l4_legs(
@@ -189,7 +209,7 @@ def _l4_legs(
     for protocol, i, l4 in l4_routes:
         path = f"spec.{protocol}[{i}]"
         targets = tuple(
-            names.target(dest.destination, f"{path}.route[{k}].destination.host", mirror=False)
+            names.target(dest.destination, f"{path}.route[{k}].destination.host", False)
             for k, dest in enumerate(l4.route)
         )
         reaches, inward = _reach(targets, egress_gateway)
@@ -201,10 +221,12 @@ def _l4_legs(
                 if isinstance(match, TLSMatch)
                 else ()
             )
+            gateways = names.gateways(match.gateways if match else [])
             yield Leg(
                 protocol=protocol,
                 field=f"{path}.match[{j}]" if match else path,
-                gateways=names.gateways(match.gateways if match else []),
+                gateways=gateways,
+                at_sidecars=MESH_GATEWAY in gateways,
                 hosts=sni or hosts,
                 targets=targets,
                 authority_rewrites=(),
@@ -217,8 +239,11 @@ def _l4_legs(
 
 def _reach(targets: tuple[Target, ...], egress_gateway: str) -> tuple[bool, bool]:
     """(some target is the egress gateway, every target is in-cluster and not it)."""
-    reaches = any(t.host == egress_gateway for t in targets)
-    return reaches, not reaches and not any(t.external for t in targets)
+    reaches = external = False
+    for target in targets:  # one target, most often: a loop, not two generators
+        reaches = reaches or target.host == egress_gateway
+        external = external or target.external
+    return reaches, not reaches and not external
 
 
 def _may_rewrite(http: HTTPRoute) -> bool:

@@ -183,22 +183,11 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
         return self.spec.export_to
 
     def exported_hosts(self) -> Sequence[str]:
-        """The hosts the legs carry traffic for, and every host they send it to."""
-        hosts = [h for leg in self.legs for h in leg.hosts]
-        return hosts + [t.host for leg in self.legs for t in leg.targets]
-
-    def routes_inward(self, leg: Leg) -> bool:
-        """True when a sidecar leg keeps its traffic in the cluster.
-
-        Every target is an in-cluster name other than the egress gateway, and nothing is
-        delegated out of view (a redirect or direct response has no target at all). An
-        ingress VirtualService that also binds ``mesh`` routes its public name this way.
-        """
-        return leg.inward
-
-    def reaches_egress_gateway(self, leg: Leg) -> bool:
-        """True when a route or mirror of the leg sends to the egress gateway Service."""
-        return leg.reaches_egress_gateway
+        """The hosts the legs carry traffic for, and every host they send it to (each once:
+        hundreds of legs share a few host lists and destinations)."""
+        hosts = {h for hosts in {leg.hosts for leg in self.legs} for h in hosts}
+        hosts.update(t.host for leg in self.legs for t in leg.targets)
+        return sorted(hosts)
 
     def is_egress_gateway(self, ref: str) -> bool:
         """True when the Gateway ``namespace/name`` serves at the egress gateway pods.

@@ -25,9 +25,15 @@ RULE = "external-destinations"
 def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     """A destination outside the allowlist for the namespace, or on a port it does not open."""
     seen: set[str] = set()
+    # Hundreds of routes send to a few (host, port) pairs: a pair found allowed is not
+    # looked up again.
+    allowed: set[tuple[str, str, int | None]] = set()
     for leg in subject.legs:
-        direct = leg.at_sidecars and any(not t.mirror and t.external for t in leg.targets)
-        outward = direct or subject.reaches_egress_gateway(leg)
+        # Only a leg that sends outside carries its rewrites there (most legs have none).
+        outward = bool(leg.authority_rewrites) and (
+            leg.reaches_egress_gateway
+            or (leg.at_sidecars and any(not t.mirror and t.external for t in leg.targets))
+        )
         for rewrite in leg.authority_rewrites if outward else ():
             if rewrite.field in seen:
                 continue
@@ -38,9 +44,12 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                     RULE, rewrite.field, f"authority rewrite on a route sent outside: {problem}"
                 )
         for target in leg.targets:
-            if target.field in seen or not target.external:
+            if not target.external or target.field in seen:
                 continue
             seen.add(target.field)
+            key = (target.raw_host, target.host, target.port)
+            if key in allowed:
+                continue
             problem = external_host_problem(subject, target.raw_host, target.host)
             if problem is not None:
                 yield Violation(RULE, target.field, f"destination {problem}")
@@ -55,3 +64,5 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                     f'port {target.port} is not allowed for host "{target.raw_host}" '
                     f"(allowed: {describe_ports(found)})",
                 )
+                continue
+            allowed.add(key)

@@ -31,9 +31,17 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         selector = subject.policy.policy.egress_gateway.selector
         labels = ",".join(f"{k}={v}" for k, v in selector.items())
         approved += f", or a Gateway whose selector picks the egress gateway pods ({labels})"
+    # The legs of a VirtualService share a few gateway sets: each is sorted and its
+    # references classified once.
+    refs_of: dict[frozenset[str], list[tuple[str, bool]]] = {}
     for leg in subject.legs:
-        for ref in sorted(leg.gateways - {MESH_GATEWAY}):
-            is_egress = subject.is_egress_gateway(ref)
+        refs = refs_of.get(leg.gateways)
+        if refs is None:
+            refs = refs_of[leg.gateways] = [
+                (ref, subject.is_egress_gateway(ref))
+                for ref in sorted(leg.gateways - {MESH_GATEWAY})
+            ]
+        for ref, is_egress in refs:
             for target in leg.targets:
                 external = target.external
                 if is_egress and not external:

@@ -32,16 +32,20 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     """A sidecar route that reaches an external host around the egress gateway."""
     policy = subject.policy
     gateway = policy.egress_gateway_service
-    named: dict[tuple[str, ...], str] = {}  # the legs of a large VirtualService share hosts
+    # The legs of a large VirtualService share a few host lists: what the rule asks of one
+    # (its external hosts, which of them must use the egress gateway, and how a message names
+    # them) is asked once per list.
+    guarded_of: dict[tuple[str, ...], tuple[str | None, bool]] = {}
     for leg in subject.legs:
         if not leg.at_sidecars:
             continue
-        external = [h for h in leg.hosts if subject.is_external(h)]
-        captured = {h: subject.captured_gateway_names(h) for h in external}
-        guarded = [h for h in external if captured[h] or policy.requires_gateway(h)]
-        if subject.routes_inward(leg) and not any(captured.values()):
+        found = guarded_of.get(leg.hosts)
+        if found is None:
+            found = guarded_of[leg.hosts] = _guarded(subject, leg.hosts)
+        names, captures = found
+        if leg.inward and not captures:
             continue  # a name that is no way out, routed inward (ingress VS bound to mesh too)
-        if not guarded:
+        if names is None:
             for target in leg.targets:
                 if target.external and policy.requires_gateway(target.host):
                     verb = "mirrors" if target.mirror else "sends"
@@ -52,9 +56,6 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                         f'route it through the egress gateway "{gateway}"',
                     )
             continue
-        names = named.get(key := tuple(guarded))
-        if names is None:
-            names = named[key] = ", ".join(_named(subject, h, captured[h]) for h in guarded)
         for target in leg.targets:
             if target.mirror:
                 yield Violation(
@@ -84,6 +85,17 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                 f"delegates mesh routing for {names} to a VirtualService the webhook cannot "
                 f'see; route to "{gateway}" here instead',
             )
+
+
+def _guarded(subject: VirtualServiceSubject, hosts: tuple[str, ...]) -> tuple[str | None, bool]:
+    """(how messages name the leg's hosts that must use the egress gateway, or None when
+    none must; does some external host capture a gateway-required allowlisted name?)."""
+    policy = subject.policy
+    external = [h for h in hosts if subject.is_external(h)]
+    captured = {h: subject.captured_gateway_names(h) for h in external}
+    guarded = [h for h in external if captured[h] or policy.requires_gateway(h)]
+    names = ", ".join(_named(subject, h, captured[h]) for h in guarded) if guarded else None
+    return names, any(captured.values())
 
 
 def _named(subject: VirtualServiceSubject, host: str, captured: tuple[str, ...]) -> str:

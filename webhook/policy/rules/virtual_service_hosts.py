@@ -62,15 +62,30 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                 "namespace's egress traffic",
             )
     reported: set[str] = set()
+    # A large VirtualService repeats a few leg shapes. A leg whose hosts (and port, to the
+    # egress gateway) an earlier leg already brought here finds nothing new: everything it
+    # could report is keyed in `reported` by host (and port), and `reported` only grows.
+    sent_to_gateway: set[tuple[tuple[str, ...], int | None]] = set()
+    opened: set[tuple[str, ...]] = set()
+    at_egress_of: dict[frozenset[str], bool] = {}
     for leg in subject.legs:
-        to_gateway = subject.reaches_egress_gateway(leg)
-        if to_gateway:
+        to_gateway = leg.reaches_egress_gateway
+        if to_gateway and (not leg.hosts or (leg.hosts, leg.port) not in sent_to_gateway):
+            if leg.hosts:  # a delegate's finding names each target: never skipped
+                sent_to_gateway.add((leg.hosts, leg.port))
             yield from _egress_gateway_leg(subject, leg, fields, reported)
-        at_egress = any(map(subject.is_egress_gateway, leg.gateways))
+        at_egress = at_egress_of.get(leg.gateways)
+        if at_egress is None:
+            at_egress = at_egress_of[leg.gateways] = any(
+                map(subject.is_egress_gateway, leg.gateways)
+            )
         if not (leg.at_sidecars or at_egress or to_gateway):
             continue
-        if not at_egress and subject.routes_inward(leg):
+        if not at_egress and leg.inward:
             continue  # inward routing; capturing an allowlisted name is mesh-routing's finding
+        if leg.hosts in opened:
+            continue
+        opened.add(leg.hosts)
         # A TLS leg narrowed to its sniHosts still binds the VirtualService to every host it
         # lists, so those are opened here too.
         for host in (*leg.hosts, *fields):

@@ -1,0 +1,92 @@
+"""The collector pause: off inside, back as it was after, whatever the nesting and threads."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from webhook.collector import collector_paused
+from webhook.policy.engine import evaluate
+from webhook.policy.loader import parse_policy
+
+
+@pytest.fixture(autouse=True)
+def _collector_restored() -> Iterator[None]:
+    was = gc.isenabled()
+    yield
+    if was:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+def test_paused_inside_and_restored_after_nesting() -> None:
+    gc.enable()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # an inner pause does not end the outer one
+    assert gc.isenabled()
+
+
+def test_a_collector_that_was_off_stays_off() -> None:
+    gc.disable()
+    with collector_paused():
+        pass
+    assert not gc.isenabled()
+
+
+def test_restored_after_an_exception() -> None:
+    gc.enable()
+    with pytest.raises(ValueError, match="boom"), collector_paused():
+        raise ValueError("boom")
+    assert gc.isenabled()
+
+
+def test_overlapping_pauses_in_threads_leave_the_collector_on() -> None:
+    # Pauses that open and close in any interleaving: the last one to close turns it back on.
+    gc.enable()
+    inside, release = threading.Barrier(9), threading.Event()
+
+    def hold() -> None:
+        with collector_paused():
+            inside.wait()
+            release.wait()
+
+    threads = [threading.Thread(target=hold) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    inside.wait()
+    assert not gc.isenabled()
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert gc.isenabled()
+
+
+def test_evaluate_leaves_the_collector_on() -> None:
+    gc.enable()
+    policy = parse_policy("allowlist:\n- host: api.github.com\n  ports: [{number: 443}]\n")
+    evaluate({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry"}, policy)
+    assert gc.isenabled()
+
+
+def test_keep_freezes_what_is_alive_and_the_next_keep_unfreezes_it_first() -> None:
+    import gc
+
+    try:
+        with collector_paused(keep=True):
+            kept = [object() for _ in range(10)]
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with collector_paused(keep=True):
+            # inside: what the last keep froze is back in the collector's sight
+            assert gc.get_freeze_count() == 0
+        assert gc.get_freeze_count() >= frozen - 10
+        del kept
+    finally:
+        gc.unfreeze()

@@ -1,0 +1,68 @@
+"""Cyclic garbage collection paused while a piece of work builds many short-lived objects."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from types import TracebackType
+
+_lock = threading.Lock()
+#: How many pauses are open (in any thread), and whether the collector was on when the
+#: first of them began: the last one to close turns it back on, never an inner one.
+_open = 0
+_resume = False
+
+
+class collector_paused:  # noqa: N801 - used as a function: `with collector_paused():`
+    """No cyclic garbage collection inside the block; nestable and thread-safe.
+
+    Reading YAML composes a node and two marks per value, all alive until the document is
+    built; evaluating a 200-route VirtualService holds a few thousand containers (the
+    parsed routes, the legs) until the decision is made. Each collection that runs
+    meanwhile walks them again, promotes them, and every so often that promotion sets off
+    a full collection of the whole process heap: with the collector on, reading a
+    20,000-entry policy took 6x longer, and one evaluation in 70 of a 200-route
+    VirtualService took 10 ms instead of 1. Reference counting still frees what becomes
+    garbage, so the collector finds little left to do when the block ends.
+
+    With `keep` (what was built lives on: a serving policy, the manifests of a command),
+    everything alive at the end is moved out of the collector's sight (gc.freeze). The
+    first collection after the pause would otherwise walk all of it once more (a tenth
+    of loading a 100,000-entry policy, a fifth of reading 200-route VirtualServices), and
+    every full collection after that again: on a server, a pause of every admission as
+    long as that walk. Frozen objects are still freed by reference counting; a garbage
+    cycle frozen with them waits for the next `keep`, which unfreezes first, so what is
+    held back stays bounded by one snapshot of the process.
+
+    A class rather than a generator-based context manager: the engine opens one per
+    evaluation, and this costs a third as much.
+    """
+
+    __slots__ = ("_keep",)
+
+    def __init__(self, *, keep: bool = False) -> None:
+        self._keep = keep
+
+    def __enter__(self) -> None:
+        global _open, _resume
+        with _lock:
+            if _open == 0:
+                _resume = gc.isenabled()
+                gc.disable()
+            _open += 1
+            if self._keep:
+                gc.unfreeze()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        global _open
+        with _lock:
+            _open -= 1
+            if self._keep:
+                gc.freeze()
+            if _open == 0 and _resume:
+                gc.enable()
