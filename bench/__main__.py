@@ -8,6 +8,7 @@ so that a noisy neighbour slows all of them rather than one.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import pstats
@@ -23,9 +24,16 @@ from types import FrameType
 
 from bench.engine import EngineFigure, PolicyLoad, load_policies, run_engine
 from bench.load import LoadResult
-from bench.scale import CheckerFigure, SizePoint, allowlist_curve, checker_speed, write_svg
+from bench.scale import (
+    CheckerFigure,
+    SizePoint,
+    allowlist_curve,
+    checker_speed,
+    percentile,
+    write_svg,
+)
 from bench.servers import REGO, ROOT, Server, Servers, ServerStartError, build_opa
-from bench.workload import EXAMPLE_POLICY, opa_data, review_cases
+from bench.workload import EXAMPLE_POLICY, opa_data, review_cases, sized_policy_text
 from webhook.certs import write_bundle
 
 
@@ -306,6 +314,71 @@ def scaling(servers: Servers, workdir: Path, plan: Plan) -> list[str]:
           "whether workers cost each other anything")  # fmt: skip
     errors = sum(r.errors for rs in results.values() for r in rs)
     return [f"scaling: {errors} failed or wrong responses"] if errors else []
+
+
+#: The reload-under-load run: reviews/s sent on a schedule, seconds of it, and when the
+#: policy file is replaced (seconds after the first review).
+RELOAD_RATE = 200
+RELOAD_RUN_SECONDS = 12.0
+RELOAD_AT = 4.0
+#: Target of issue 12: p99 of the reviews sent during the reload, over p99 before it.
+RELOAD_P99_TARGET = 2.0
+
+
+def reload_under_load(servers: Servers, workdir: Path, entries: int) -> list[str]:
+    """p50/p99 of reviews sent before and during the reload of an `entries`-entry policy.
+
+    The server serves a policy of that size (checking the file every 0.1 s); an
+    open-loop generator sends RELOAD_RATE reviews/s with a timeline of send times; the
+    file is replaced (one comment more: same entries, new content) and /readyz is
+    polled until the new file's sha256 is serving. "During" is from the write to then.
+    """
+    policy = workdir / "reload-policy.yaml"
+    text = sized_policy_text(entries)
+    policy.write_text(text)
+    server = servers.start_ours(policy, extra=("--reload-interval", "0.1"))
+    cases = write_cases(workdir, check_verdicts=False)
+    timeline = workdir / "reload-timeline.json"
+    argv = [sys.executable, "-m", "bench.load", "--url", server.url, "--ca", str(servers.ca),
+            "--cases", str(cases), "--rate", str(RELOAD_RATE),
+            "--duration", str(RELOAD_RUN_SECONDS), "--timeline", str(timeline)]  # fmt: skip
+    generator = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        started = time.time()
+        time.sleep(RELOAD_AT)  # a schedule: RELOAD_AT seconds of reviews before the reload
+        replaced = text + "# replaced by the bench\n"
+        staged = workdir / "reload-policy.yaml.new"
+        staged.write_text(replaced)
+        staged.replace(policy)
+        written = time.time()
+        served = servers.wait_for_policy(server, hashlib.sha256(replaced.encode()).hexdigest())
+        out, _ = generator.communicate(timeout=RELOAD_RUN_SECONDS + 60)
+    finally:
+        if generator.poll() is None:
+            generator.kill()
+            generator.wait()
+    servers.stop(server)
+    result = LoadResult(**json.loads(out))
+    points = json.loads(timeline.read_text())
+    before = sorted(ms for at, ms in points if started + 1 <= at < written and ms is not None)
+    during = sorted(ms for at, ms in points if written <= at <= served and ms is not None)
+    after = sorted(ms for at, ms in points if at > served + 0.5 and ms is not None)
+    problems = [f"reload under load: {result.errors} failed reviews: {result.first_error}"] if (
+        result.errors) else []  # fmt: skip
+    if served > started + RELOAD_RUN_SECONDS or not during:
+        return [
+            *problems,
+            f"reload under load: the reload ended after the run ({served - written:.1f} s)",
+        ]
+    rows = [[label, str(len(xs)), f"{percentile(xs, 0.5):.2f}", f"{percentile(xs, 0.99):.2f}",
+             f"{xs[-1]:.1f}"] for label, xs in (("before", before), ("during", during),
+                                                ("after", after)) if xs]  # fmt: skip
+    table(["reviews sent", "count", "p50 ms", "p99 ms", "max ms"], rows)
+    ratio = percentile(during, 0.99) / percentile(before, 0.99)
+    print(f"a {entries:,}-entry YAML policy reloaded in {served - written:.2f} s (file written "
+          f"to new sha256 serving) while {RELOAD_RATE} reviews/s were sent: p99 during / before "
+          f"{ratio:.2f}x (target <= {RELOAD_P99_TARGET:.0f}x)")  # fmt: skip
+    return problems
 
 
 def write_cases(workdir: Path, *, check_verdicts: bool) -> Path:
@@ -661,6 +734,10 @@ def main(argv: list[str] | None = None) -> int:
             problems += scaling(servers, workdir, plan)
             banner("5. latency under load: open loop at fixed rates")
             problems += latency_under_load(servers, workdir, plan)
+            reload_entries = 20_000 if args.quick else 100_000
+            banner(f"6. reload under load: a {reload_entries:,}-entry policy replaced while "
+                   "reviews arrive")  # fmt: skip
+            problems += reload_under_load(servers, workdir, reload_entries)
             if not args.no_profile:
                 banner("profile: our server under cProfile, same load")
                 problems += profile(servers, workdir, plan)

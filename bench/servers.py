@@ -151,8 +151,16 @@ class Servers(contextlib.AbstractContextManager["Servers"]):
             f"({last}):\n{server.log_tail()}"
         )
 
-    def start_ours(self, policy: Path, *, profile: Path | None = None, workers: int = 1) -> Server:
-        """The production `egress-webhook serve` (create_app, TLS, JSON decision log)."""
+    def start_ours(
+        self,
+        policy: Path,
+        *,
+        profile: Path | None = None,
+        workers: int = 1,
+        extra: tuple[str, ...] = (),
+    ) -> Server:
+        """The production `egress-webhook serve` (create_app, TLS, JSON decision log);
+        `extra` are more `serve` flags."""
         port = free_port()
         argv = [sys.executable, "-m", "bench.ours"]
         if profile is not None:
@@ -166,6 +174,7 @@ class Servers(contextlib.AbstractContextManager["Servers"]):
             "--host", "127.0.0.1",
             "--port", str(port),
             "--workers", str(workers),
+            *extra,
         ]  # fmt: skip
         base = f"https://127.0.0.1:{port}"
         return self._spawn(
@@ -173,6 +182,24 @@ class Servers(contextlib.AbstractContextManager["Servers"]):
             argv,
             f"{base}/validate",
             f"{base}/healthz",
+        )
+
+    def wait_for_policy(self, server: Server, sha256: str, timeout: float = 60.0) -> float:
+        """Poll /readyz until `sha256` is the serving policy; the time (time.time()) it was."""
+        readyz = server.health_url.replace("/healthz", "/readyz")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(urllib.error.URLError, OSError, ValueError, KeyError),
+                urllib.request.urlopen(  # noqa: S310 - our own https URL
+                    readyz, context=self._client, timeout=2
+                ) as response,
+            ):
+                if json.load(response)["policy"]["sha256"] == sha256:
+                    return time.time()
+            time.sleep(0.02)
+        raise ServerStartError(
+            f"{server.name} did not serve policy {sha256[:12]} within {timeout:.0f} s"
         )
 
     def start_bare(self) -> Server:
