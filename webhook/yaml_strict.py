@@ -36,6 +36,9 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 _MERGE = "tag:yaml.org,2002:merge"
+_SCALAR = yaml.ScalarNode
+_SEQUENCE = yaml.SequenceNode
+_MAPPING = yaml.MappingNode
 
 #: Plain scalars resolve by their text alone (no path resolvers are registered), and a
 #: manifest repeats the same keys and small values all over: resolved once per text.
@@ -83,7 +86,7 @@ class StrictConstructor(yaml.constructor.SafeConstructor):
         """The value of `node`, recursively; only for documents without aliases."""
         tag = node.tag
         cls = node.__class__
-        if cls is yaml.ScalarNode:
+        if cls is _SCALAR:
             value = node.value
             if tag in (_STR, _TIMESTAMP):
                 return value
@@ -93,20 +96,22 @@ class StrictConstructor(yaml.constructor.SafeConstructor):
                 return None
             if tag == _BOOL:
                 return self.bool_values[value.lower()]
-        elif cls is yaml.SequenceNode and tag == _SEQ:
-            items = []
-            for child in node.value:
-                items.append(self._build(child))
-            return items
-        elif cls is yaml.MappingNode and tag == _MAP:
+        elif cls is _SEQUENCE and tag == _SEQ:
+            build = self._build
+            return [build(child) for child in node.value]
+        elif cls is _MAPPING and tag == _MAP:
             # Keys first, as construct_mapping does: a duplicate is reported before any
             # problem in the values.
             pairs = node.value
             mapping: dict[str, Any] = {}
             for index, (key_node, _) in enumerate(pairs):
-                if key_node.tag == _MERGE:
+                key_tag = key_node.tag
+                if key_tag == _STR and key_node.__class__ is _SCALAR:
+                    key = key_node.value  # a plain or quoted string key: the common case
+                elif key_tag == _MERGE:
                     raise _GeneralPathError
-                key = json_key(self._build(key_node), key_node)
+                else:
+                    key = json_key(self._build(key_node), key_node)
                 if key in mapping:
                     first = pairs[mapping[key]][0].start_mark.line + 1
                     raise yaml.constructor.ConstructorError(
@@ -116,8 +121,9 @@ class StrictConstructor(yaml.constructor.SafeConstructor):
                         key_node.start_mark,
                     )
                 mapping[key] = index
+            build = self._build
             for key, index in mapping.items():
-                mapping[key] = self._build(pairs[index][1])
+                mapping[key] = build(pairs[index][1])
             return mapping
         return self.construct_object(node, deep=True)
 
@@ -273,8 +279,9 @@ def nesting_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
     in the text. When the bound cannot reach `limit`, nothing is parsed; otherwise the
     parser's event stream, which libyaml produces without recursion, is counted.
     """
-    longest_line = max((len(line) for part in _pieces(text) for line in part.splitlines()),
-                       default=0)  # fmt: skip
+    longest_line = max(
+        (max(map(len, part.splitlines()), default=0) for part in _pieces(text)), default=0
+    )
     if longest_line + _flow_depth_bound(text) <= limit:
         return False
     parser = _EventParser(text)
