@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import signal
 import socket
 import ssl
@@ -22,6 +23,7 @@ from tests.integration.conftest import (
     client_context,
     load_manifests,
 )
+from webhook.errors import ExitCode
 
 WORKERS = 2
 
@@ -132,3 +134,56 @@ async def test_workers_share_the_port_reload_together_and_drain_on_sigterm(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return children
+
+
+async def test_a_worker_that_dies_stops_the_others_and_the_pod_exits_with_an_error(
+    policy_path: Path, secret_volume: SecretVolume, test_ca: CertificateAuthority
+) -> None:
+    # Kubernetes then restarts the container, as it would a single server that crashed
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "webhook", "serve", "--policy", str(policy_path),
+        "--tls-cert", str(secret_volume.cert), "--tls-key", str(secret_volume.key),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS),
+        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    events: list[object] = []
+
+    async def wait_for(event: str, count: int) -> None:
+        assert process.stderr is not None
+        async with asyncio.timeout(TIMEOUT):
+            while events.count(event) < count:
+                raw = await process.stderr.readline()
+                assert raw, f"the server exited before {count} {event!r} lines: {events}"
+                events.append(json.loads(raw).get("event"))
+
+    try:
+        await wait_for("listening", WORKERS)
+        workers = _children(process.pid)
+        assert len(workers) == WORKERS
+        victim, survivor = workers
+        os.kill(victim, signal.SIGKILL)
+        await wait_for("stopped", 1)  # the survivor drained and stopped
+        async with asyncio.timeout(TIMEOUT):
+            assert await process.wait() == ExitCode.ERROR
+        assert not _running(survivor), "the supervisor left a worker running"
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def _running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
