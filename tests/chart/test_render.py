@@ -744,3 +744,34 @@ def _view_objects(objs: list[Obj]) -> list[Obj]:
         if o["kind"] in ("ClusterRole", "ClusterRoleBinding")
         and o["metadata"]["name"].endswith("-view")
     ]
+
+
+def test_client_limits_reach_serve_as_its_flags(helm: Helm) -> None:
+    from webhook.cli import build_parser
+
+    limits = {"headerTimeoutSeconds": 5, "bodyTimeoutSeconds": 7.5, "idleTimeoutSeconds": 95,
+              "maxConnections": 1000}  # fmt: skip
+    for values, expected in (
+        ({}, (10, 10, 120, 4096)),
+        ({"clientLimits": limits}, (5, 7.5, 95, 1000)),
+    ):
+        pod = find(helm.template(values), "Deployment")["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        # every flag the chart passes is one `serve` accepts, with the value given
+        parsed = build_parser().parse_args(
+            [*container["args"], "--policy", "p", "--tls-cert", "c", "--tls-key", "k"]
+        )
+        got = (
+            parsed.header_timeout,
+            parsed.body_timeout,
+            parsed.idle_timeout,
+            parsed.max_connections,
+        )
+        assert got == expected
+
+
+def test_client_limits_are_checked_by_the_schema(helm: Helm) -> None:
+    error = helm.template_error({"clientLimits": {"maxConnections": 0}})
+    assert "maxConnections" in error
+    error = helm.template_error({"clientLimits": {"headerTimeout": 5}})
+    assert "headerTimeout" in error
