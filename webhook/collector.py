@@ -11,6 +11,8 @@ _lock = threading.Lock()
 #: first of them began: the last one to close turns it back on, never an inner one.
 _open = 0
 _resume = False
+#: Pauses opened with `compact_every` so far (see collector_paused).
+_compacting_keeps = 0
 
 
 class collector_paused:  # noqa: N801 - used as a function: `with collector_paused():`
@@ -30,28 +32,37 @@ class collector_paused:  # noqa: N801 - used as a function: `with collector_paus
     first collection after the pause would otherwise walk all of it once more (a tenth
     of loading a 100,000-entry policy, a fifth of reading 200-route VirtualServices), and
     every full collection after that again: on a server, a pause of every admission as
-    long as that walk. Frozen objects are still freed by reference counting; a garbage
-    cycle frozen with them waits for the next `keep`, which unfreezes first, so what is
-    held back stays bounded by one snapshot of the process.
+    long as that walk (0.42 s with a 100,000-entry policy). Frozen objects are still freed
+    by reference counting, but a garbage cycle frozen with them (one alive at the freeze,
+    or made while the collector was paused) is never collected. A command exits soon; a
+    server reloading its policy again and again passes `compact_every=N`: every Nth such
+    pause starts by unfreezing everything and collecting it once, so what is held back
+    stays bounded by N reloads' worth. (Measured with the real server: 426 reloads under
+    load, RSS 102.0 to 102.3 MiB; a test that keeps cycles alive across every reload
+    shows the bound.)
 
     A class rather than a generator-based context manager: the engine opens one per
     evaluation, and this costs a third as much.
     """
 
-    __slots__ = ("_keep",)
+    __slots__ = ("_compact_every", "_keep")
 
-    def __init__(self, *, keep: bool = False) -> None:
+    def __init__(self, *, keep: bool = False, compact_every: int = 0) -> None:
         self._keep = keep
+        self._compact_every = compact_every
 
     def __enter__(self) -> None:
-        global _open, _resume
+        global _open, _resume, _compacting_keeps
         with _lock:
             if _open == 0:
                 _resume = gc.isenabled()
                 gc.disable()
             _open += 1
-            if self._keep:
-                gc.unfreeze()
+            if self._keep and self._compact_every:
+                _compacting_keeps += 1
+                if _compacting_keeps % self._compact_every == 0:
+                    gc.unfreeze()
+                    gc.collect()
 
     def __exit__(
         self,

@@ -28,13 +28,18 @@ def load_policy(path: Path | str) -> CompiledPolicy:
     return parse_policy(text, source)
 
 
+#: Policy loads between two collections of what earlier loads froze (see collector_paused).
+COMPACT_EVERY = 16
+
+
 def parse_policy(text: str, source: str = "<policy>") -> CompiledPolicy:
     """Validate and index policy YAML (or JSON) `text`; `source` names it in error messages.
 
     The policy is kept (it serves until the next reload): the collector is paused while
-    it is built and then never walks it again (see collector_paused).
+    it is built and then never walks it again; every COMPACT_EVERY-th load first collects
+    what the loads before it froze (see collector_paused).
     """
-    with collector_paused(keep=True):
+    with collector_paused(keep=True, compact_every=COMPACT_EVERY):
         return _parse_policy(text, source)
 
 
