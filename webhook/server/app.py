@@ -40,7 +40,7 @@ log = logging.getLogger("webhook.server")
 
 
 #: Seconds a thread may hold the interpreter while another waits (see serve).
-SWITCH_INTERVAL = 0.0005
+SWITCH_INTERVAL = 0.0001
 
 
 def create_app(settings: Settings, worker: Worker | None = None) -> web.Application:
