@@ -8,6 +8,7 @@ import resource
 import ssl
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -94,7 +95,7 @@ async def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_header_timeo
         for byte in head:
             writer.write(bytes([byte]))
             await writer.drain()
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # the pace is the slow client under test, not a wait
 
     trickling = asyncio.create_task(trickle())
     assert await _read_until_closed(reader) == b""
@@ -199,10 +200,14 @@ async def test_a_connection_with_a_request_in_progress_is_never_evicted(
         return not table.evictable() and len(table) == 4
 
     await eventually(all_busy, "four connections with a request in progress")
-    # a fifth waits in the kernel's queue: its handshake cannot even start (nothing to
-    # observe but an absence, hence a short look)
+    # a fifth waits in the kernel's accept queue: the listener does not take it while
+    # every connection it has is busy, so its handshake cannot even start
     late = asyncio.create_task(_connect(capped))
-    await asyncio.sleep(0.3)
+
+    async def queued() -> bool:
+        return _accept_queue(capped.port) == 1
+
+    await eventually(queued, "the fifth connection waits in the listening socket's queue")
     assert not late.done()
     assert len(table) == 4
     # one body completes; its connection goes idle and the queued one takes its place
@@ -233,3 +238,14 @@ def test_the_open_file_limit_is_raised_to_the_hard_limit() -> None:
         assert raised == (hard if hard != resource.RLIM_INFINITY else max(256, 1 << 20))
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def _accept_queue(port: int) -> int:
+    """Connections the kernel has completed but nobody accepted yet, on the listening
+    socket of 127.0.0.1:`port` (its rx_queue in /proc/net/tcp, Linux)."""
+    local = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local and fields[3] == "0A":  # state 0A: LISTEN
+            return int(fields[4].split(":")[1], 16)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")

@@ -22,6 +22,7 @@ from tests.integration.conftest import (
     SecretVolume,
     admission_review,
     client_context,
+    eventually,
     load_manifests,
 )
 
@@ -112,12 +113,12 @@ async def test_sigterm_drains_the_review_in_flight_then_exits_0(
         # headers and half the body: the server is now handling a request it cannot finish
         writer.write(head + body[: len(body) // 2])
         await writer.drain()
+
         # wait until the server is handling it (the scrape that says so is the other one)
-        async with asyncio.timeout(TIMEOUT):
-            while True:
-                if await _in_flight(server.port, ca) == 2:
-                    break
-                await asyncio.sleep(0.05)
+        async def handling_it() -> bool:
+            return await _in_flight(server.port, ca) == 2
+
+        await eventually(handling_it, "the half-sent review is in flight")
 
         server.process.send_signal(signal.SIGTERM)
         draining = await server.wait_for_log("draining")

@@ -21,6 +21,7 @@ from tests.integration.conftest import (
     SecretVolume,
     admission_review,
     client_context,
+    eventually,
     load_manifests,
 )
 from webhook.errors import ExitCode
@@ -118,12 +119,12 @@ async def test_workers_share_the_port_reload_together_and_drain_on_sigterm(
         text = await asyncio.to_thread(policy_path.read_text) + "\n# changed\n"
         await asyncio.to_thread(policy_path.write_text, text)
         wanted = hashlib.sha256(text.encode()).hexdigest()
-        async with asyncio.timeout(TIMEOUT):
-            while True:
-                serving = _policies_by_worker(await _metrics(port, ca))
-                if len(serving) == WORKERS and all(s == {wanted} for s in serving.values()):
-                    break
-                await asyncio.sleep(0.05)  # polling an observable, not waiting for time
+
+        async def every_worker_serves_it() -> bool:
+            serving = _policies_by_worker(await _metrics(port, ca))
+            return len(serving) == WORKERS and all(s == {wanted} for s in serving.values())
+
+        await eventually(every_worker_serves_it, "every worker serves the changed policy")
 
         # SIGTERM to the supervisor drains and stops every worker
         process.send_signal(signal.SIGTERM)

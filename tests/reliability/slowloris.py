@@ -82,7 +82,7 @@ class Slowloris:
             if opened is None:
                 if not self.hold:
                     return
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # an attacker's pace between attempts, not a wait
                 continue
             reader, writer, started = opened
             self.open[kind] += 1
