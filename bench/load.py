@@ -77,7 +77,7 @@ def cpu_seconds_of(pid: int) -> float | None:
     total = _own_cpu_seconds(pid)
     if total is None:
         return None
-    for child in _children(pid):
+    for child in children(pid):
         total += cpu_seconds_of(child) or 0.0
     return total
 
@@ -93,7 +93,8 @@ def _own_cpu_seconds(pid: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The process ids of `pid`'s children (Linux /proc)."""
     children: list[int] = []
     try:
         for task in Path(f"/proc/{pid}/task").iterdir():

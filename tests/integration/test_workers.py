@@ -14,6 +14,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.load import children
 from tests.conftest import ROOT
 from tests.integration.conftest import (
     TIMEOUT,
@@ -137,13 +138,6 @@ async def test_workers_share_the_port_reload_together_and_drain_on_sigterm(
             await process.wait()
 
 
-def _children(pid: int) -> list[int]:
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(c) for c in (task / "children").read_text().split()]
-    return children
-
-
 async def test_a_worker_that_dies_stops_the_others_and_the_pod_exits_with_an_error(
     policy_path: Path, secret_volume: SecretVolume, test_ca: CertificateAuthority
 ) -> None:
@@ -167,7 +161,7 @@ async def test_a_worker_that_dies_stops_the_others_and_the_pod_exits_with_an_err
 
     try:
         await wait_for("listening", WORKERS)
-        workers = _children(process.pid)
+        workers = children(process.pid)
         assert len(workers) == WORKERS
         victim, survivor = workers
         os.kill(victim, signal.SIGKILL)

@@ -133,7 +133,8 @@ def _retire(replaced: list[CompiledPolicy]) -> None:
     while sys.getrefcount(policy) > 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     entries = list(policy.policy.allowlist)
-    # its index: lists and mappings as long as the allowlist, nobody else's now
+    # its index: lists and mappings as long as the allowlist, nobody else's now (not the
+    # Policy model: held here, its allowlist would free every entry at once on return)
     parts = [getattr(policy, name, None) for name in CompiledPolicy.__slots__]
     parts = [part for part in parts if isinstance(part, list | dict)]
     del policy
