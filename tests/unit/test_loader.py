@@ -8,6 +8,8 @@ import pytest
 
 from webhook.errors import PolicyInvalidError
 from webhook.policy.loader import load_policy, parse_policy
+from webhook.yaml_plain import read_plain_mapping
+from webhook.yaml_strict import MAX_NESTING
 
 
 def _problems(text: str) -> list[str]:
@@ -118,3 +120,52 @@ def test_a_json_policy_reads_as_the_yaml_reader_reads_it() -> None:
 def test_a_json_policy_is_refused_as_its_yaml_reading_is(text: str, expected: str) -> None:
     problems = _problems(text)
     assert any(expected in p for p in problems), problems
+
+
+_BLOCK_POLICY = (
+    "# a policy in plain block YAML: read without composing YAML nodes\n"
+    "allowlist:\n"
+    "  - host: api.example.com\n"
+    "    ports:\n"
+    "      - number: 443\n"
+    "        protocols: [tls]\n"
+    '  - host: "*.example.net"\n'
+    "    namespaces: [team-a]\n"
+    "    ports:\n"
+    "      - number: 8443\n"
+    "mode: warn\n"
+)
+
+
+def test_a_plain_block_policy_reads_as_the_strict_reader_reads_it() -> None:
+    assert read_plain_mapping(_BLOCK_POLICY, MAX_NESTING) is not None
+    # an anchor nobody uses sends the same text through the strict reader
+    strict = _BLOCK_POLICY.replace("mode: warn", "mode: &m warn")
+    assert read_plain_mapping(strict, MAX_NESTING) is None
+    assert parse_policy(_BLOCK_POLICY).policy == parse_policy(strict).policy
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("number: 8443", "number: 70000"), "policy.yaml:10: allowlist[1].ports[0].number: "),
+        (("protocols: [tls]", "protocols: [quic]"), "policy.yaml:6: allowlist[0].ports[0]."),
+        (("    namespaces: [team-a]\n", ""), None),  # still valid: nothing to report
+        (("mode: warn", "mode: strict"), "policy.yaml:11: mode: Input should be"),
+        (
+            ("mode: warn", "mode: warn\nmode: enforce"),
+            "policy.yaml:12: not valid YAML: mapping key",
+        ),
+        (("  - host: a", "  - host: A"), None),
+        (("api.example.com", "api..example.com"), "policy.yaml:3: allowlist[0].host: host"),
+    ],
+)
+def test_a_plain_block_policy_names_the_line_of_each_problem(
+    change: tuple[str, str], expected: str | None
+) -> None:
+    text = _BLOCK_POLICY.replace(*change)
+    if expected is None:
+        parse_policy(text, "policy.yaml")
+        return
+    problems = _problems(text)
+    assert any(p.startswith(expected) for p in problems), problems
