@@ -153,21 +153,3 @@ async def _reload_passes(webhook: RunningWebhook) -> float:
 
 async def _reload_passes_beyond(webhook: RunningWebhook, passes: float) -> bool:
     return await _reload_passes(webhook) > passes
-
-
-def test_a_reload_runs_at_a_lower_cpu_priority_than_the_event_loop() -> None:
-    import os
-    import threading
-
-    from webhook.server.app import BACKGROUND_NICENESS, _in_background
-
-    seen: list[int] = []
-
-    def reload() -> bool:
-        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-        return True
-
-    thread = threading.Thread(target=_in_background, args=(reload,))
-    thread.start()
-    thread.join()
-    assert seen == [max(BACKGROUND_NICENESS, os.getpriority(os.PRIO_PROCESS, 0))]

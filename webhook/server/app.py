@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import signal
 import sys
-import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -133,7 +130,7 @@ def serve(settings: Settings, worker: Worker | None = None) -> ExitCode:
     says so); DENIED when the address cannot be bound, OK after a clean drain.
     """
     configure_logging(settings.log_level)
-    # The event loop answers admissions; other threads (policy and certificate reloads)
+    # The event loop answers admissions; other threads (file reads, certificate reloads)
     # hand the interpreter back to it within this long, not the default 5 ms a switch.
     sys.setswitchinterval(SWITCH_INTERVAL)
     # every connection is a descriptor; the cap is fitted to the limit in create_app
@@ -227,7 +224,7 @@ class _Reloadable:
 
     what: str
     changed: Callable[[], bool]
-    reload: Callable[[], bool | None]
+    reload: Callable[[], Awaitable[bool | None]]
     #: Count and log the reload's result (True loaded, False refused, None unchanged).
     report: Callable[[bool | None], None]
 
@@ -247,7 +244,7 @@ async def _reloads(app: web.Application) -> AsyncIterator[None]:
             for item in watched:
                 try:
                     if item.changed():
-                        item.report(await asyncio.to_thread(_in_background, item.reload))
+                        item.report(await item.reload())
                 except Exception:
                     log.exception(
                         "checking %s for changes failed",
@@ -260,24 +257,6 @@ async def _reloads(app: web.Application) -> AsyncIterator[None]:
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-
-
-#: The nice value of a thread that reloads in the background (0 is the event loop's).
-BACKGROUND_NICENESS = 10
-
-
-def _in_background(reload: Callable[[], bool | None]) -> bool | None:
-    """Run `reload` (in a worker thread) at a lower CPU priority than the event loop.
-
-    Reading a 100,000-entry policy is seconds of CPU; on a busy node the scheduler then
-    gives the cores to the event loop (admissions) first. Linux sets a nice value per
-    thread; elsewhere, or where it cannot be changed, the reload runs as it is.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        thread = threading.get_native_id()
-        niceness = max(os.getpriority(os.PRIO_PROCESS, thread), BACKGROUND_NICENESS)
-        os.setpriority(os.PRIO_PROCESS, thread, niceness)  # never higher than it was
-    return reload()
 
 
 def _policy_reloadable(app: web.Application) -> _Reloadable:
@@ -356,4 +335,9 @@ def _certificate_reloadable(app: web.Application) -> _Reloadable:
                 },
             )
 
-    return _Reloadable("the certificate", certificate.changed, certificate.reload, report)
+    return _Reloadable(
+        "the certificate",
+        certificate.changed,
+        lambda: asyncio.to_thread(certificate.reload),
+        report,
+    )

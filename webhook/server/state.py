@@ -19,11 +19,12 @@ from webhook.policy.index import CompiledPolicy
 from webhook.policy.loader import parse_policy
 from webhook.server.connections import ConnectionTable
 from webhook.server.metrics import WebhookMetrics
+from webhook.server.policy_process import read_in_child
 from webhook.server.tls import ServingCertificate
 from webhook.server.watch import FileVersion, read_version, stat_version
 from webhook.server.workers import Worker
 from webhook.settings import Settings
-from webhook.yaml_strict import release_gradually
+from webhook.yaml_strict import releasing
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +63,18 @@ class ActivePolicy:
         except OSError:
             return True
 
-    def reload(self) -> bool | None:
+    async def reload(self) -> bool | None:
         """Load the file if its content changed.
 
         Returns True when the new policy is serving, None when nothing changed (or the
         same failure is still there), and False for a new failure (see `last_failure`).
-        Blocking (file I/O, YAML): run it in a thread.
+        The file is read in a thread and the policy in a child process (read_in_child):
+        what runs on the event loop is handed over in slices, between admissions.
         """
         try:
-            text, version = self._read_text()
-        except PolicyInvalidError as exc:
-            return self._fail(exc.problems, "")
+            data, version = await asyncio.to_thread(read_version, self.path)
+        except OSError as exc:
+            return self._fail([f"{self.path}: cannot read the file: {exc}"], "")
         if version.sha256 == self.version.sha256:
             self.version = version
             self.last_failure = None
@@ -80,7 +82,7 @@ class ActivePolicy:
         if self.last_failure is not None and self.last_failure.sha256 == version.sha256:
             return None
         try:
-            compiled = parse_policy(text, str(self.path))
+            compiled = await read_in_child(data, str(self.path))
         except PolicyInvalidError as exc:
             return self._fail(exc.problems, version.sha256)
         replaced = [self.compiled]
@@ -88,7 +90,7 @@ class ActivePolicy:
         self.version = version
         self.loaded_at = dt.datetime.now(dt.UTC)
         self.last_failure = None
-        _retire(replaced)
+        await _retire(replaced)
         return True
 
     def _fail(self, problems: list[str], sha256: str) -> bool | None:
@@ -101,44 +103,43 @@ class ActivePolicy:
         self.last_failure = PolicyReloadFailure(dt.datetime.now(dt.UTC), tuple(problems), sha256)
         return False
 
-    def _read_text(self) -> tuple[str, FileVersion]:
+    def _read(self) -> tuple[CompiledPolicy, FileVersion]:
         source = str(self.path)
         try:
             data, version = read_version(self.path)
-            return data.decode("utf-8"), version
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyInvalidError(source, [f"{source}: cannot read the file: {exc}"]) from None
-
-    def _read(self) -> tuple[CompiledPolicy, FileVersion]:
-        text, version = self._read_text()
-        return parse_policy(text, str(self.path)), version
+        return parse_policy(text, source), version
 
 
 #: How long a replaced policy waits for the reviews still deciding with it.
 _RETIRE_WAIT = 10.0
 
 
-def _retire(replaced: list[CompiledPolicy]) -> None:
-    """Free the policy handed over in `replaced` a slice at a time (see release_gradually).
+async def _retire(replaced: list[CompiledPolicy]) -> None:
+    """Free the policy handed over in `replaced` a slice at a time (see releasing).
 
-    Freeing 100,000 entries at once held the interpreter 0.13 s, and whichever thread
-    dropped the last reference paid it: the reload thread, or the event loop if a review
-    was still deciding with the old policy. So the reload thread waits (briefly: a review
-    decides in microseconds, an audit pass in seconds) until it holds the only
-    reference, takes the entries out, lets the rest go, and frees the entries in slices.
+    Freeing 100,000 entries at once held the interpreter 0.13 s: every admission waited.
+    So this waits (briefly: a review decides in microseconds, an audit pass in seconds)
+    until it holds the only reference, takes the entries out, lets the rest go, and
+    frees the entries a slice at a time on the event loop, the admissions that came
+    meanwhile running between two slices.
     """
     policy = replaced.pop()
     deadline = time.monotonic() + _RETIRE_WAIT
     # two references: `policy` and getrefcount's own argument
-    while sys.getrefcount(policy) > 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # nothing signals a dropped reference: poll
+    while sys.getrefcount(policy) > 2 and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
     entries = list(policy.policy.allowlist)
     # its index: lists and mappings as long as the allowlist, nobody else's now (not the
     # Policy model: held here, its allowlist would free every entry at once on return)
     parts = [getattr(policy, name, None) for name in CompiledPolicy.__slots__]
     parts = [part for part in parts if isinstance(part, list | dict)]
     del policy
-    release_gradually(entries, *parts)
+    for _ in releasing(entries, *parts):
+        await asyncio.sleep(0)
 
 
 class InFlight:

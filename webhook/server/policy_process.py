@@ -1,0 +1,260 @@
+"""A policy reload read in a child process and handed to the server a slice at a time.
+
+Reading a 100,000-entry policy is seconds of CPU. In a thread of the server it shared
+the interpreter lock with the event loop: every admission answered during the reload
+waited on it, at every read and write, and the p99 of reviews grew 3 to 6 times. Here a
+child process (`python -m webhook.server.policy_process SOURCE`, at a lower CPU
+priority) reads, validates and indexes the text with the very same `parse_policy`, and
+writes the result back as a stream of small pickles: no message holds a list, tuple or
+mapping of more than SLICE items, nor more than _BUDGET items of such containers in
+all. The server unpickles one message at a time on its event loop and lets the
+admissions waiting in between run, so none waits on the reload for more than one
+message (a fraction of a millisecond).
+
+How the result is cut up (`Frames`, in the child): the objects in `shared` (the
+allowlist entries, which the index holds several times) go first, SLICE at a time, each
+whole; every later mention of one is a reference to it. Then any list, tuple or mapping
+longer than SLICE found while pickling a message, or one that would take the message
+past _BUDGET items, is sent before that message (in parts when long), and the message
+holds a reference to the whole. `Assembler` (in the server) rebuilds them in that order.
+The pickles come only from the child the server started, over its own pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import pickle
+import struct
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from webhook.collector import collector_paused
+from webhook.errors import PolicyInvalidError
+from webhook.policy.index import CompiledPolicy
+from webhook.policy.loader import COMPACT_EVERY, parse_policy
+
+#: Items of a list, tuple or mapping in one message (about 0.3 ms of unpickling).
+SLICE = 256
+#: Containers this short are never sent on their own (their parent's length counts them).
+_SMALL = 16
+#: Items of containers longer than _SMALL in one message: more go in messages of their own.
+_BUDGET = 4 * SLICE
+#: The child's nice value: the server's admissions come first on a busy node.
+CHILD_NICENESS = 10
+#: The child's oom_score_adj: the first process the kernel kills when memory runs out.
+CHILD_OOM_SCORE_ADJ = 1000
+#: The length prefix of a message.
+_HEADER = struct.Struct(">I")
+#: The stderr kept of a child that failed: its last lines.
+_STDERR_KEPT = 4096
+
+_CONTAINERS = (list, tuple, dict)
+
+
+class Frames:
+    """The child's side: one object cut into messages, each handed to `emit` as bytes."""
+
+    def __init__(self, emit: Callable[[bytes], None]) -> None:
+        self._emit = emit
+        self._refs: dict[int, int] = {}
+        self._wholes = 0
+
+    def send(self, root: object, shared: Sequence[object] = ()) -> None:
+        """Emit `shared` (SLICE at a time), then `root`, referring to `shared` by position."""
+        for start in range(0, len(shared), SLICE):  # plain pickles: three times faster
+            chunk = ("shared", list(shared[start : start + SLICE]))
+            self._emit(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
+        self._refs = {id(item): index for index, item in enumerate(shared)}
+        self._emit(self._dump(("root", root)))
+
+    def _dump(self, message: tuple[Any, ...]) -> bytes:
+        buffer = io.BytesIO()
+        _Splitter(buffer, self, message).dump(message)
+        return buffer.getvalue()
+
+    def _whole(self, container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> int:
+        """Emit a long container in parts; the number the messages after it refer to it by."""
+        number = self._wholes
+        self._wholes += 1
+        kind = type(container).__name__
+        items = list(container.items()) if isinstance(container, dict) else list(container)
+        for start in range(0, len(items), SLICE):
+            self._emit(self._dump(("part", number, kind, items[start : start + SLICE])))
+        if not items:
+            self._emit(self._dump(("part", number, kind, [])))
+        return number
+
+
+class _Splitter(pickle.Pickler):
+    def __init__(self, buffer: io.BytesIO, frames: Frames, message: tuple[Any, ...]) -> None:
+        super().__init__(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        self._frames = frames
+        self._message = message
+        self._items = 0
+
+    def persistent_id(self, obj: Any) -> Any:
+        if obj is self._message:
+            return None
+        index = self._frames._refs.get(id(obj))
+        if index is not None:
+            return ("shared", index)
+        if type(obj) in _CONTAINERS:
+            size = len(obj)
+            if size > _SMALL:
+                self._items += size
+                if size > SLICE or self._items > _BUDGET:  # on its own: in parts, or whole
+                    self._items -= size
+                    return ("whole", self._frames._whole(obj))
+        return None
+
+
+class Assembler:
+    """The server's side: feed it the child's messages in order; then `result` is the root."""
+
+    def __init__(self) -> None:
+        self._shared: list[Any] = []
+        #: container number -> (its kind, the list or mapping being filled)
+        self._filling: dict[int, tuple[str, Any]] = {}
+        self._wholes: dict[int, Any] = {}
+        self.result: Any = None
+        self.done = False
+
+    def feed(self, message: bytes) -> None:
+        """Unpickle one message (SLICE items at most) and put it where it belongs."""
+        tag, *rest = _Joiner(io.BytesIO(message), self).load()
+        if tag == "shared":
+            self._shared.extend(rest[0])
+        elif tag == "part":
+            number, kind, items = rest
+            _, filling = self._filling.setdefault(number, (kind, {} if kind == "dict" else []))
+            filling.update(items) if kind == "dict" else filling.extend(items)
+        elif tag == "root":
+            self.result = rest[0]
+            self.done = True
+        else:
+            raise ValueError(f"unknown message {tag!r}")
+
+    def whole(self, number: int) -> Any:
+        """Container `number`, complete at its first mention: all its parts came before."""
+        if number not in self._wholes:
+            kind, filling = self._filling.pop(number)
+            self._wholes[number] = tuple(filling) if kind == "tuple" else filling
+        return self._wholes[number]
+
+    def shared(self, index: int) -> Any:
+        """The `index`-th shared object."""
+        return self._shared[index]
+
+
+class _Joiner(pickle.Unpickler):
+    def __init__(self, buffer: io.BytesIO, assembler: Assembler) -> None:
+        super().__init__(buffer)
+        self._assembler = assembler
+
+    def persistent_load(self, pid: Any) -> Any:
+        kind, number = pid
+        if kind == "shared":
+            return self._assembler.shared(number)
+        return self._assembler.whole(number)
+
+
+async def read_in_child(data: bytes, source: str) -> CompiledPolicy:
+    """The policy in `data` (the bytes of the file `source`), read by a child process.
+
+    Raises PolicyInvalidError with the problems parse_policy found, or with why the
+    child gave no policy (it could not start, or died: killed for memory, say). Only
+    unpickling and putting the parts together run here, on the event loop, one message
+    at a time; the collector is paused meanwhile and then never walks the new policy
+    (collector_paused with keep, as parse_policy does).
+    """
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", __name__, source,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+    except OSError as exc:
+        problem = f"{source}: cannot start the policy reader: {exc}"
+        raise PolicyInvalidError(source, [problem]) from None
+    assert process.stdin is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
+    errors = asyncio.create_task(_tail(process.stderr))
+    assembler = Assembler()
+    try:
+        process.stdin.write(data)
+        with contextlib.suppress(ConnectionError):  # a child that died: told below
+            await process.stdin.drain()
+        process.stdin.close()
+        with collector_paused(keep=True, compact_every=COMPACT_EVERY):
+            while not assembler.done:
+                try:
+                    (size,) = _HEADER.unpack(await process.stdout.readexactly(_HEADER.size))
+                    message = await process.stdout.readexactly(size)
+                except asyncio.IncompleteReadError:
+                    break
+                assembler.feed(message)
+                await asyncio.sleep(0)  # the admissions that came meanwhile go first
+        code = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        errors.cancel()
+    tail = (await asyncio.gather(errors, return_exceptions=True))[0]
+    if isinstance(assembler.result, CompiledPolicy):
+        return assembler.result
+    if assembler.done:
+        raise PolicyInvalidError(source, list(assembler.result))
+    said = tail.strip().splitlines()[-1] if isinstance(tail, str) and tail.strip() else ""
+    raise PolicyInvalidError(
+        source,
+        [f"{source}: the policy reader exited with code {code} before giving a policy"
+         + (f": {said}" if said else "")],
+    )  # fmt: skip
+
+
+async def _tail(stream: asyncio.StreamReader) -> str:
+    """What the child wrote to stderr: its last _STDERR_KEPT bytes."""
+    kept = b""
+    while chunk := await stream.read(65536):
+        kept = (kept + chunk)[-_STDERR_KEPT:]
+    return kept.decode("utf-8", "replace")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child: the policy file's bytes on stdin, its name in argv, messages on stdout."""
+    (source,) = sys.argv[1:] if argv is None else argv
+    with contextlib.suppress(OSError):
+        os.nice(CHILD_NICENESS)
+    # Out of memory (a policy too large for the pod's limit), the kernel kills this
+    # process rather than a server: the reload fails and the old policy keeps serving.
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adj:
+        adj.write(str(CHILD_OOM_SCORE_ADJ))
+    data = sys.stdin.buffer.read()
+    out = sys.stdout.buffer
+
+    def emit(message: bytes) -> None:
+        out.write(_HEADER.pack(len(message)))
+        out.write(message)
+
+    try:
+        text = data.decode("utf-8")
+        compiled = parse_policy(text, source)
+    except UnicodeDecodeError as exc:
+        Frames(emit).send([f"{source}: cannot read the file: {exc}"])
+    except PolicyInvalidError as exc:
+        Frames(emit).send(list(exc.problems))
+    else:
+        Frames(emit).send(compiled, compiled.policy.allowlist)
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
