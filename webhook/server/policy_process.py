@@ -47,6 +47,8 @@ _BUDGET = 4 * SLICE
 CHILD_NICENESS = 10
 #: The child's oom_score_adj: the first process the kernel kills when memory runs out.
 CHILD_OOM_SCORE_ADJ = 1000
+#: Bytes of the policy file written to the child at a time.
+_PIPE_CHUNK = 1 << 16
 #: The length prefix of a message.
 _HEADER = struct.Struct(">I")
 #: The stderr kept of a child that failed: its last lines.
@@ -187,9 +189,11 @@ async def read_in_child(data: bytes, source: str) -> CompiledPolicy:
     errors = asyncio.create_task(_tail(process.stderr))
     assembler = Assembler()
     try:
-        process.stdin.write(data)
         with contextlib.suppress(ConnectionError):  # a child that died: told below
-            await process.stdin.drain()
+            view = memoryview(data)  # a pipe's worth at a time: no copy of the whole
+            for start in range(0, len(view), _PIPE_CHUNK):
+                process.stdin.write(view[start : start + _PIPE_CHUNK])
+                await process.stdin.drain()
         process.stdin.close()
         with collector_paused(keep=True, compact_every=COMPACT_EVERY):
             while not assembler.done:
