@@ -330,8 +330,9 @@ def reload_under_load(servers: Servers, workdir: Path, entries: int) -> list[str
 
     The server serves a policy of that size (checking the file every 0.1 s); an
     open-loop generator sends RELOAD_RATE reviews/s with a timeline of send times; the
-    file is replaced (one comment more: same entries, new content) and /readyz is
-    polled until the new file's sha256 is serving. "During" is from the write to then.
+    file is replaced by renaming a copy with one comment more (same entries, new
+    content) written before the run, and /readyz is polled until the new file's sha256
+    is serving. "During" is from the rename to then.
     """
     policy = workdir / "reload-policy.yaml"
     text = sized_policy_text(entries)
@@ -342,13 +343,15 @@ def reload_under_load(servers: Servers, workdir: Path, entries: int) -> list[str
     argv = [sys.executable, "-m", "bench.load", "--url", server.url, "--ca", str(servers.ca),
             "--cases", str(cases), "--rate", str(RELOAD_RATE),
             "--duration", str(RELOAD_RUN_SECONDS), "--timeline", str(timeline)]  # fmt: skip
+    # the new file is written before the run: only the rename (atomic, as a ConfigMap
+    # volume's symlink swap) falls among the reviews measured
+    replaced = text + "# replaced by the bench\n"
+    staged = workdir / "reload-policy.yaml.new"
+    staged.write_text(replaced)
     generator = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         started = time.time()
         time.sleep(RELOAD_AT)  # a schedule: RELOAD_AT seconds of reviews before the reload
-        replaced = text + "# replaced by the bench\n"
-        staged = workdir / "reload-policy.yaml.new"
-        staged.write_text(replaced)
         staged.replace(policy)
         written = time.time()
         served = servers.wait_for_policy(server, hashlib.sha256(replaced.encode()).hexdigest())
