@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import subprocess
 import sys
@@ -18,7 +19,12 @@ from webhook.errors import PolicyInvalidError
 from webhook.policy.index import BoundedMemo, CompiledPolicy
 from webhook.policy.loader import parse_policy
 from webhook.server import policy_process
-from webhook.server.policy_process import CHILD_NICENESS, CHILD_OOM_SCORE_ADJ, read_in_child
+from webhook.server.policy_process import (
+    CHILD_NICENESS,
+    CHILD_OOM_SCORE_ADJ,
+    give_way,
+    read_in_child,
+)
 
 BROKEN = "allowlist:\n  - host: api.example.com\n    ports: [{number: 99999}]\n"
 
@@ -31,27 +37,46 @@ def _slots(policy: CompiledPolicy) -> dict[str, object]:
     }
 
 
-async def test_the_child_reads_the_policy_the_server_would_read_itself() -> None:
+def _file(tmp_path: Path, content: str | bytes) -> Path:
+    path = tmp_path / "policy.yaml"
+    if isinstance(content, str):
+        content = content.encode()
+    path.write_bytes(content)
+    return path
+
+
+async def test_the_child_reads_the_policy_the_server_would_read_itself(tmp_path: Path) -> None:
     text = sized_policy_text(3000)
-    read = await read_in_child(text.encode(), "policy.yaml")
-    assert _slots(read) == _slots(parse_policy(text, "policy.yaml"))
+    path = _file(tmp_path, text)
+    sha256, read = await read_in_child(path)
+    assert sha256 == hashlib.sha256(text.encode()).hexdigest()
+    assert _slots(read) == _slots(parse_policy(text, str(path)))
 
 
-async def test_an_invalid_policy_fails_with_the_problems_the_server_would_find() -> None:
+async def test_an_invalid_policy_fails_with_the_problems_the_server_would_find(
+    tmp_path: Path,
+) -> None:
+    path = _file(tmp_path, BROKEN)
     with pytest.raises(PolicyInvalidError) as expected:
-        parse_policy(BROKEN, "policy.yaml")
+        parse_policy(BROKEN, str(path))
     with pytest.raises(PolicyInvalidError) as raised:
-        await read_in_child(BROKEN.encode(), "policy.yaml")
+        await read_in_child(path)
     assert raised.value.problems == expected.value.problems
-    assert any("policy.yaml:3" in problem for problem in raised.value.problems)
+    assert any(f"{path}:3" in problem for problem in raised.value.problems)
 
 
-async def test_bytes_that_are_not_utf8_are_refused_as_unreadable() -> None:
+@pytest.mark.parametrize(
+    ("content", "said"), [(b"allowlist: [\xff]\n", "utf-8"), (None, "No such file")]
+)
+async def test_a_file_that_cannot_be_read_is_refused_as_unreadable(
+    tmp_path: Path, content: bytes | None, said: str
+) -> None:
+    path = _file(tmp_path, content) if content is not None else tmp_path / "gone.yaml"
     with pytest.raises(PolicyInvalidError) as raised:
-        await read_in_child(b"allowlist: [\xff]\n", "policy.yaml")
+        await read_in_child(path)
     (problem,) = raised.value.problems
-    assert problem.startswith("policy.yaml: cannot read the file:")
-    assert "utf-8" in problem
+    assert problem.startswith(f"{path}: cannot read the file:")
+    assert said in problem
 
 
 async def test_a_child_that_dies_without_a_policy_is_a_failed_reload(
@@ -66,10 +91,11 @@ async def test_a_child_that_dies_without_a_policy_is_a_failed_reload(
         "create_subprocess_exec",
         _with_argv(lambda argv: [real, str(died)]),
     )
+    path = _file(tmp_path, "allowlist: []\n")
     with pytest.raises(PolicyInvalidError) as raised:
-        await read_in_child(b"allowlist: []\n", "policy.yaml")
+        await read_in_child(path)
     assert raised.value.problems == [
-        "policy.yaml: the policy reader exited with code 137 before giving a policy: out of memory"
+        f"{path}: the policy reader exited with code 137 before giving a policy: out of memory"
     ]
 
 
@@ -82,10 +108,11 @@ async def test_a_reader_that_cannot_start_is_a_failed_reload(
         "create_subprocess_exec",
         _with_argv(lambda argv: [missing, *argv[1:]]),
     )
+    path = _file(tmp_path, "allowlist: []\n")
     with pytest.raises(PolicyInvalidError) as raised:
-        await read_in_child(b"allowlist: []\n", "policy.yaml")
+        await read_in_child(path)
     (problem,) = raised.value.problems
-    assert problem.startswith("policy.yaml: cannot start the policy reader:")
+    assert problem.startswith(f"{path}: cannot start the policy reader:")
 
 
 def _with_argv(
@@ -100,10 +127,13 @@ def _with_argv(
     return start
 
 
-def test_the_child_runs_at_a_lower_cpu_priority_and_is_the_first_to_go_out_of_memory() -> None:
+def test_the_child_runs_at_a_lower_cpu_priority_and_is_the_first_to_go_out_of_memory(
+    tmp_path: Path,
+) -> None:
+    fifo = tmp_path / "policy.yaml"
+    os.mkfifo(fifo)  # the child waits on opening it: time to look at the child
     child = subprocess.Popen(
-        [sys.executable, "-m", "webhook.server.policy_process", "policy.yaml"],
-        stdin=subprocess.PIPE,
+        [sys.executable, "-m", "webhook.server.policy_process", str(fifo)],
         stdout=subprocess.DEVNULL,
     )
     oom_score_adj = Path(f"/proc/{child.pid}/oom_score_adj")
@@ -113,15 +143,41 @@ def test_the_child_runs_at_a_lower_cpu_priority_and_is_the_first_to_go_out_of_me
             str(CHILD_OOM_SCORE_ADJ),
         )
         deadline = time.monotonic() + 30
-        # both are set before the child reads its input: poll what can be observed
+        # both are set before the child opens the file: poll what can be observed
         while (
             os.getpriority(os.PRIO_PROCESS, child.pid),
             oom_score_adj.read_text().strip(),
         ) != expected:
-            assert child.poll() is None, "the child exited before reading its input"
+            assert child.poll() is None, "the child exited before reading the policy"
             assert time.monotonic() < deadline, "the child never lowered its priority"
             time.sleep(0.02)
     finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait(30)
+        with fifo.open("w") as policy:
+            policy.write("allowlist: []\n")
+        assert child.wait(30) == 0
+
+
+async def test_the_reload_gives_way_to_a_review_in_progress(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(policy_process, "GIVE_WAY_FOR", 30.0)  # never the bound, here
+    idle = asyncio.Event()
+    order: list[str] = []
+
+    async def review() -> None:  # a review takes several passes of the loop
+        for _ in range(3):
+            await asyncio.sleep(0)
+        order.append("review answered")
+        idle.set()
+
+    answered = asyncio.create_task(review())
+    await give_way(idle.wait)
+    order.append("reload goes on")
+    await answered
+    assert order == ["review answered", "reload goes on"]
+
+
+async def test_a_server_never_idle_still_finishes_its_reload() -> None:
+    never = asyncio.Event()
+    async with asyncio.timeout(30):
+        await give_way(never.wait)  # returns after GIVE_WAY_FOR

@@ -299,7 +299,8 @@ def _policy_reloadable(app: web.Application) -> _Reloadable:
             )
         metrics.policy_healthy.set(0 if policy.last_failure is not None else 1)
 
-    return _Reloadable("the policy", policy.changed, policy.reload, report)
+    in_flight = app[IN_FLIGHT]
+    return _Reloadable("the policy", policy.changed, lambda: policy.reload(in_flight.idle), report)
 
 
 def _certificate_reloadable(app: web.Application) -> _Reloadable:

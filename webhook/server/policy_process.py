@@ -3,8 +3,8 @@
 Reading a 100,000-entry policy is seconds of CPU. In a thread of the server it shared
 the interpreter lock with the event loop: every admission answered during the reload
 waited on it, at every read and write, and the p99 of reviews grew 3 to 6 times. Here a
-child process (`python -m webhook.server.policy_process SOURCE`, at a lower CPU
-priority) reads, validates and indexes the text with the very same `parse_policy`, and
+child process (`python -m webhook.server.policy_process PATH`, at a lower CPU
+priority) reads the file, validates and indexes it with the very same `parse_policy`, and
 writes the result back as a stream of small pickles: no message holds a list, tuple or
 mapping of more than SLICE items, nor more than _BUDGET items of such containers in
 all. The server unpickles one message at a time on its event loop and lets the
@@ -12,8 +12,8 @@ admissions waiting in between run, so none waits on the reload for more than one
 message (a fraction of a millisecond).
 
 How the result is cut up (`Frames`, in the child): the objects in `shared` (the
-allowlist entries, which the index holds several times) go first, SLICE at a time, each
-whole; every later mention of one is a reference to it. Then any list, tuple or mapping
+allowlist entries, which the index holds several times) go first, SHARED_SLICE at a
+time, each whole; every later mention of one is a reference to it. Then any list, tuple or mapping
 longer than SLICE found while pickling a message, or one that would take the message
 past _BUDGET items, is sent before that message (in parts when long), and the message
 holds a reference to the whole. `Assembler` (in the server) rebuilds them in that order.
@@ -29,26 +29,30 @@ import os
 import pickle
 import struct
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from webhook.collector import collector_paused
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.loader import COMPACT_EVERY, parse_policy
+from webhook.server.watch import read_version
 
-#: Items of a list, tuple or mapping in one message (about 0.3 ms of unpickling).
+#: Items of a list, tuple or mapping in one message (about 0.15 ms of unpickling).
 SLICE = 256
+#: Shared objects in one message: models, each ten times the unpickling of an item.
+SHARED_SLICE = 64
 #: Containers this short are never sent on their own (their parent's length counts them).
 _SMALL = 16
 #: Items of containers longer than _SMALL in one message: more go in messages of their own.
 _BUDGET = 4 * SLICE
+#: The longest the reload waits between two messages for the reviews in progress.
+GIVE_WAY_FOR = 0.002
 #: The child's nice value: the server's admissions come first on a busy node.
 CHILD_NICENESS = 10
 #: The child's oom_score_adj: the first process the kernel kills when memory runs out.
 CHILD_OOM_SCORE_ADJ = 1000
-#: Bytes of the policy file written to the child at a time.
-_PIPE_CHUNK = 1 << 16
 #: The length prefix of a message.
 _HEADER = struct.Struct(">I")
 #: The stderr kept of a child that failed: its last lines.
@@ -66,9 +70,9 @@ class Frames:
         self._wholes = 0
 
     def send(self, root: object, shared: Sequence[object] = ()) -> None:
-        """Emit `shared` (SLICE at a time), then `root`, referring to `shared` by position."""
-        for start in range(0, len(shared), SLICE):  # plain pickles: three times faster
-            chunk = ("shared", list(shared[start : start + SLICE]))
+        """Emit `shared` (SHARED_SLICE at a time), then `root`, referring to them by position."""
+        for start in range(0, len(shared), SHARED_SLICE):  # plain pickles: 3x faster
+            chunk = ("shared", list(shared[start : start + SHARED_SLICE]))
             self._emit(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
         self._refs = {id(item): index for index, item in enumerate(shared)}
         self._emit(self._dump(("root", root)))
@@ -164,8 +168,12 @@ class _Joiner(pickle.Unpickler):
         return self._assembler.whole(number)
 
 
-async def read_in_child(data: bytes, source: str) -> CompiledPolicy:
-    """The policy in `data` (the bytes of the file `source`), read by a child process.
+async def read_in_child(
+    path: Path, idle: Callable[[], Awaitable[object]] | None = None
+) -> tuple[str, CompiledPolicy]:
+    """The policy file at `path` read by a child process: its content's sha256, and it.
+
+    Between two messages it gives way to the admissions in progress (see give_way).
 
     Raises PolicyInvalidError with the problems parse_policy found, or with why the
     child gave no policy (it could not start, or died: killed for memory, say). Only
@@ -173,28 +181,22 @@ async def read_in_child(data: bytes, source: str) -> CompiledPolicy:
     at a time; the collector is paused meanwhile and then never walks the new policy
     (collector_paused with keep, as parse_policy does).
     """
+    source = str(path)
     try:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", __name__, source,
-            stdin=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
     except OSError as exc:
         problem = f"{source}: cannot start the policy reader: {exc}"
         raise PolicyInvalidError(source, [problem]) from None
-    assert process.stdin is not None
     assert process.stdout is not None
     assert process.stderr is not None
     errors = asyncio.create_task(_tail(process.stderr))
     assembler = Assembler()
     try:
-        with contextlib.suppress(ConnectionError):  # a child that died: told below
-            view = memoryview(data)  # a pipe's worth at a time: no copy of the whole
-            for start in range(0, len(view), _PIPE_CHUNK):
-                process.stdin.write(view[start : start + _PIPE_CHUNK])
-                await process.stdin.drain()
-        process.stdin.close()
         with collector_paused(keep=True, compact_every=COMPACT_EVERY):
             while not assembler.done:
                 try:
@@ -203,7 +205,7 @@ async def read_in_child(data: bytes, source: str) -> CompiledPolicy:
                 except asyncio.IncompleteReadError:
                     break
                 assembler.feed(message)
-                await asyncio.sleep(0)  # the admissions that came meanwhile go first
+                await give_way(idle)
         code = await process.wait()
     finally:
         if process.returncode is None:
@@ -211,16 +213,32 @@ async def read_in_child(data: bytes, source: str) -> CompiledPolicy:
             await process.wait()
         errors.cancel()
     tail = (await asyncio.gather(errors, return_exceptions=True))[0]
-    if isinstance(assembler.result, CompiledPolicy):
-        return assembler.result
     if assembler.done:
-        raise PolicyInvalidError(source, list(assembler.result))
+        sha256, result = assembler.result
+        if isinstance(result, CompiledPolicy):
+            return sha256, result
+        raise PolicyInvalidError(source, list(result))
     said = tail.strip().splitlines()[-1] if isinstance(tail, str) and tail.strip() else ""
     raise PolicyInvalidError(
         source,
         [f"{source}: the policy reader exited with code {code} before giving a policy"
          + (f": {said}" if said else "")],
     )  # fmt: skip
+
+
+async def give_way(idle: Callable[[], Awaitable[object]] | None) -> None:
+    """One pass of the event loop, then, given `idle`, wait on it for up to GIVE_WAY_FOR.
+
+    A pass alone is not enough: a review takes several passes (TLS records, the
+    request, the handler, the answer), and in each the loop would run a slice of the
+    reload first. So background work waits until no review is in progress (`idle()`
+    returns); for a bounded time, so that a server never idle still finishes its reload.
+    """
+    await asyncio.sleep(0)
+    if idle is not None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(GIVE_WAY_FOR):
+                await idle()
 
 
 async def _tail(stream: asyncio.StreamReader) -> str:
@@ -232,7 +250,12 @@ async def _tail(stream: asyncio.StreamReader) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The child: the policy file's bytes on stdin, its name in argv, messages on stdout."""
+    """The child: reads the policy file named in argv, writes the messages to stdout.
+
+    The root message is (the file's sha256, the CompiledPolicy or the problems). Every
+    message is pickled before the first is written: the server then unpickles while
+    this process sleeps on a full pipe, rather than the two taking turns on one core.
+    """
     (source,) = sys.argv[1:] if argv is None else argv
     with contextlib.suppress(OSError):
         os.nice(CHILD_NICENESS)
@@ -240,23 +263,25 @@ def main(argv: list[str] | None = None) -> int:
     # process rather than a server: the reload fails and the old policy keeps serving.
     with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adj:
         adj.write(str(CHILD_OOM_SCORE_ADJ))
-    data = sys.stdin.buffer.read()
-    out = sys.stdout.buffer
+    messages: list[bytes] = []
 
     def emit(message: bytes) -> None:
-        out.write(_HEADER.pack(len(message)))
-        out.write(message)
+        messages.append(_HEADER.pack(len(message)))
+        messages.append(message)
 
+    sha256 = ""
     try:
-        text = data.decode("utf-8")
-        compiled = parse_policy(text, source)
-    except UnicodeDecodeError as exc:
-        Frames(emit).send([f"{source}: cannot read the file: {exc}"])
+        data, version = read_version(Path(source))
+        sha256 = version.sha256
+        compiled = parse_policy(data.decode("utf-8"), source)
+    except (OSError, UnicodeDecodeError) as exc:
+        Frames(emit).send((sha256, [f"{source}: cannot read the file: {exc}"]))
     except PolicyInvalidError as exc:
-        Frames(emit).send(list(exc.problems))
+        Frames(emit).send((sha256, list(exc.problems)))
     else:
-        Frames(emit).send(compiled, compiled.policy.allowlist)
-    out.flush()
+        Frames(emit).send((sha256, compiled), compiled.policy.allowlist)
+    sys.stdout.buffer.writelines(messages)
+    sys.stdout.buffer.flush()
     return 0
 
 
