@@ -319,8 +319,12 @@ def scaling(servers: Servers, workdir: Path, plan: Plan) -> list[str]:
 #: The reload-under-load run: reviews/s sent on a schedule, seconds of it, and when the
 #: policy file is replaced (seconds after the first review).
 RELOAD_RATE = 200
-RELOAD_RUN_SECONDS = 12.0
+#: Reloads in one run, one every RELOAD_EVERY seconds from RELOAD_AT on: a p99 of one
+#: reload's few hundred reviews is its handful of slowest, mostly the machine's noise.
+RELOADS = 3
 RELOAD_AT = 4.0
+RELOAD_EVERY = 5.0
+RELOAD_RUN_SECONDS = RELOAD_AT + RELOADS * RELOAD_EVERY
 #: After the new policy serves, the old one is freed (a tenth of a second at 100,000
 #: entries): the reviews of this long after it count as sent during the reload.
 RELOAD_TAIL = 0.5
@@ -329,14 +333,16 @@ RELOAD_P99_TARGET = 2.0
 
 
 def reload_under_load(servers: Servers, workdir: Path, entries: int) -> list[str]:
-    """p50/p99 of reviews sent before and during the reload of an `entries`-entry policy.
+    """p50/p99 of reviews sent before and during reloads of an `entries`-entry policy.
 
     The server serves a policy of that size (checking the file every 0.1 s); an
-    open-loop generator sends RELOAD_RATE reviews/s with a timeline of send times; the
-    file is replaced by renaming a copy with one comment more (same entries, new
-    content) written before the run, and /readyz is polled until the new file's sha256
-    is serving. "During" is from the rename to RELOAD_TAIL seconds after that (the old
-    policy is freed after the new one serves); "after" is what follows.
+    open-loop generator sends RELOAD_RATE reviews/s with a timeline of send times.
+    RELOADS times, the file is replaced by renaming a copy with one comment more (same
+    entries, new content) written before the run, and /readyz is polled until the new
+    file's sha256 is serving. "During" a reload is from the rename to RELOAD_TAIL
+    seconds after that (the old policy is freed after the new one serves); "before" is
+    the time since the previous reload ended (since the first second, for the first).
+    The reviews of all reloads are pooled; "after" is what follows the last.
     """
     policy = workdir / "reload-policy.yaml"
     text = sized_policy_text(entries)
@@ -347,18 +353,24 @@ def reload_under_load(servers: Servers, workdir: Path, entries: int) -> list[str
     argv = [sys.executable, "-m", "bench.load", "--url", server.url, "--ca", str(servers.ca),
             "--cases", str(cases), "--rate", str(RELOAD_RATE),
             "--duration", str(RELOAD_RUN_SECONDS), "--timeline", str(timeline)]  # fmt: skip
-    # the new file is written before the run: only the rename (atomic, as a ConfigMap
-    # volume's symlink swap) falls among the reviews measured
-    replaced = text + "# replaced by the bench\n"
-    staged = workdir / "reload-policy.yaml.new"
-    staged.write_text(replaced)
+    # the new files are written before the run: only the renames (atomic, as a ConfigMap
+    # volume's symlink swap) fall among the reviews measured
+    staged: list[tuple[Path, str]] = []
+    for number in range(RELOADS):
+        replaced = f"{text}# replaced by the bench ({number + 1})\n"
+        path = workdir / f"reload-policy.yaml.{number + 1}"
+        path.write_text(replaced)
+        staged.append((path, hashlib.sha256(replaced.encode()).hexdigest()))
+    reloads: list[tuple[float, float]] = []  # (written, served)
     generator = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         started = time.time()
-        time.sleep(RELOAD_AT)  # a schedule: RELOAD_AT seconds of reviews before the reload
-        staged.replace(policy)
-        written = time.time()
-        served = servers.wait_for_policy(server, hashlib.sha256(replaced.encode()).hexdigest())
+        for number, (path, sha256) in enumerate(staged):
+            # a schedule: RELOAD_AT seconds of reviews before the first reload
+            time.sleep(max(0.0, started + RELOAD_AT + number * RELOAD_EVERY - time.time()))
+            path.replace(policy)
+            written = time.time()
+            reloads.append((written, servers.wait_for_policy(server, sha256)))
         out, _ = generator.communicate(timeout=RELOAD_RUN_SECONDS + 60)
     finally:
         if generator.poll() is None:
@@ -366,26 +378,32 @@ def reload_under_load(servers: Servers, workdir: Path, entries: int) -> list[str
             generator.wait()
     servers.stop(server)
     result = LoadResult(**json.loads(out))
-    points = json.loads(timeline.read_text())
-    before = sorted(ms for at, ms in points if started + 1 <= at < written and ms is not None)
-    ended = served + RELOAD_TAIL
-    during = sorted(ms for at, ms in points if written <= at <= ended and ms is not None)
-    after = sorted(ms for at, ms in points if at > ended and ms is not None)
+    points = [(at, ms) for at, ms in json.loads(timeline.read_text()) if ms is not None]
+    before: list[float] = []
+    during: list[float] = []
+    quiet_from = started + 1
+    for written, served in reloads:
+        ended = served + RELOAD_TAIL
+        before += [ms for at, ms in points if quiet_from <= at < written]
+        during += [ms for at, ms in points if written <= at <= ended]
+        quiet_from = ended
+    after = sorted(ms for at, ms in points if at > quiet_from)
+    before.sort()
+    during.sort()
     problems = [f"reload under load: {result.errors} failed reviews: {result.first_error}"] if (
         result.errors) else []  # fmt: skip
-    if served > started + RELOAD_RUN_SECONDS or not during:
-        return [
-            *problems,
-            f"reload under load: the reload ended after the run ({served - written:.1f} s)",
-        ]
+    if reloads[-1][1] + RELOAD_TAIL > started + RELOAD_RUN_SECONDS or not during:
+        took = max(served - written for written, served in reloads)
+        return [*problems, f"reload under load: the reloads outlasted the run ({took:.1f} s)"]
     rows = [[label, str(len(xs)), f"{percentile(xs, 0.5):.2f}", f"{percentile(xs, 0.99):.2f}",
              f"{xs[-1]:.1f}"] for label, xs in (("before", before), ("during", during),
                                                 ("after", after)) if xs]  # fmt: skip
     table(["reviews sent", "count", "p50 ms", "p99 ms", "max ms"], rows)
     ratio = percentile(during, 0.99) / percentile(before, 0.99)
-    print(f"a {entries:,}-entry YAML policy reloaded in {served - written:.2f} s (file written "
-          f"to new sha256 serving) while {RELOAD_RATE} reviews/s were sent: p99 during / before "
-          f"{ratio:.2f}x (target <= {RELOAD_P99_TARGET:.0f}x)")  # fmt: skip
+    took = ", ".join(f"{served - written:.2f}" for written, served in reloads)
+    print(f"{RELOADS} reloads of a {entries:,}-entry YAML policy, {took} s each (file renamed "
+          f"to new sha256 serving), while {RELOAD_RATE} reviews/s were sent: p99 during / "
+          f"before {ratio:.2f}x (target <= {RELOAD_P99_TARGET:.0f}x)")  # fmt: skip
     return problems
 
 
