@@ -34,6 +34,8 @@ from bench.scale import (
 )
 from bench.servers import REGO, ROOT, Server, Servers, ServerStartError, build_opa
 from bench.workload import EXAMPLE_POLICY, opa_data, review_cases, sized_policy_text
+from bench.wrk import INSTALL as WRK_INSTALL
+from bench.wrk import find_wrk, run_wrk, write_bodies
 from webhook.certs import write_bundle
 
 
@@ -277,16 +279,27 @@ def latency_under_load(servers: Servers, workdir: Path, plan: Plan) -> list[str]
 
 
 def scaling(servers: Servers, workdir: Path, plan: Plan) -> list[str]:
-    """Throughput of `serve --workers 1` vs `--workers 2`, same load generator, alternating."""
+    """Throughput of `serve --workers 1` vs `--workers 2`, same load generator, alternating.
+
+    The load generator is wrk when it is installed (a quarter of a core for what takes
+    the Python one most of a core), else the Python one, said so.
+    """
+    wrk = find_wrk()
     cases = write_cases(workdir, check_verdicts=True)
+    bodies = write_bodies(workdir / "wrk-bodies.jsonl", [c.body for c in review_cases()])
     wide = Plan(**{**plan.__dict__, "concurrency": max(plan.concurrency, 16)})
     results: dict[int, list[LoadResult]] = {1: [], 2: []}
     started = {w: servers.start_ours(EXAMPLE_POLICY, workers=w) for w in results}
     for _ in range(plan.rounds):
         for workers, server in started.items():
-            results[workers].append(run_load_process(server, servers, cases, wide))
+            results[workers].append(
+                run_wrk(wrk, server, bodies, concurrency=wide.concurrency,
+                        seconds=wide.duration, warmup=wide.warmup)
+                if wrk else run_load_process(server, servers, cases, wide)
+            )  # fmt: skip
     for server in started.values():
         servers.stop(server)
+    print(f"load generator: {'wrk' if wrk else f'bench.load (wrk not found: {WRK_INSTALL})'}")
 
     def cores(r: LoadResult) -> float:
         return (r.server_cpu_us_per_request or 0.0) * r.rps / 1e6
@@ -310,8 +323,8 @@ def scaling(servers: Servers, workdir: Path, plan: Plan) -> list[str]:
     print(f"2 workers / 1 worker: throughput {two / one:.2f}x ({wide.concurrency} in flight), "
           f"throughput per server core {per_core[1] / per_core[0]:.2f}x; the load generator "
           f"shares the machine's {os.cpu_count()} cores, so the server cannot have them all: "
-          "on 2 cores the throughput ratio shows what was left over, the per-core ratio "
-          "whether workers cost each other anything")  # fmt: skip
+          "the throughput ratio shows what it left over, the per-core ratio whether workers "
+          "cost each other anything")  # fmt: skip
     errors = sum(r.errors for rs in results.values() for r in rs)
     return [f"scaling: {errors} failed or wrong responses"] if errors else []
 

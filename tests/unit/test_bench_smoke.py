@@ -27,6 +27,7 @@ from bench.workload import (
     review_cases,
     sized_policy_text,
 )
+from bench.wrk import parse_output, write_bodies
 from tests.conftest import ROOT
 from webhook.certs import write_bundle
 from webhook.policy.engine import evaluate
@@ -175,3 +176,50 @@ def test_the_manifests_text_has_no_aliases() -> None:
     text = manifests_text([large_virtual_service()])
     assert "&" not in text
     assert len(yaml.safe_load(text)["spec"]["http"]) == 200
+
+
+#: wrk 4.1.0's report (--latency) of a 1 s run against `serve`, as it printed it
+WRK_REPORT = """\
+Running 1s test @ https://127.0.0.1:47651/validate
+  1 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   697.41us  118.75us   3.54ms   98.86%
+    Req/Sec     5.77k   157.87     5.94k    70.00%
+  Latency Distribution
+     50%  682.00us
+     75%  705.00us
+     90%  728.00us
+     99%  833.00us
+  5737 requests in 1.00s, 2.90MB read
+Requests/sec:   5735.80
+Transfer/sec:      2.90MB
+"""
+
+
+def test_a_wrk_report_reads_as_the_load_figures() -> None:
+    result = parse_output(WRK_REPORT, seconds=1.0, client_cpu=0.12, server_cpu=0.5737)
+    assert (result.requests, result.errors, result.rps) == (5737, 0, 5735.80)
+    assert (result.p50_ms, result.p90_ms, result.p99_ms, result.max_ms) == pytest.approx(
+        (0.682, 0.728, 0.833, 3.54)
+    )
+    assert result.server_cpu_us_per_request == pytest.approx(100.0)
+    assert result.first_error is None
+
+
+def test_wrk_errors_are_counted_and_never_served() -> None:
+    report = WRK_REPORT.replace(
+        "Requests/sec:",
+        "  Socket errors: connect 0, read 2, write 0, timeout 1\n"
+        "  Non-2xx or 3xx responses: 7\nRequests/sec:",
+    )
+    result = parse_output(report, seconds=1.0, client_cpu=0.1, server_cpu=None)
+    assert (result.requests, result.errors) == (5737 - 10, 10)
+    assert result.first_error == "10 responses not 2xx/3xx or socket errors"
+    with pytest.raises(RuntimeError, match="wrk's report has no"):
+        parse_output("wrk: connection refused\n", seconds=1.0, client_cpu=0, server_cpu=None)
+
+
+def test_wrk_bodies_are_one_a_line(tmp_path: Path) -> None:
+    bodies = [c.body for c in review_cases()]
+    lines = write_bodies(tmp_path / "bodies.jsonl", bodies).read_bytes().splitlines()
+    assert [json.loads(line) for line in lines] == [json.loads(b) for b in bodies]
