@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -181,3 +182,47 @@ async def test_a_server_never_idle_still_finishes_its_reload() -> None:
     never = asyncio.Event()
     async with asyncio.timeout(30):
         await give_way(never.wait)  # returns after GIVE_WAY_FOR
+
+
+def _state(pid: int) -> str:
+    """The process's state letter ("Z" for a zombie), or "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def test_a_server_killed_outright_takes_its_reader_with_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "policy.yaml"
+    os.mkfifo(fifo)  # the reader waits on opening it: it would wait forever on its own
+    server = subprocess.Popen(
+        [sys.executable, "-c",
+         "import subprocess, sys, time\n"
+         f"child = subprocess.Popen([sys.executable, '-m', 'webhook.server.policy_process', "
+         f"{str(fifo)!r}])\n"
+         "print(child.pid, flush=True)\n"
+         "time.sleep(600)\n"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert server.stdout is not None
+    reader = 0
+    try:
+        reader = int(server.stdout.readline())
+        deadline = time.monotonic() + 30
+        # the reader asks to die with its parent first thing, then lowers its priority
+        while os.getpriority(os.PRIO_PROCESS, reader) < CHILD_NICENESS:
+            assert time.monotonic() < deadline, "the reader never started"
+            time.sleep(0.02)
+        server.kill()
+        server.wait(30)
+        while _state(reader) not in ("", "Z"):
+            assert time.monotonic() < deadline, "the reader outlived the server"
+            time.sleep(0.02)
+    finally:
+        server.stdout.close()
+        if server.poll() is None:
+            server.kill()
+            server.wait(30)
+        if reader and _state(reader) not in ("", "Z"):  # pragma: no cover - a failed run
+            os.kill(reader, signal.SIGKILL)

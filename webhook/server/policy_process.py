@@ -38,6 +38,7 @@ from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.loader import COMPACT_EVERY, parse_policy
 from webhook.server.watch import read_version
+from webhook.server.workers import die_with_parent
 
 #: Items of a list, tuple or mapping in one message (about 0.15 ms of unpickling).
 SLICE = 256
@@ -257,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     this process sleeps on a full pipe, rather than the two taking turns on one core.
     """
     (source,) = sys.argv[1:] if argv is None else argv
+    die_with_parent()  # a server killed outright takes its reader with it
     with contextlib.suppress(OSError):
         os.nice(CHILD_NICENESS)
     # Out of memory (a policy too large for the pod's limit), the kernel kills this

@@ -63,8 +63,11 @@ def available_cpus() -> int:
     return max(1, cpus)
 
 
-def _die_with_parent() -> None:
-    """In a worker: SIGTERM when the supervisor dies, so no worker outlives it (Linux)."""
+def die_with_parent() -> None:
+    """SIGTERM to this process when its parent dies, so that it never outlives it (Linux).
+
+    Called in a worker (between fork and exec) and by the policy reader, first thing.
+    """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -100,7 +103,7 @@ def supervise(settings: Settings, workers: int) -> ExitCode:
                     "--count", str(workers), "--folder", folder,
                     "--settings", settings.model_dump_json()]  # fmt: skip
             # our own module and settings; the supervisor has started no thread
-            processes.append(subprocess.Popen(argv, preexec_fn=_die_with_parent))
+            processes.append(subprocess.Popen(argv, preexec_fn=die_with_parent))
         code = _wait(processes, stop, settings.shutdown_timeout + _STOP_MARGIN)
     if reserved is not None:
         reserved.close()
