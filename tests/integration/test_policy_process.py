@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import os
 import signal
@@ -226,3 +227,19 @@ def test_a_server_killed_outright_takes_its_reader_with_it(tmp_path: Path) -> No
             server.wait(30)
         if reader and _state(reader) not in ("", "Z"):  # pragma: no cover - a failed run
             os.kill(reader, signal.SIGKILL)
+
+
+async def test_the_collector_runs_while_the_child_reads_and_is_paused_only_to_build(
+    tmp_path: Path,
+) -> None:
+    fifo = tmp_path / "policy.yaml"
+    os.mkfifo(fifo)  # the child waits on opening it: the server meanwhile goes on
+    reading = asyncio.create_task(read_in_child(fifo))
+    for _ in range(20):  # passes of the loop while the child is started and waits
+        await asyncio.sleep(0.01)
+        assert gc.isenabled(), "the collector was paused while the child read"
+    assert not reading.done()
+    await asyncio.to_thread(fifo.write_text, sized_policy_text(2000))
+    _, read = await reading
+    assert isinstance(read, CompiledPolicy)
+    assert gc.isenabled()

@@ -56,8 +56,9 @@ CHILD_NICENESS = 10
 CHILD_OOM_SCORE_ADJ = 1000
 #: The length prefix of a message.
 _HEADER = struct.Struct(">I")
-#: The stderr kept of a child that failed: its last lines.
+#: The stderr kept of a child that failed: its last lines, and how long to wait for them.
 _STDERR_KEPT = 4096
+_STDERR_WAIT = 5.0
 
 _CONTAINERS = (list, tuple, dict)
 
@@ -128,10 +129,12 @@ class Assembler:
         self._filling: dict[int, tuple[str, Any]] = {}
         self._wholes: dict[int, Any] = {}
         self.result: Any = None
+        self.started = False
         self.done = False
 
     def feed(self, message: bytes) -> None:
         """Unpickle one message (SLICE items at most) and put it where it belongs."""
+        self.started = True
         tag, *rest = _Joiner(io.BytesIO(message), self).load()
         if tag == "shared":
             self._shared.extend(rest[0])
@@ -179,8 +182,9 @@ async def read_in_child(
     Raises PolicyInvalidError with the problems parse_policy found, or with why the
     child gave no policy (it could not start, or died: killed for memory, say). Only
     unpickling and putting the parts together run here, on the event loop, one message
-    at a time; the collector is paused meanwhile and then never walks the new policy
-    (collector_paused with keep, as parse_policy does).
+    at a time; the collector is paused from the first message on (not while the child
+    reads: what other work leaves as garbage then is collected as usual) and then never
+    walks the new policy (collector_paused with keep, as parse_policy does).
     """
     source = str(path)
     try:
@@ -198,28 +202,36 @@ async def read_in_child(
     errors = asyncio.create_task(_tail(process.stderr))
     assembler = Assembler()
     try:
-        with collector_paused(keep=True, compact_every=COMPACT_EVERY):
+        with contextlib.ExitStack() as paused:
             while not assembler.done:
                 try:
                     (size,) = _HEADER.unpack(await process.stdout.readexactly(_HEADER.size))
                     message = await process.stdout.readexactly(size)
                 except asyncio.IncompleteReadError:
                     break
+                if not assembler.started:  # not while the child reads: only what is built
+                    paused.enter_context(collector_paused(keep=True, compact_every=COMPACT_EVERY))
                 assembler.feed(message)
                 await give_way(idle)
         code = await process.wait()
+    except BaseException:
+        errors.cancel()
+        raise
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-        errors.cancel()
-    tail = (await asyncio.gather(errors, return_exceptions=True))[0]
+    try:  # the child is gone: its stderr ends now (unless a process it left holds it)
+        async with asyncio.timeout(_STDERR_WAIT):
+            tail = await errors
+    except TimeoutError:
+        tail = ""
     if assembler.done:
         sha256, result = assembler.result
         if isinstance(result, CompiledPolicy):
             return sha256, result
         raise PolicyInvalidError(source, list(result))
-    said = tail.strip().splitlines()[-1] if isinstance(tail, str) and tail.strip() else ""
+    said = tail.strip().splitlines()[-1] if tail.strip() else ""
     raise PolicyInvalidError(
         source,
         [f"{source}: the policy reader exited with code {code} before giving a policy"
