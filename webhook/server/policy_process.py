@@ -3,21 +3,22 @@
 Reading a 100,000-entry policy is seconds of CPU. In a thread of the server it shared
 the interpreter lock with the event loop: every admission answered during the reload
 waited on it, at every read and write, and the p99 of reviews grew 3 to 6 times. Here a
-child process (`python -m webhook.server.policy_process PATH`, at a lower CPU
-priority) reads the file, validates and indexes it with the very same `parse_policy`, and
-writes the result back as a stream of small pickles: no message holds a list, tuple or
-mapping of more than SLICE items, nor more than _BUDGET items of such containers in
-all. The server unpickles one message at a time on its event loop and lets the
-admissions waiting in between run, so none waits on the reload for more than one
-message (a fraction of a millisecond).
+child process (`python -m webhook.server.policy_process PATH`: nice 10, the first the
+kernel kills when memory runs out, gone with its server) reads the file and validates
+and indexes it with the very same `parse_policy`, then writes the result back as a
+stream of small pickles: no message holds a list, tuple or mapping of more than SLICE
+items, nor more than _BUDGET items of such containers in all. The server unpickles one
+message at a time on its event loop, and before the next waits (give_way) until no
+review is in progress, so no review waits on the reload for more than one message (a
+fraction of a millisecond).
 
 How the result is cut up (`Frames`, in the child): the objects in `shared` (the
 allowlist entries, which the index holds several times) go first, SHARED_SLICE at a
-time, each whole; every later mention of one is a reference to it. Then any list, tuple or mapping
-longer than SLICE found while pickling a message, or one that would take the message
-past _BUDGET items, is sent before that message (in parts when long), and the message
-holds a reference to the whole. `Assembler` (in the server) rebuilds them in that order.
-The pickles come only from the child the server started, over its own pipe.
+time, each whole; every later mention of one is a reference to it. Then any list, tuple
+or mapping longer than SLICE found while pickling a message, or one that would take the
+message past _BUDGET items, is sent before that message (in parts when long), and the
+message holds a reference to the whole. `Assembler` (in the server) rebuilds them in
+that order. The pickles come only from the child the server started, over its own pipe.
 """
 
 from __future__ import annotations
