@@ -6,17 +6,19 @@ import asyncio
 import gc
 import hashlib
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 
 from bench.workload import sized_policy_text
+from tests.integration.conftest import TIMEOUT
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import BoundedMemo, CompiledPolicy
 from webhook.policy.loader import parse_policy
@@ -89,7 +91,7 @@ async def test_a_child_that_dies_without_a_policy_is_a_failed_reload(
     died.write_text("import sys\nsys.stderr.write('out of memory\\n')\nsys.exit(137)\n")
     real = sys.executable
     monkeypatch.setattr(
-        policy_process.asyncio,
+        asyncio,
         "create_subprocess_exec",
         _with_argv(lambda argv: [real, str(died)]),
     )
@@ -106,7 +108,7 @@ async def test_a_reader_that_cannot_start_is_a_failed_reload(
 ) -> None:
     missing = str(tmp_path / "no-python-here")
     monkeypatch.setattr(
-        policy_process.asyncio,
+        asyncio,
         "create_subprocess_exec",
         _with_argv(lambda argv: [missing, *argv[1:]]),
     )
@@ -129,6 +131,26 @@ def _with_argv(
     return start
 
 
+def _writer_once_read(fifo: Path) -> BinaryIO:
+    """The FIFO's write end, once a process has opened it to read (within TIMEOUT).
+
+    Opening a FIFO for writing returns when a reader opens it: the policy reader does
+    that only after it has set its priority, its oom_score_adj and its parent-death
+    signal, so from then on those can be looked at.
+    """
+    opened: list[BinaryIO] = []
+    thread = threading.Thread(target=lambda: opened.append(fifo.open("wb")), daemon=True)
+    thread.start()
+    thread.join(TIMEOUT)
+    if not opened:
+        with fifo.open("rb"):  # lets the thread's open return, so that it ends
+            thread.join()
+        for stream in opened:
+            stream.close()
+        pytest.fail(f"no process opened {fifo} to read it within {TIMEOUT} s")
+    return opened[0]
+
+
 def test_the_child_runs_at_a_lower_cpu_priority_and_is_the_first_to_go_out_of_memory(
     tmp_path: Path,
 ) -> None:
@@ -138,25 +160,18 @@ def test_the_child_runs_at_a_lower_cpu_priority_and_is_the_first_to_go_out_of_me
         [sys.executable, "-m", "webhook.server.policy_process", str(fifo)],
         stdout=subprocess.DEVNULL,
     )
-    oom_score_adj = Path(f"/proc/{child.pid}/oom_score_adj")
     try:
-        expected = (
-            max(CHILD_NICENESS, os.getpriority(os.PRIO_PROCESS, 0)),
-            str(CHILD_OOM_SCORE_ADJ),
-        )
-        deadline = time.monotonic() + 30
-        # both are set before the child opens the file: poll what can be observed
-        while (
-            os.getpriority(os.PRIO_PROCESS, child.pid),
-            oom_score_adj.read_text().strip(),
-        ) != expected:
-            assert child.poll() is None, "the child exited before reading the policy"
-            assert time.monotonic() < deadline, "the child never lowered its priority"
-            time.sleep(0.02)
+        with _writer_once_read(fifo) as policy:
+            assert os.getpriority(os.PRIO_PROCESS, child.pid) == max(
+                CHILD_NICENESS, os.getpriority(os.PRIO_PROCESS, 0)
+            )
+            oom_score_adj = Path(f"/proc/{child.pid}/oom_score_adj").read_text()
+            assert oom_score_adj.strip() == str(CHILD_OOM_SCORE_ADJ)
+            policy.write(b"allowlist: []\n")
     finally:
-        with fifo.open("w") as policy:
-            policy.write("allowlist: []\n")
-        assert child.wait(30) == 0
+        if child.poll() is None and child.wait(TIMEOUT) is None:  # pragma: no cover
+            child.kill()
+    assert child.returncode == 0
 
 
 async def test_the_reload_gives_way_to_a_review_in_progress(
@@ -164,19 +179,12 @@ async def test_the_reload_gives_way_to_a_review_in_progress(
 ) -> None:
     monkeypatch.setattr(policy_process, "GIVE_WAY_FOR", 30.0)  # never the bound, here
     idle = asyncio.Event()
-    order: list[str] = []
-
-    async def review() -> None:  # a review takes several passes of the loop
-        for _ in range(3):
-            await asyncio.sleep(0)
-        order.append("review answered")
-        idle.set()
-
-    answered = asyncio.create_task(review())
+    loop = asyncio.get_running_loop()
+    # a review in progress ends three passes of the loop from now (its TLS records, the
+    # request, the answer); give_way's own pass alone would return before that
+    loop.call_soon(loop.call_soon, loop.call_soon, idle.set)
     await give_way(idle.wait)
-    order.append("reload goes on")
-    await answered
-    assert order == ["review answered", "reload goes on"]
+    assert idle.is_set(), "the reload went on while the review was in progress"
 
 
 async def test_a_server_never_idle_still_finishes_its_reload() -> None:
@@ -185,48 +193,38 @@ async def test_a_server_never_idle_still_finishes_its_reload() -> None:
         await give_way(never.wait)  # returns after GIVE_WAY_FOR
 
 
-def _state(pid: int) -> str:
-    """The process's state letter ("Z" for a zombie), or "" once it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
-
-
 def test_a_server_killed_outright_takes_its_reader_with_it(tmp_path: Path) -> None:
     fifo = tmp_path / "policy.yaml"
-    os.mkfifo(fifo)  # the reader waits on opening it: it would wait forever on its own
+    os.mkfifo(fifo)  # the file never ends: on its own, the reader would read it for good
     server = subprocess.Popen(
         [sys.executable, "-c",
-         "import subprocess, sys, time\n"
+         "import subprocess, sys\n"
          f"child = subprocess.Popen([sys.executable, '-m', 'webhook.server.policy_process', "
          f"{str(fifo)!r}])\n"
          "print(child.pid, flush=True)\n"
-         "time.sleep(600)\n"],
+         "sys.stdin.read()\n"],  # until the test is done with it
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        text=True,
     )  # fmt: skip
+    assert server.stdin is not None
     assert server.stdout is not None
-    reader = 0
+    reader = int(server.stdout.readline())
+    exited = os.pidfd_open(reader)  # readable once the reader has exited
     try:
-        reader = int(server.stdout.readline())
-        deadline = time.monotonic() + 30
-        # the reader asks to die with its parent first thing, then lowers its priority
-        while os.getpriority(os.PRIO_PROCESS, reader) < CHILD_NICENESS:
-            assert time.monotonic() < deadline, "the reader never started"
-            time.sleep(0.02)
-        server.kill()
-        server.wait(30)
-        while _state(reader) not in ("", "Z"):
-            assert time.monotonic() < deadline, "the reader outlived the server"
-            time.sleep(0.02)
-    finally:
-        server.stdout.close()
-        if server.poll() is None:
+        with _writer_once_read(fifo):  # the reader has asked to die with its parent
             server.kill()
-            server.wait(30)
-        if reader and _state(reader) not in ("", "Z"):  # pragma: no cover - a failed run
-            os.kill(reader, signal.SIGKILL)
+            server.wait(TIMEOUT)
+            ready, _, _ = select.select([exited], [], [], TIMEOUT)
+            assert ready, "the reader outlived the server"
+    finally:
+        if not select.select([exited], [], [], 0)[0]:  # pragma: no cover - a failed run
+            signal.pidfd_send_signal(exited, signal.SIGKILL)
+        os.close(exited)
+        server.stdin.close()
+        server.stdout.close()
+        if server.poll() is None:  # pragma: no cover - a failed run
+            server.kill()
+            server.wait(TIMEOUT)
 
 
 async def test_the_collector_runs_while_the_child_reads_and_is_paused_only_to_build(
@@ -235,11 +233,11 @@ async def test_the_collector_runs_while_the_child_reads_and_is_paused_only_to_bu
     fifo = tmp_path / "policy.yaml"
     os.mkfifo(fifo)  # the child waits on opening it: the server meanwhile goes on
     reading = asyncio.create_task(read_in_child(fifo))
-    for _ in range(20):  # passes of the loop while the child is started and waits
-        await asyncio.sleep(0.01)
+    policy = await asyncio.to_thread(_writer_once_read, fifo)
+    with policy:  # the child is reading the file
         assert gc.isenabled(), "the collector was paused while the child read"
-    assert not reading.done()
-    await asyncio.to_thread(fifo.write_text, sized_policy_text(2000))
+        assert not reading.done()
+        await asyncio.to_thread(policy.write, sized_policy_text(2000).encode())
     _, read = await reading
     assert isinstance(read, CompiledPolicy)
     assert gc.isenabled()
