@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from yaml.resolver import Resolver
 
-from webhook.yaml_strict import MAX_NESTING, _pieces
+from webhook.yaml_strict import MAX_NESTING
 
 #: A plain scalar of letters, digits and ``_./-`` words (no indicator can start it, no
 #: ``: `` or `` #`` can end it, nothing in it ends a flow list item).
@@ -140,8 +140,7 @@ def read_plain_mapping(text: str, limit: int = MAX_NESTING) -> dict[str, Any] | 
     line_parts = _LINE.fullmatch
     scalars = _SCALARS
     try:
-        # split a piece at a time, so other threads run between the pieces (see _pieces)
-        for line in (line for piece in _pieces(text) for line in piece.split("\n")):
+        for line in text.split("\n"):
             parts = line_parts(line)
             if parts is None:
                 raise _NotPlainError

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import operator
 import re
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import yaml
@@ -229,55 +228,6 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _EventParser = PureStrictLoader
 
 
-#: Items freed at a time by release_gradually: a fraction of a millisecond of freeing.
-RELEASE_SLICE = 256
-
-
-def release_gradually(*roots: object) -> None:
-    """Empty the large lists and mappings in `roots` (node trees, or the values built from
-    them) a slice at a time, so the thread that drops them lets the others run.
-    (`releasing` is the same, a step per slice, for a caller that yields in between.)
-
-    Freeing a tree is C code that never lets go of the interpreter: the nodes of a
-    100,000-entry policy took 0.23 s to free, its values 0.06 s, and a server thread that
-    loaded it in the background held every admission that long. Here the large
-    containers are emptied from Python, RELEASE_SLICE items at a time, with a chance to
-    switch threads between slices. Only for trees nobody else holds: they are emptied.
-    Small containers are searched (three levels) for large ones; large ones are not
-    searched, their items are assumed small.
-    """
-    for _ in releasing(*roots):
-        pass
-
-
-def releasing(*roots: object) -> Iterator[None]:
-    """release_gradually as a generator: each step frees at most RELEASE_SLICE items."""
-    stack: list[tuple[object, int]] = [(root, 0) for root in roots]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, yaml.Node):
-            item = item.value
-        if isinstance(item, list):
-            if len(item) > RELEASE_SLICE:
-                while item:
-                    del item[-RELEASE_SLICE:]
-                    yield
-            elif depth < 3:
-                for child in item:
-                    if isinstance(child, tuple):  # a mapping node's (key, value) pairs
-                        stack.extend((part, depth + 1) for part in child)
-                    else:
-                        stack.append((child, depth + 1))
-        elif isinstance(item, dict):
-            if len(item) > RELEASE_SLICE:
-                while item:
-                    for _ in range(min(RELEASE_SLICE, len(item))):
-                        item.popitem()
-                    yield
-            elif depth < 3:
-                stack.extend((child, depth + 1) for child in item.values())
-
-
 def nesting_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
     """True when some mapping or list in `text` nests deeper than `limit` levels.
 
@@ -288,9 +238,7 @@ def nesting_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
     in the text. When the bound cannot reach `limit`, nothing is parsed; otherwise the
     parser's event stream, which libyaml produces without recursion, is counted.
     """
-    longest_line = max(
-        (max(map(len, part.splitlines()), default=0) for part in _pieces(text)), default=0
-    )
+    longest_line = max(map(len, text.splitlines()), default=0)
     if longest_line + _flow_depth_bound(text) <= limit:
         return False
     parser = _EventParser(text)
@@ -319,26 +267,6 @@ _NOT_STRUCTURE = frozenset("#\"'")
 _BALANCED_PAIR = frozenset(("[]", "{}"))
 
 
-#: Characters of text one C call (a regular expression, a split) works through at a time.
-_PIECE = 1 << 16
-
-
-def _pieces(text: str) -> Iterator[str]:
-    """`text` in pieces of about _PIECE characters, each ending after a newline.
-
-    A regular expression or a split over a whole 8 MB policy is one C call of 30-60 ms
-    that no other thread can interrupt (a server reloading its policy in the background
-    would hold every admission that long); over pieces, threads switch between them.
-    A newline ends a line for str.splitlines and for YAML, so no line is cut in two.
-    """
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start + _PIECE)
-        end = len(text) if end == -1 else end + 1
-        yield text[start:end]
-        start = end
-
-
 def _flow_depth_bound(text: str) -> int:
     """An upper bound on how deeply flow collections (``[...]``, ``{...}``) nest in `text`.
 
@@ -358,7 +286,7 @@ def _flow_depth_bound(text: str) -> int:
     if not openers and not (text.count("]") + text.count("}")):
         return 0
     most = 0
-    shapes = {shape for part in _pieces(text) for shape in _NOT_SHAPE.sub("", part).splitlines()}
+    shapes = set(_NOT_SHAPE.sub("", text).splitlines())
     for shape in shapes:
         if _BRACKETS.isdisjoint(shape):
             continue

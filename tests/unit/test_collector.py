@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 from collections.abc import Iterator
 
 import pytest
 
-from webhook.collector import collector_paused
+from webhook.collector import RELEASE_SLICE, collector_paused, releasing
 from webhook.policy.engine import evaluate
 from webhook.policy.loader import parse_policy
 
@@ -112,3 +113,36 @@ def test_cycles_frozen_by_compacting_keeps_are_collected_every_nth_time() -> Non
     finally:
         gc.unfreeze()
         gc.collect()
+
+
+def _items(value: object) -> int:
+    """How many items the lists and mappings in `value` hold, at every level."""
+    if isinstance(value, dict):
+        return len(value) + sum(_items(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return len(value) + sum(_items(v) for v in value)
+    return 0
+
+
+def test_releasing_empties_everything_a_slice_at_a_time() -> None:
+    # the shapes of a policy's index: a long list, a long mapping of small tuples, and
+    # a small mapping of namespaces to their hosts
+    data = {
+        "hosts": [f"h{i}" for i in range(1_000)],
+        "exact": {f"h{i}": (i,) for i in range(600)},
+        "by_namespace": {f"ns{n}": [f"h{i}" for i in range(200)] for n in range(51)},
+        "mode": ["enforce"],
+    }
+    left = [_items(data)]
+    for _ in releasing(data):
+        left.append(_items(data))
+    assert left[-1] == 0
+    # every step frees at most a slice (a tuple of the long mapping counts as its item)
+    assert max(before - after for before, after in itertools.pairwise(left)) <= 2 * RELEASE_SLICE
+
+
+def test_releasing_steps_stay_small_for_small_containers_of_many() -> None:
+    hosts = {f"ns{n}": [f"h{n}-{i}" for i in range(200)] for n in range(51)}
+    steps = list(releasing(hosts))
+    assert hosts == {}
+    assert len(steps) >= 51  # one list at a time, never the whole mapping at once

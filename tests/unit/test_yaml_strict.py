@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from webhook.yaml_strict import StrictLoader, _pieces, release_gradually
+from webhook.yaml_strict import StrictLoader
 
 
 def _read(text: str, *, general: bool) -> list[Any]:
@@ -63,26 +63,3 @@ def test_only_a_text_with_an_anchor_takes_the_general_path() -> None:
     assert not StrictLoader("a: b\n").aliases_possible
     assert StrictLoader("a: &x b\nc: *x\n").aliases_possible
     assert StrictLoader(b"q: 'a&b'\n").aliases_possible  # conservative: any "&"
-
-
-def test_release_gradually_empties_large_containers_and_keeps_small_ones() -> None:
-    small = ["keep"]
-    data = {"allowlist": [{"host": f"h{i}"} for i in range(1_000)], "mode": small}
-    release_gradually(data)
-    assert data == {"allowlist": [], "mode": ["keep"]}
-
-
-def test_release_gradually_empties_a_node_tree() -> None:
-    text = "allowlist:\n" + "".join(f"- host: h{i}\n" for i in range(1_000))
-    node = StrictLoader(text).get_single_node()
-    release_gradually(node)
-    (_key, allowlist), *_ = node.value
-    assert allowlist.value == []
-
-
-def test_pieces_cut_text_after_newlines_only() -> None:
-    text = "".join(f"line {i}\n" for i in range(50_000)) + "last"
-    pieces = list(_pieces(text))
-    assert len(pieces) > 1
-    assert "".join(pieces) == text
-    assert all(piece.endswith("\n") for piece in pieces[:-1])

@@ -16,7 +16,7 @@ from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.model import Policy
 from webhook.yaml_plain import read_plain_mapping
-from webhook.yaml_strict import MAX_NESTING, StrictLoader, nesting_exceeds, release_gradually
+from webhook.yaml_strict import MAX_NESTING, StrictLoader, nesting_exceeds
 
 
 def load_policy(path: Path | str) -> CompiledPolicy:
@@ -111,7 +111,6 @@ def _parse_policy(text: str, source: str) -> CompiledPolicy:
             policy = Policy.model_validate(data)
         except ValidationError as exc:
             raise PolicyInvalidError(source, _problems(exc, _compose(text), source)) from None
-        release_gradually(data)
         return CompiledPolicy(policy)
     try:
         # The strict loader refuses duplicate keys: with the last copy silently winning,
@@ -140,8 +139,6 @@ def _parse_policy(text: str, source: str) -> CompiledPolicy:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         raise PolicyInvalidError(source, _problems(exc, node, source)) from None
-    # the model holds what it needs: the text's nodes and values go, a slice at a time
-    release_gradually(node, data)
     return CompiledPolicy(policy)
 
 

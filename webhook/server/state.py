@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from webhook.cluster.view import ClusterView
+from webhook.collector import releasing
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.loader import parse_policy
@@ -24,7 +25,6 @@ from webhook.server.tls import ServingCertificate
 from webhook.server.watch import FileVersion, read_version, stat_version
 from webhook.server.workers import Worker
 from webhook.settings import Settings
-from webhook.yaml_strict import releasing
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +123,12 @@ _RETIRE_WAIT = 10.0
 async def _retire(
     replaced: list[CompiledPolicy], idle: Callable[[], Awaitable[object]] | None
 ) -> None:
-    """Free the policy handed over in `replaced` a slice at a time (see releasing).
+    """Free the policy handed over in `replaced` a step at a time (see releasing).
 
     Freeing 100,000 entries at once held the interpreter 0.13 s: every admission waited.
     So this waits (briefly: a review decides in microseconds, an audit pass in seconds)
-    until it holds the only reference, takes the entries out, lets the rest go, and
-    frees the entries a slice at a time on the event loop, the admissions that came
-    meanwhile running between two slices.
+    until it holds the only reference, takes the index and the entries out, and frees
+    them a step at a time on the event loop, giving way to the admissions in between.
     """
     policy = replaced.pop()
     deadline = time.monotonic() + _RETIRE_WAIT
@@ -143,17 +142,12 @@ async def _retire(
     parts = [getattr(policy, name, None) for name in CompiledPolicy.__slots__]
     parts = [part for part in parts if isinstance(part, list | dict)]
     del policy
-    # The index first, to its last small container (a namespace's hosts, say), and the
-    # entries last: objects die with the last reference to them, and memory goes back to
-    # the system when the last object in its arena dies. Entries released in order empty
-    # the arenas one after another; the index's host strings released last emptied
-    # hundreds of arenas at once (10 ms in one step).
+    # The index first, the entries last: objects die with the last reference to them,
+    # and memory goes back to the system when the last object in its arena dies. The
+    # entries released in order empty the arenas one after another; the index's host
+    # strings released last emptied hundreds of arenas at once (10 ms in one step).
     for _ in releasing(*parts):
         await give_way(idle)
-    for part in parts:
-        while part:
-            part.popitem() if isinstance(part, dict) else part.pop()
-            await give_way(idle)
     for _ in releasing(entries):
         await give_way(idle)
 
