@@ -23,6 +23,11 @@ class PolicyInvalidError(EgressWebhookError):
             f"{'s' if len(problems) != 1 else ''}):\n" + "\n".join(f"  {p}" for p in problems)
         )
 
+    @classmethod
+    def unreadable(cls, source: str, exc: Exception) -> PolicyInvalidError:
+        """The file `source` could not be read (or is not UTF-8): `exc` says why."""
+        return cls(source, [f"{source}: cannot read the file: {exc}"])
+
 
 class ManifestError(EgressWebhookError):
     """An input manifest could not be read or parsed (names the file and line)."""

@@ -54,7 +54,7 @@ def load_values_policy(path: Path | str) -> CompiledPolicy:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyInvalidError(source, [f"{source}: cannot read the file: {exc}"]) from None
+        raise PolicyInvalidError.unreadable(source, exc) from None
     return parse_values_policy(text, source)
 
 

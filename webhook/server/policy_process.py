@@ -38,7 +38,7 @@ from webhook.collector import collector_paused
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.loader import parse_policy
-from webhook.server.watch import read_version
+from webhook.server.watch import FileVersion, read_version
 from webhook.server.workers import die_with_parent
 
 #: Items of a list, tuple or mapping in one message (about 0.15 ms of unpickling).
@@ -272,12 +272,27 @@ async def _tail(stream: asyncio.StreamReader) -> str:
     return kept.decode("utf-8", "replace")
 
 
+def read_policy(path: Path) -> tuple[CompiledPolicy, FileVersion]:
+    """The policy file at `path` read, validated and indexed, and the version read.
+
+    Raises PolicyInvalidError: the file cannot be read, or what parse_policy found.
+    """
+    source = str(path)
+    try:
+        data, version = read_version(path)
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyInvalidError.unreadable(source, exc) from None
+    return parse_policy(text, source), version
+
+
 def main(argv: list[str] | None = None) -> int:
     """The child: reads the policy file named in argv, writes the messages to stdout.
 
-    The root message is (the file's sha256, the CompiledPolicy or the problems). Every
-    message is pickled before the first is written: the server then unpickles while
-    this process sleeps on a full pipe, rather than the two taking turns on one core.
+    The root message is (the sha256 read, the CompiledPolicy), or ("", the problems).
+    Every message is pickled before the first is written: the server then unpickles
+    while this process sleeps on a full pipe, rather than the two taking turns on one
+    core.
     """
     (source,) = sys.argv[1:] if argv is None else argv
     die_with_parent()  # a server killed outright takes its reader with it
@@ -293,17 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         messages.append(_HEADER.pack(len(message)))
         messages.append(message)
 
-    sha256 = ""
     try:
-        data, version = read_version(Path(source))
-        sha256 = version.sha256
-        compiled = parse_policy(data.decode("utf-8"), source)
-    except (OSError, UnicodeDecodeError) as exc:
-        Frames(emit).send((sha256, [f"{source}: cannot read the file: {exc}"]))
+        compiled, version = read_policy(Path(source))
     except PolicyInvalidError as exc:
-        Frames(emit).send((sha256, list(exc.problems)))
+        Frames(emit).send(("", list(exc.problems)))
     else:
-        Frames(emit).send((sha256, compiled), compiled.policy.allowlist)
+        Frames(emit).send((version.sha256, compiled), compiled.policy.allowlist)
     sys.stdout.buffer.writelines(messages)
     sys.stdout.buffer.flush()
     return 0

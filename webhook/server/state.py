@@ -17,12 +17,11 @@ from webhook.cluster.view import ClusterView
 from webhook.collector import releasing
 from webhook.errors import PolicyInvalidError
 from webhook.policy.index import CompiledPolicy
-from webhook.policy.loader import parse_policy
 from webhook.server.connections import ConnectionTable
 from webhook.server.metrics import WebhookMetrics
-from webhook.server.policy_process import give_way, read_in_child
+from webhook.server.policy_process import give_way, read_in_child, read_policy
 from webhook.server.tls import ServingCertificate
-from webhook.server.watch import FileVersion, read_version, stat_version
+from webhook.server.watch import read_version, stat_version
 from webhook.server.workers import Worker
 from webhook.settings import Settings
 
@@ -47,7 +46,7 @@ class ActivePolicy:
     def __init__(self, path: Path) -> None:
         """Load `path`; raises PolicyInvalidError (start-up must not serve without a policy)."""
         self.path = path
-        self.compiled, self.version = self._read()
+        self.compiled, self.version = read_policy(path)
         self.loaded_at = dt.datetime.now(dt.UTC)
         self.last_failure: PolicyReloadFailure | None = None
 
@@ -75,7 +74,7 @@ class ActivePolicy:
         try:
             _, version = await asyncio.to_thread(read_version, self.path)
         except OSError as exc:
-            return self._fail([f"{self.path}: cannot read the file: {exc}"], "")
+            return self._fail(PolicyInvalidError.unreadable(str(self.path), exc).problems, "")
         if version.sha256 == self.version.sha256:
             self.version = version
             self.last_failure = None
@@ -105,15 +104,6 @@ class ActivePolicy:
             return None
         self.last_failure = PolicyReloadFailure(dt.datetime.now(dt.UTC), tuple(problems), sha256)
         return False
-
-    def _read(self) -> tuple[CompiledPolicy, FileVersion]:
-        source = str(self.path)
-        try:
-            data, version = read_version(self.path)
-            text = data.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyInvalidError(source, [f"{source}: cannot read the file: {exc}"]) from None
-        return parse_policy(text, source), version
 
 
 #: How long a replaced policy waits for the reviews still deciding with it.
