@@ -7,7 +7,7 @@ import pytest
 import webhook.policy.model as model_module
 from tests.unit.conftest import policy_from
 from tests.unit.istio_objects import RULES_POLICY
-from webhook.policy.index import MEMO_SIZE, CompiledPolicy, sorted_in_runs
+from webhook.policy.index import MEMO_SIZE, CompiledPolicy
 
 
 @pytest.mark.parametrize(
@@ -120,16 +120,6 @@ def test_loading_validates_each_host_once(monkeypatch: pytest.MonkeyPatch) -> No
     policy = _large_policy(500)
     # 500 entries plus the default egressGateway.requireFor ("*" is not a host)
     assert calls == len(policy.policy.allowlist) == 500
-
-
-@pytest.mark.parametrize("size", [0, 1, 4_095, 4_096, 4_097, 20_000])
-def test_sorted_in_runs_is_sorted(size: int) -> None:
-    import random
-
-    generator = random.Random(size)
-    items = [f"{generator.randrange(10**6)}.example.com" for _ in range(size)]
-    assert sorted_in_runs(items) == sorted(items)
-    assert sorted_in_runs(iter(items)) == sorted(items)  # a generator, read once
 
 
 def test_gateway_hosts_under_a_domain_come_in_reversed_label_order() -> None:

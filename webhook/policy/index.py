@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from heapq import merge
 from itertools import islice
@@ -27,29 +26,6 @@ MEMO_SIZE = 4096
 
 #: Longer names (only ever refused) are never remembered, so the memo stays small in bytes.
 _MEMO_KEY_LENGTH = MAX_NAME_LENGTH + len("*.")
-
-#: Items sorted by one C call in sorted_in_runs (about a millisecond of sorting).
-_RUN = 4096
-
-
-def sorted_in_runs(items: Iterable[str]) -> list[str]:
-    """sorted(items), in C calls short enough for another thread to run between them.
-
-    The index is built in the server's reload thread while the event loop answers
-    admissions, and one sort of 100,000 hosts is 30 ms in which no other thread can run.
-    Runs of _RUN items are sorted first, then merged two by two (each a sort of two
-    sorted runs, which Python's sort does in one linear merge): the same list, the
-    longest call a final merge of a few milliseconds.
-    """
-    source = iter(items)
-    runs = []
-    while run := sorted(islice(source, _RUN)):
-        runs.append(run)
-    while len(runs) > 1:
-        runs = [sorted(runs[i] + runs[i + 1]) if i + 1 < len(runs) else runs[i]
-                for i in range(0, len(runs), 2)]  # fmt: skip
-    return runs[0] if runs else []
-
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -140,8 +116,8 @@ class CompiledPolicy:
             if entry.namespaces is not None and entry.host not in everywhere:
                 for namespace in entry.namespaces:
                     restricted[namespace].add(entry.host)
-        self._allowed_everywhere = sorted_in_runs(everywhere)
-        self._allowed_only_in = {ns: sorted_in_runs(hosts) for ns, hosts in restricted.items()}
+        self._allowed_everywhere = sorted(everywhere)
+        self._allowed_only_in = {ns: sorted(hosts) for ns, hosts in restricted.items()}
         self._entries_for: BoundedMemo[str, tuple[AllowlistEntry, ...]] = BoundedMemo()
         self._entries_in: BoundedMemo[tuple[str, str], tuple[AllowlistEntry, ...]]
         self._entries_in = BoundedMemo()
@@ -167,7 +143,7 @@ class CompiledPolicy:
         # the entries under a domain d are one contiguous run, found by bisection. Each key
         # is "c.b.a\0host" (NUL sorts first, so this is the order of the pairs, and string
         # comparisons are the cheapest a sort can make).
-        self._required_keys = sorted_in_runs(
+        self._required_keys = sorted(
             f"{reversed_labels(wildcard_suffix(e.host) or e.host)}\0{e.host}"
             for e in policy.allowlist
             if self.requires_gateway(e.host)
