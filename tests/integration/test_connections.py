@@ -194,6 +194,29 @@ async def test_at_the_cap_a_new_connection_replaces_the_oldest_one_without_a_req
         w.close()
 
 
+async def test_at_the_cap_age_decides_not_how_far_a_connection_got(
+    capped: RunningWebhook,
+) -> None:
+    assert (await capped.get("/healthz"))[0] == 200  # the test client's: kept, goes last
+    # two slowloris connections, then a younger one that has sent nothing yet (a real
+    # client whose ClientHello the server has not read looks like this)
+    slow = [await _connect(capped) for _ in range(2)]
+    for _, writer in slow:
+        writer.write(b"POST /validate HTTP/1.1\r\n")
+        await writer.drain()
+    _, bare = await _connect(capped, tls=False)
+    # the next connection evicts the oldest slowloris, not the younger silent one
+    reader, writer = await _connect(capped)
+    writer.write(_request())
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    assert await _read_until_closed(slow[0][0]) == b""
+    assert await _closed(capped, "evicted") == 1
+    for w in [*(w for _, w in slow), bare, writer]:
+        w.close()
+
+
 async def test_a_connection_with_a_request_in_progress_is_never_evicted(
     capped: RunningWebhook,
 ) -> None:

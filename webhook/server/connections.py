@@ -220,16 +220,16 @@ class ConnectionTable:
         self.limits = ConnectionLimits.from_settings(settings)
         self._metrics = metrics
         self._open: set[ClientConnection] = set()
-        # Eviction candidates, in the order they go, each oldest first: connections whose
-        # client has sent nothing yet (a flood of bare TCP connections costs an attacker
-        # nothing, and a real client sends its TLS ClientHello at once), then those in
-        # their TLS handshake, then those that finished it but never completed a request
-        # (a slowloris never does), then kept-alive ones that have served a request.
-        self._silent: OrderedDict[ClientConnection, None] = OrderedDict()
-        self._handshaking: OrderedDict[ClientConnection, None] = OrderedDict()
-        self._fresh: OrderedDict[ClientConnection, None] = OrderedDict()
+        # Eviction candidates, in the order they go, each oldest first: connections that
+        # have not completed a request (bare TCP, a TLS handshake, a slowloris's headers),
+        # then kept-alive ones that have served one. Among the first, age alone decides:
+        # a real client is through its handshake and request in milliseconds, while
+        # ordering them by phase (bare ones first) let a slowloris that got past TLS
+        # keep its slot, and a new client whose ClientHello the loop had not read yet
+        # be evicted in its place.
+        self._waiting: OrderedDict[ClientConnection, None] = OrderedDict()
         self._kept: OrderedDict[ClientConnection, None] = OrderedDict()
-        self._queues = (self._silent, self._handshaking, self._fresh, self._kept)
+        self._queues = (self._waiting, self._kept)
         #: Called whenever a connection ends or becomes evictable: a paused listener resumes.
         self.on_room: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -258,13 +258,8 @@ class ConnectionTable:
         """Register a just-accepted connection (its client has sent nothing yet)."""
         connection = ClientConnection(self, make_handler, self.now())
         self._open.add(connection)
-        self._queue(connection, self._silent)
+        self._queue(connection, self._waiting)
         return connection
-
-    def spoke(self, connection: ClientConnection) -> None:
-        """The client sent its first bytes (its ClientHello): the handshake is under way."""
-        if connection.queue is self._silent:
-            self._queue(connection, self._handshaking)
 
     def enter(self, connection: ClientConnection, phase: Phase, deadline: float | None) -> None:
         """Move a connection to `phase`, with its deadline (None: none)."""
@@ -274,7 +269,7 @@ class ConnectionTable:
         if phase is Phase.REQUEST:
             self._unqueue(connection)
         else:
-            self._queue(connection, self._fresh if connection.served == 0 else self._kept)
+            self._queue(connection, self._waiting if connection.served == 0 else self._kept)
             self._room()
         connection.arm(deadline, self.loop)
 

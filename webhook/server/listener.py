@@ -146,7 +146,6 @@ class GuardedListener(asyncio.AbstractServer):
         try:
             async with asyncio.timeout_at(connection.deadline):
                 await self._readable(client)
-                table.spoke(connection)
                 # from here on asyncio's transport owns the socket (and closes it)
                 handed_over = True
                 await self._loop.connect_accepted_socket(
