@@ -85,6 +85,7 @@ def guarded_ports(entry: Object, policy: CompiledPolicy) -> list[GuardedPort]:
     if isinstance(spec, dict) and names_mesh_workloads(
         hosts,
         location=spec.get("location"),
+        resolution=spec.get("resolution") or "NONE",
         selects_workloads=spec.get("workloadSelector") is not None,
         lists_endpoints=bool(spec.get("endpoints") or spec.get("addresses")),
         policy=policy,
