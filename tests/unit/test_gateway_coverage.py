@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.unit.conftest import policy_from
 from tests.unit.istio_objects import (
@@ -69,9 +70,26 @@ def _rules(decision: Decision) -> set[str]:
         # a VirtualService only at the egress gateway (no mesh leg) is not coverage
         ([_vs(gateways=["istio-system/istio-egressgateway"],
               tls=[egress_tls_routes()[1]])], False),
+        # Door: a TLS port's listener reads only tls routes; with no TLS match its
+        # SNI-matched chain goes straight out (buildSidecarOutboundTLSFilterChainOpts)
+        ([_vs(gateways=["mesh"], tls=[], http=[{"route": [dest(GATEWAY, 443)]}])], False),
+        ([_vs(gateways=["mesh"], tls=[], tcp=[{"route": [dest(GATEWAY, 443)]}])], False),
+        # Door: pods without the label, or of other namespaces, miss the match (matchTLS)
+        ([_vs(gateways=["mesh"], tls=[{"match": [{"port": 443, "sniHosts": ["api.github.com"],
+                                                  "sourceLabels": {"app": "canary"}}],
+                                       "route": [dest(GATEWAY, 443)]}])], False),
+        ([_vs(gateways=["mesh"], tls=[{"match": [{"port": 443, "sniHosts": ["api.github.com"],
+                                                  "sourceNamespace": "payments"}],
+                                       "route": [dest(GATEWAY, 443)]}])], False),
+        # Door: a TLS listener picks VirtualServices with the case-sensitive
+        # host.Name.Matches (getConfigsForHost): API.GITHUB.COM is not api.github.com there
+        ([_vs(hosts=["API.GITHUB.COM"], gateways=["mesh"],
+              tls=[{"match": [{"port": 443, "sniHosts": ["API.GITHUB.COM"]}],
+                    "route": [dest(GATEWAY, 443)]}])], False),
     ],
     ids=["none", "same-ns", "other-ns", "other-ns-private", "exported-to-ns", "other-port",
-         "wildcard", "gateway-only"],
+         "wildcard", "gateway-only", "http-route-on-tls-port", "tcp-route-on-tls-port",
+         "source-labels", "source-namespace", "upper-case-host"],
 )  # fmt: skip
 def test_a_service_entry_needs_a_covering_virtual_service(
     objects: list[dict[str, Any]], covered: bool
@@ -83,6 +101,59 @@ def test_a_service_entry_needs_a_covering_virtual_service(
         assert 'host "api.github.com" port 443 is not covered' in message
         assert "kind: VirtualService" in message
         assert GATEWAY in message
+
+
+def _l4(**match: Any) -> list[dict[str, Any]]:
+    return [{"match": [{"port": 5432, **match}], "route": [dest(GATEWAY, 5432)]}]
+
+
+#: Other rules refuse 5432 for api.github.com; only gateway-coverage is looked at here.
+_ANY_PORT_POLICY = RULES_POLICY
+
+_HTTP = [{"match": [{"port": 5432}], "route": [dest(GATEWAY, 5432)]}]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "routes", "covered"),
+    [
+        ("HTTP", {"http": _HTTP}, True),
+        ("HTTP", {"tcp": _l4()}, False),  # an HTTP listener reads only http routes
+        ("TCP", {"tcp": _l4()}, True),
+        ("TCP", {"http": _HTTP}, False),
+        ("MONGO", {"tcp": _l4()}, True),
+        # Door: a TCP match on some destination subnets leaves a direct default chain for
+        # the others (buildSidecarOutboundTCPFilterChainOpts)
+        ("TCP", {"tcp": _l4(destinationSubnets=["10.0.0.0/8"])}, False),
+        # Door: an undeclared port is sniffed: HTTP takes the http routes, the rest the tcp
+        # ones (ListenerProtocolAuto), so it needs both
+        (None, {"tcp": _l4()}, False),
+        (None, {"http": _HTTP}, False),
+        (None, {"http": _HTTP, "tcp": _l4()}, True),
+    ],
+    ids=["http", "http-by-tcp-route", "tcp", "tcp-by-http-route", "mongo", "tcp-subnets",
+         "undeclared-by-tcp-route", "undeclared-by-http-route", "undeclared-by-both"],
+)  # fmt: skip
+def test_the_covering_routes_are_the_ones_the_ports_listener_reads(
+    protocol: str | None, routes: dict[str, Any], covered: bool
+) -> None:
+    port: dict[str, Any] = {"number": 5432, "name": "p"}
+    if protocol is not None:
+        port["protocol"] = protocol
+    entry = tls_service_entry("api.github.com", namespace="payments", ports=[port])
+    vs = _vs(gateways=["mesh"], **{"tls": [], **routes})
+    decision = _decide(entry, [vs], policy=_ANY_PORT_POLICY)
+    assert ("gateway-coverage" not in _rules(decision)) is covered, decision.message()
+
+
+def test_the_suggested_virtual_service_for_an_undeclared_port_has_both_routes() -> None:
+    entry = tls_service_entry("api.github.com", namespace="payments",
+                              ports=[{"number": 5432, "name": "p"}])  # fmt: skip
+    [finding] = [v for v in _decide(entry, [], policy=_ANY_PORT_POLICY).violations
+                 if v.rule == "gateway-coverage"]  # fmt: skip
+    suggested = yaml.safe_load(finding.message[finding.message.index("apiVersion:") :])
+    assert {"http", "tcp"} <= set(suggested["spec"])
+    decision = _decide(entry, [suggested], policy=_ANY_PORT_POLICY)
+    assert "gateway-coverage" not in _rules(decision)
 
 
 def test_without_a_view_coverage_is_not_checked() -> None:

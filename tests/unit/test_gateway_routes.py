@@ -151,6 +151,17 @@ DOCS: list[Any] = [
     ),
     pytest.param(
         route(
+            "TLSRoute",
+            api_version="gateway.networking.k8s.io/v1",
+            parentRefs=[{"name": "cnn-egress-gateway"}],
+            hostnames=["edition.cnn.com"],
+            rules=[{"backendRefs": [hostname("edition.cnn.com", 443)]}],
+        ),
+        CNN_POLICY,
+        id="egress-gateway-tls-gateway-leg-v1",
+    ),
+    pytest.param(
+        route(
             parentRefs=[se_parent("cnn")],
             rules=[{"backendRefs": [to_gateway(80)]}],
         ),
@@ -218,6 +229,28 @@ def test_istio_gateway_api_tasks_are_allowed(obj: dict[str, Any], policy: Compil
             {"route-gateway-routing", "route-backends"},
             id="ingress-to-unlisted-host",
         ),
+        # Gateway API v1.5+ standard channel: TLSRoute (v1.6: TCPRoute) is served only as v1
+        pytest.param(
+            route(
+                "TLSRoute",
+                api_version="gateway.networking.k8s.io/v1",
+                parentRefs=[service_parent("web")],
+                hostnames=["api.github.com"],
+                rules=[{"backendRefs": [hostname("evil.example.org", 443)]}],
+            ),
+            {"route-backends"},
+            id="tls-route-v1-unlisted-hostname",
+        ),
+        pytest.param(
+            route(
+                "TCPRoute",
+                api_version="gateway.networking.k8s.io/v1",
+                parentRefs=[se_parent("github")],
+                rules=[{"backendRefs": [hostname("api.github.com", 443)]}],
+            ),
+            {"route-mesh-routing"},
+            id="tcp-route-v1-straight-out",
+        ),
         pytest.param(
             route(
                 parentRefs=[service_parent("web")],
@@ -255,6 +288,10 @@ def test_bypasses_are_denied(obj: dict[str, Any], rules: set[str]) -> None:
         ("gateway.networking.k8s.io/v1alpha2", "TLSRoute", True),
         ("gateway.networking.k8s.io/v1alpha3", "TLSRoute", True),
         ("gateway.networking.k8s.io/v1alpha2", "TCPRoute", True),
+        # Gateway API v1.5/v1.6 standard channel serves these only as v1 (read by Istio
+        # 1.30/1.31): left unhandled, every such route was admitted unjudged
+        ("gateway.networking.k8s.io/v1", "TLSRoute", True),
+        ("gateway.networking.k8s.io/v1", "TCPRoute", True),
         ("gateway.networking.k8s.io/v1alpha2", "UDPRoute", False),
         ("gateway.networking.k8s.io/v1", "ReferenceGrant", False),
     ],

@@ -19,6 +19,7 @@ def _vm_entry(host: str = "details.bookinfo.com", **spec: Any) -> dict[str, Any]
         "workloadSelector": {"labels": {"app": "details-legacy"}},
         **spec,
     }
+    fields = {k: v for k, v in fields.items() if v is not None}  # None: leave the field out
     return service_entry("bookinfo", hosts=[host], **fields)
 
 
@@ -38,6 +39,23 @@ def _vm_entry(host: str = "details.bookinfo.com", **spec: Any) -> dict[str, Any]
         pytest.param(_vm_entry(endpoints=[{"address": "8.8.8.8"}]), False, id="own-endpoints"),
         pytest.param(_vm_entry(addresses=["8.8.8.8/32"]), False, id="own-addresses"),
         pytest.param(_vm_entry(location="MESH_EXTERNAL"), False, id="mesh-external"),
+        # Doors: NONE (the default; Istio only warns with a selector) is an ORIGINAL_DST
+        # cluster at the sidecars (convertResolution, pilot/pkg/networking/core/cluster.go):
+        # the host's listener forwards to the IP the application dialled, on TCP any IP.
+        # DYNAMIC_DNS connects to whatever name the request carries.
+        pytest.param(_vm_entry(resolution=None), False, id="resolution-none-default"),
+        pytest.param(_vm_entry(resolution="NONE"), False, id="resolution-none"),
+        pytest.param(
+            _vm_entry(
+                "evil.example.org",
+                resolution=None,
+                ports=[{"number": 443, "name": "tcp", "protocol": "TCP"}],
+            ),
+            False,
+            id="resolution-none-tcp",
+        ),
+        pytest.param(_vm_entry(resolution="DYNAMIC_DNS"), False, id="resolution-dynamic-dns"),
+        pytest.param(_vm_entry(resolution="DNS_ROUND_ROBIN"), True, id="vm-service-dns-rr"),
         pytest.param(
             _vm_entry("istio-egressgateway.istio-system.svc.cluster.local"),
             False,

@@ -5,25 +5,60 @@ VirtualService change must not uncover a live one). Istio sends a sidecar's traf
 a ServiceEntry host straight out unless a VirtualService bound to ``mesh`` and visible
 to the client's namespace routes it elsewhere (pilot/pkg/networking/core: the
 VirtualService for a host wins over the ServiceEntry's passthrough cluster).
+
+Which routes count depends on the port's protocol, as the sidecar's listener for it reads
+them (ModelProtocolToListenerProtocol, pilot/pkg/networking/networking.go): an HTTP port
+takes only `http` routes (BuildSidecarOutboundVirtualHosts); a TLS or HTTPS port only
+`tls` routes, and without a TLS match its filter chain goes straight to the host
+(buildSidecarOutboundTLSFilterChainOpts, pilot/pkg/networking/core/tls.go); any other
+declared port only `tcp` routes (buildSidecarOutboundTCPFilterChainOpts); an undeclared
+one is sniffed, HTTP to the `http` routes and the rest to the `tcp` ones, so it needs
+both. A match gated by `sourceLabels` or `sourceNamespace` (matchTLS, matchTCP,
+sourceMatchHTTP) or, on TCP, by `destinationSubnets` leaves the other clients or
+addresses on the direct route, and on TCP and TLS ports the VirtualService is chosen with
+the case-sensitive host.Name.Matches (getConfigsForHost): neither covers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import ValidationError
 
 from webhook.policy.hosts import host_within
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.mesh_workloads import names_mesh_workloads
-from webhook.policy.routes import legs_of
+from webhook.policy.names import resolve_service_host
+from webhook.policy.routes import Leg, legs_of
 from webhook.policy.view import MeshView, Object, meta, spec_hosts
-from webhook.resources.virtual_service import VirtualServiceSpec
+from webhook.resources.virtual_service import L4Match, TLSMatch, VirtualServiceSpec
 
 #: Protocols whose egress route is an sniHosts-matched TLS route.
 _TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
-_HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB"})
+_HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
+#: Declared protocols whose listener is plain TCP (no sniffing).
+_TCP_PROTOCOLS = frozenset({"TCP", "MONGO", "REDIS", "MYSQL", "UDP"})
+
+RouteKind = Literal["http", "tls", "tcp"]
+Resolve = Callable[[str], str]
+
+#: Where a leg's match sits in the VirtualService (Leg.field).
+_LEG_FIELD = re.compile(r"spec\.(http|tls|tcp)\[(\d+)\](?:\.match\[(\d+)\])?")
+
+
+def route_kinds(protocol: str) -> tuple[RouteKind, ...]:
+    """The route kinds that must each send a port of `protocol` ("" when undeclared) to
+    the egress gateway: the ones its sidecar listener reads."""
+    if protocol in _TLS_PROTOCOLS:
+        return ("tls",)
+    if protocol in _HTTP_PROTOCOLS:
+        return ("http",)
+    if protocol in _TCP_PROTOCOLS:
+        return ("tcp",)
+    return ("http", "tcp")  # undeclared or unknown: sniffed (ListenerProtocolAuto)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +67,7 @@ class GuardedPort:
 
     host: str
     port: int
+    #: The declared protocol, upper-cased as Istio parses it; "" when undeclared.
     protocol: str
 
 
@@ -40,7 +76,7 @@ def guarded_ports(entry: Object, policy: CompiledPolicy) -> list[GuardedPort]:
     spec = entry.get("spec")
     ports = spec.get("ports") if isinstance(spec, dict) else None
     numbered = [
-        (p["number"], str(p.get("protocol") or "TCP").upper())
+        (p["number"], str(p.get("protocol") or "").upper())
         for p in ports or ()
         if isinstance(p, dict) and isinstance(p.get("number"), int)
     ]
@@ -49,6 +85,7 @@ def guarded_ports(entry: Object, policy: CompiledPolicy) -> list[GuardedPort]:
     if isinstance(spec, dict) and names_mesh_workloads(
         hosts,
         location=spec.get("location"),
+        resolution=spec.get("resolution") or "NONE",
         selects_workloads=spec.get("workloadSelector") is not None,
         lists_endpoints=bool(spec.get("endpoints") or spec.get("addresses")),
         policy=policy,
@@ -62,12 +99,13 @@ def guarded_ports(entry: Object, policy: CompiledPolicy) -> list[GuardedPort]:
     ]
 
 
-def covers(vs: Object, host: str, port: int, policy: CompiledPolicy) -> bool:
-    """True when the VirtualService sends all sidecar traffic for `host`:`port` to the gateway.
+def covers(vs: Object, host: str, port: int, policy: CompiledPolicy, kind: RouteKind) -> bool:
+    """True when the VirtualService sends all sidecar traffic for `host`:`port` that its
+    `kind` routes carry to the gateway.
 
-    Some leg bound to ``mesh`` whose hosts contain `host`, matching that port (or every
-    port), forwards only to the egress gateway Service: no other destination, no mirror,
-    no delegate.
+    Some `kind` leg bound to ``mesh`` whose hosts contain `host`, matching that port (or
+    every port) and every client, forwards only to the egress gateway Service: no other
+    destination, no mirror, no delegate.
     """
     namespace, _ = meta(vs)
     try:
@@ -75,14 +113,55 @@ def covers(vs: Object, host: str, port: int, policy: CompiledPolicy) -> bool:
     except ValidationError:
         return False  # an object the webhook cannot read covers nothing
     gateway = policy.egress_gateway_service
+
+    def resolve(name: str) -> str:
+        return resolve_service_host(name, namespace, policy.cluster_domain)
+
     for leg in legs_of(spec, namespace, policy.cluster_domain, egress_gateway=gateway):
-        if not leg.at_sidecars or leg.delegate_field is not None or not leg.targets:
+        if leg.protocol != kind or not leg.at_sidecars or leg.delegate_field is not None:
             continue
-        if leg.port not in (None, port) or not any(host_within(host, h) for h in leg.hosts):
+        if not leg.targets or leg.port not in (None, port):
+            continue
+        if not any(host_within(host, h) for h in leg.hosts):
+            continue
+        if _gated(spec, leg):
+            continue
+        if kind != "http" and not _named_exactly(spec, leg, host, resolve):
             continue
         if all(t.host == gateway and not t.mirror for t in leg.targets):
             return True
     return False
+
+
+def _gated(spec: VirtualServiceSpec, leg: Leg) -> bool:
+    """True when the leg's match applies to some clients only (or, on TCP, to some
+    destination addresses only): the others keep the direct route."""
+    found = _LEG_FIELD.fullmatch(leg.field)
+    if found is None or found.group(3) is None:
+        return False  # a route without match applies to every client
+    route, match_index = int(found.group(2)), int(found.group(3))
+    if leg.protocol == "http":
+        http_match = spec.http[route]["match"][match_index]
+        return bool(http_match.get("sourceLabels") or http_match.get("sourceNamespace"))
+    l4 = spec.tls[route] if leg.protocol == "tls" else spec.tcp[route]
+    match: TLSMatch | L4Match = l4.match[match_index]
+    subnets = isinstance(match, L4Match) and bool(match.destination_subnets)
+    return bool(match.source_labels or match.source_namespace or subnets)
+
+
+def _named_exactly(spec: VirtualServiceSpec, leg: Leg, host: str, resolve: Resolve) -> bool:
+    """True when a VirtualService host containing `host` is written in lower case, as a
+    TCP/TLS listener compares it with the (lower-case) ServiceEntry host; on TLS, a
+    containing sniHosts name too."""
+    if not any(h == h.lower() and host_within(host, resolve(h)) for h in spec.hosts):
+        return False
+    found = _LEG_FIELD.fullmatch(leg.field)
+    if leg.protocol != "tls" or found is None or found.group(3) is None:
+        return True
+    match = spec.tls[int(found.group(2))].match[int(found.group(3))]
+    return not match.sni_hosts or any(
+        h == h.lower() and host_within(host, resolve(h)) for h in match.sni_hosts
+    )
 
 
 def covered(
@@ -99,10 +178,14 @@ def covered(
     `without` leaves one VirtualService (namespace, name) out and `extra` adds candidates:
     the view as it would be after an UPDATE or DELETE.
     """
-    candidates: Iterator[Object] = (
-        vs for vs in view.virtual_services(namespace, guarded.host) if meta(vs) != without
+    candidates: list[Object] = [
+        *(vs for vs in view.virtual_services(namespace, guarded.host) if meta(vs) != without),
+        *extra,
+    ]
+    return all(
+        any(covers(vs, guarded.host, guarded.port, policy, kind) for vs in candidates)
+        for kind in route_kinds(guarded.protocol)
     )
-    return any(covers(vs, guarded.host, guarded.port, policy) for vs in (*candidates, *extra))
 
 
 def _name(host: str) -> str:
@@ -113,16 +196,18 @@ def suggested_virtual_service(namespace: str, guarded: GuardedPort, policy: Comp
     """The smallest VirtualService (YAML) that sends `guarded`'s mesh traffic to the gateway."""
     host, port, gateway = guarded.host, guarded.port, policy.egress_gateway_service
     destination = f"{{destination: {{host: {gateway}, port: {{number: {port}}}}}}}"
-    if guarded.protocol in _TLS_PROTOCOLS:
-        route = f"  tls:\n  - match: [{{port: {port}, sniHosts: [{host}]}}]\n"
-    elif guarded.protocol in _HTTP_PROTOCOLS:
-        route = f"  http:\n  - match: [{{port: {port}}}]\n"
-    else:
-        route = f"  tcp:\n  - match: [{{port: {port}}}]\n"
+    matches = {
+        "tls": f"  tls:\n  - match: [{{port: {port}, sniHosts: [{host}]}}]\n",
+        "http": f"  http:\n  - match: [{{port: {port}}}]\n",
+        "tcp": f"  tcp:\n  - match: [{{port: {port}}}]\n",
+    }
+    routes = "\n".join(
+        f"{matches[kind]}    route: [{destination}]" for kind in route_kinds(guarded.protocol)
+    )
     return (
         "apiVersion: networking.istio.io/v1\n"
         "kind: VirtualService\n"
         f"metadata: {{name: {_name(host)}, namespace: {namespace}}}\n"
         f"spec:\n  hosts: [{host}]\n  gateways: [mesh]\n"
-        f"{route}    route: [{destination}]"
+        f"{routes}"
     )

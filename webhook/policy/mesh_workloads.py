@@ -10,6 +10,14 @@ endpoints or addresses of its own and its hosts are exact names outside the clus
 domain that no allowlist entry contains: it can then neither reach an external host nor
 capture an allowlisted name's traffic. Istio's "Virtual Machine" docs and the
 WorkloadEntry reference pair exactly this with their WorkloadEntries.
+
+Only when it resolves to those workloads: STATIC (EDS), or DNS/DNS_ROUND_ROBIN, which
+take the workloads' addresses and never the host itself when a selector is set
+(convertServiceEntryToInstances in pilot/pkg/serviceregistry/serviceentry/conversion.go).
+NONE, the default (Istio only warns about it with a selector), is model.Passthrough, an
+ORIGINAL_DST cluster at every sidecar (convertResolution in pilot/pkg/networking/core/
+cluster.go): the host's listener forwards to whatever IP the application dialled, on a
+TCP port any IP at all; DYNAMIC_DNS connects to the name the request carries.
 """
 
 from __future__ import annotations
@@ -22,11 +30,15 @@ from webhook.policy.names import is_in_cluster
 
 MESH_INTERNAL = "MESH_INTERNAL"
 
+#: Resolutions whose endpoints are the selected workloads, never the outside.
+WORKLOAD_RESOLUTIONS = frozenset({"STATIC", "DNS", "DNS_ROUND_ROBIN"})
+
 
 def names_mesh_workloads(
     hosts: Iterable[str],
     *,
     location: str | None,
+    resolution: str | None,
     selects_workloads: bool,
     lists_endpoints: bool,
     policy: CompiledPolicy,
@@ -34,6 +46,8 @@ def names_mesh_workloads(
     """True for an entry that only names in-mesh workloads (see the module docstring)."""
     if not selects_workloads or location != MESH_INTERNAL or lists_endpoints:
         return False
+    if resolution not in WORKLOAD_RESOLUTIONS:
+        return False  # NONE (the default) passes through to the dialled IP
     hosts = list(hosts)
     return bool(hosts) and all(_internal_name(raw, policy) for raw in hosts)
 

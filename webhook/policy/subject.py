@@ -153,6 +153,7 @@ class ServiceEntrySubject(Subject[ServiceEntrySpec]):
             self.memo[key] = names_mesh_workloads(
                 spec.hosts,
                 location=spec.location,
+                resolution=spec.effective_resolution,
                 selects_workloads=spec.workload_selector is not None,
                 lists_endpoints=bool(spec.endpoints or spec.addresses),
                 policy=self.policy,

@@ -178,12 +178,12 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
   resources: ["grpcroutes"]
   scope: Namespaced
 - apiGroups: ["gateway.networking.k8s.io"]
-  apiVersions: ["v1alpha2", "v1alpha3"]
+  apiVersions: ["v1alpha2", "v1alpha3", "v1"]
   operations: ["CREATE", "UPDATE"]
   resources: ["tlsroutes"]
   scope: Namespaced
 - apiGroups: ["gateway.networking.k8s.io"]
-  apiVersions: ["v1alpha2"]
+  apiVersions: ["v1alpha2", "v1"]
   operations: ["CREATE", "UPDATE"]
   resources: ["tcproutes"]
   scope: Namespaced

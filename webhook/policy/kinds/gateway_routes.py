@@ -5,6 +5,13 @@ against; TLSRoute and TCPRoute are in the experimental channel). Istio 1.28 read
 HTTPRoute v1beta1/v1, GRPCRoute v1, TLSRoute and TCPRoute v1alpha2
 (pkg/config/schema/metadata.yaml); TLSRoute v1alpha3 is the same object served at the
 storage version, so it is checked too. UDPRoute is not listed: Istio converts no UDP routes.
+
+Gateway API v1.5 made TLSRoute v1 standard (v1.6 TCPRoute v1); its standard channel no
+longer serves their alpha versions, so a route written there reaches the API server (and
+the webhook, through matchPolicy Equivalent) only as v1, with the same schema. Istio reads
+TLSRoute v1 since 1.30 and TCPRoute v1 since 1.31 (gvk.TLSRoute, gvk.TCPRoute in
+pkg/config/schema/gvk/resources.gen.go): v1 is checked too, listed last so the cluster
+view keeps reading the version older CRDs serve.
 """
 
 from __future__ import annotations
@@ -51,8 +58,8 @@ def _route(
 
 HTTP_ROUTE = _route("HTTPRoute", ("v1", "v1beta1"), "httproutes", HTTPRouteSpec)
 GRPC_ROUTE = _route("GRPCRoute", ("v1",), "grpcroutes", HTTPRouteSpec)
-TLS_ROUTE = _route("TLSRoute", ("v1alpha2", "v1alpha3"), "tlsroutes", TLSRouteSpec)
-TCP_ROUTE = _route("TCPRoute", ("v1alpha2",), "tcproutes", TCPRouteSpec)
+TLS_ROUTE = _route("TLSRoute", ("v1alpha2", "v1alpha3", "v1"), "tlsroutes", TLSRouteSpec)
+TCP_ROUTE = _route("TCPRoute", ("v1alpha2", "v1"), "tcproutes", TCPRouteSpec)
 
 #: In registry order.
 KINDS = (HTTP_ROUTE, GRPC_ROUTE, TLS_ROUTE, TCP_ROUTE)

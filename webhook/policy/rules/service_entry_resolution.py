@@ -17,8 +17,8 @@ Decisions (see README, "Where the bytes really go"):
   This is Istio's "Using an External HTTPS Proxy" task (a /32 on a TCP port);
 - location stays MESH_EXTERNAL and no workloadSelector picks tenant-made endpoints,
   unless the entry only names its own namespace's mesh workloads
-  (webhook/policy/mesh_workloads.py: MESH_INTERNAL, no endpoints, hosts no allowlist
-  entry contains), whose WorkloadEntries are judged themselves.
+  (webhook/policy/mesh_workloads.py: MESH_INTERNAL, STATIC or DNS resolution, no
+  endpoints, hosts no allowlist entry contains), whose WorkloadEntries are judged themselves.
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
             RULE,
             "spec.workloadSelector",
             "workloadSelector takes endpoints from WorkloadEntries and pods the webhook "
-            "cannot see; list endpoints explicitly instead",
+            "cannot see; list endpoints explicitly instead (an entry for this namespace's "
+            "own VMs and pods needs location MESH_INTERNAL, resolution STATIC or DNS, no "
+            "endpoints or addresses, and hosts no allowlist entry contains)",
         )
     if resolution == "NONE" and not _unbound_ports(subject):
         return  # every listener is bound to the addresses, whichever name is presented
