@@ -15,14 +15,16 @@ pytestmark = pytest.mark.e2e
 DENIED_BY_US = f'admission webhook "{WEBHOOK_NAME}" denied the request'
 GROUP = "gateway.networking.k8s.io"
 
-#: Every kind and version the Gateway API v1.4.0 CRDs serve that the webhook checks.
+#: Every kind and version the Gateway API v1.6.3 CRDs serve that the webhook checks.
 SERVED = [
     ("HTTPRoute", "v1", "httproutes"),
     ("HTTPRoute", "v1beta1", "httproutes"),
     ("GRPCRoute", "v1", "grpcroutes"),
     ("TLSRoute", "v1alpha2", "tlsroutes"),
     ("TLSRoute", "v1alpha3", "tlsroutes"),
+    ("TLSRoute", "v1", "tlsroutes"),
     ("TCPRoute", "v1alpha2", "tcproutes"),
+    ("TCPRoute", "v1", "tcproutes"),
 ]
 
 

@@ -116,9 +116,12 @@ fetch_gateway_api_crds() {
   log "fetching Gateway API CRDs (experimental channel) from sigs.k8s.io/gateway-api $GATEWAY_API_VERSION"
   local dir file
   dir=$(cd "$work" && GOFLAGS= go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  # Exactly what the channel's kustomization installs, in its order, as one multi-document file.
+  # The CRDs the channel's kustomization installs, in its order, as one multi-document file.
+  # Since v1.5 it also installs a ValidatingAdmissionPolicy against unsafe CRD upgrades
+  # (*_vap_safeupgrades.yaml), left out: it is no CRD (`kubectl wait --for=condition=
+  # Established` on it never ends) and it guards the CRDs, not what the webhook sees.
   : >"$out.tmp"
-  for file in $(sed -n 's/^- \(.*\.yaml\)$/\1/p' "$dir/config/crd/experimental/kustomization.yaml"); do
+  for file in $(sed -n 's/^- \(.*\.yaml\)$/\1/p' "$dir/config/crd/experimental/kustomization.yaml" | grep -v '_vap_'); do
     printf -- '---\n' >>"$out.tmp"
     cat "$dir/config/crd/experimental/$file" >>"$out.tmp"
   done
