@@ -37,6 +37,30 @@ BYPASSES = [
         workload_entry(address="www.googleapis.com", labels=APP), [ADDRESS], id="wildcard-gateway"
     ),
     pytest.param(workload_entry(address="api.github.com.", labels=APP), [ADDRESS], id="trail-dot"),
+    # Pod records: CoreDNS (pods insecure, the kubeadm/kind Corefile) answers with the IP
+    # the name spells, pod or not (coredns plugin/kubernetes/kubernetes.go findPods).
+    pytest.param(
+        workload_entry(address="140-82-112-5.default.pod.cluster.local", labels=APP),
+        [ADDRESS],
+        id="pod-record-public-ip",
+    ),
+    pytest.param(
+        workload_entry(address="x.140-82-112-5.default.POD.cluster.local", labels=APP),
+        [ADDRESS],
+        id="pod-record-with-endpoint-label",
+    ),
+    pytest.param(
+        workload_entry(address="2001-db8--1.default.pod.cluster.local", labels=APP),
+        [ADDRESS],
+        id="pod-record-ipv6",
+    ),
+    pytest.param(
+        workload_entry(
+            address="203-0-113-5.default.pod.cluster.local", labels=APP, ports={"ssh": 22}
+        ),
+        ["spec.ports[ssh]"],
+        id="pod-record-direct-host-other-port",
+    ),
     pytest.param(workload_entry(address="metadata", labels=APP), [ADDRESS], id="single-label"),
     pytest.param(
         workload_entry(address="db.example.com", labels=APP), [ADDRESS], id="restricted-name"
@@ -131,6 +155,14 @@ ORDINARY = [
     ),
     pytest.param(
         workload_entry(address="vm1.default.svc.cluster.local", labels=APP), id="in-cluster-name"
+    ),
+    pytest.param(
+        workload_entry(address="10-128-0-12.default.pod.cluster.local", labels=APP),
+        id="pod-record-internal-ip",
+    ),
+    pytest.param(
+        workload_entry(address="web-0.default.pod.cluster.local", labels=APP),
+        id="pod-name-record-answers-nothing",
     ),
     # Hosts the policy lets sidecars reach directly (not in requireFor).
     pytest.param(

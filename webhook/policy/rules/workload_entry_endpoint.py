@@ -17,10 +17,19 @@ nobody vouches for, refused as for ServiceEntry endpoints. An empty address is I
 validation error unless `network` is set. A ``unix://`` socket is on the calling pod
 itself, not on the network. labels, serviceAccount (a SPIFFE identity in the entry's own
 namespace), locality and weight only choose and balance endpoints.
+
+A host name address is resolved by the proxy (a DNS ServiceEntry selecting it becomes a
+STRICT_DNS cluster of that name: serviceentry/controller.go, DNSServiceEntryOnly). A name
+in the cluster domain is a Service's, except the pod records ``<ip>.<ns>.pod.<domain>``:
+CoreDNS's kubernetes plugin in ``pods insecure`` mode (the kubeadm and kind Corefile)
+answers them with the IP spelled in the name, dashes for dots (``1-2-3-4``) or colons,
+without looking for such a pod (plugin/kubernetes/kubernetes.go findPods; labels before
+the pod name are ignored, parse.go parseRequest). So such a name is judged as that IP.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 from webhook.policy.allowlist import address_problem, describe_ports, port_allowed
@@ -54,8 +63,16 @@ def check(subject: Subject[WorkloadEntrySpec]) -> Iterator[Violation]:
             RULE, "spec.address", f"address {shown(address)} must be a single IP, not a CIDR"
         )
         return
+    pod_ip = pod_record_address(address, subject.policy.cluster_domain)
+    if pod_ip is not None:
+        shown_as = f"{shown(address)} (a pod DNS name CoreDNS answers with {pod_ip})"
+        address = pod_ip
+    else:
+        shown_as = shown(address)
     problem = address_problem(subject, address)
     if problem is not None:
+        if pod_ip is not None:
+            problem = f"{shown_as}: {problem}"
         yield Violation(
             RULE,
             "spec.address",
@@ -73,7 +90,7 @@ def check(subject: Subject[WorkloadEntrySpec]) -> Iterator[Violation]:
         yield Violation(
             RULE,
             "spec.address",
-            f"address {shown(address)} is an external destination of {hosts}, whose mesh "
+            f"address {shown_as} is an external destination of {hosts}, whose mesh "
             "traffic must use the egress gateway; a Service or ServiceEntry selecting this "
             "WorkloadEntry would reach it straight from sidecars. Register the host with a "
             "ServiceEntry routed through the egress gateway instead",
@@ -84,7 +101,7 @@ def check(subject: Subject[WorkloadEntrySpec]) -> Iterator[Violation]:
             yield Violation(
                 RULE,
                 f"spec.ports[{name}]",
-                f"port {number} of external address {shown(address)} is not allowed "
+                f"port {number} of external address {shown_as} is not allowed "
                 f"(allowed: {describe_ports(direct)})",
             )
 
@@ -124,3 +141,29 @@ def _external_entries(
     if not subject.is_external(host):
         return None
     return subject.entries(host)
+
+
+def pod_record_address(name: str, cluster_domain: str) -> str | None:
+    """The IP CoreDNS answers for a pod record ``[...].<ip>.<ns>.pod.<domain>``, or None.
+
+    findPods (coredns plugin/kubernetes/kubernetes.go): a pod name with three dashes and
+    no ``--`` is an IPv4 address with dots for dashes, any other an IPv6 one with colons;
+    one that does not parse as an IP answers nothing. Labels before the pod name
+    (an endpoint or a ``_port._proto``, parseRequest) do not change the answer.
+    """
+    suffix = f".pod.{cluster_domain}"
+    host = name.lower()
+    if not host.endswith(suffix):
+        return None
+    labels = host[: -len(suffix)].split(".")
+    if len(labels) < 2:
+        return None
+    pod = labels[-2]
+    if pod.count("-") == 3 and "--" not in pod:
+        candidate = pod.replace("-", ".")
+    else:
+        candidate = pod.replace("-", ":")
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
