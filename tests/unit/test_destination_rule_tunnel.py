@@ -166,6 +166,32 @@ def _messages(obj: dict[str, Any]) -> list[str]:
             None,
             id="ip-in-internal-networks",
         ),
+        # Door: a pod DNS record is in the cluster domain, but CoreDNS answers it with the
+        # IP it spells (pods insecure), so the proxy opens 140.82.112.5 (coredns findPods).
+        pytest.param(
+            destination_rule(
+                "squid.default.svc.cluster.local",
+                trafficPolicy=tunnel("140-82-112-5.default.pod.cluster.local"),
+            ),
+            'is a pod DNS name for 140.82.112.5: targetHost "140.82.112.5" is an IP address',
+            id="pod-record-public-ip",
+        ),
+        pytest.param(
+            destination_rule(
+                "squid.default.svc.cluster.local",
+                trafficPolicy=tunnel("x.140-82-112-5.default.pod.cluster.local"),
+            ),
+            "is a pod DNS name for 140.82.112.5",
+            id="pod-record-with-leading-label",
+        ),
+        pytest.param(
+            destination_rule(
+                "squid.default.svc.cluster.local",
+                trafficPolicy=tunnel("10-96-1-7.default.pod.cluster.local", 8080),
+            ),
+            None,
+            id="pod-record-internal-ip",
+        ),
         pytest.param(
             destination_rule(
                 PROXY, "payments", trafficPolicy=tunnel("192.168.1.5", 5432), exportTo=["."]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from webhook.policy.hosts import is_ip_literal
 from webhook.resources.virtual_service import MESH_GATEWAY
 
@@ -42,3 +44,29 @@ def resolve_gateway_ref(ref: str, namespace: str) -> str:
         return f"{namespace}/{ref}"
     name, _, rest = ref.partition(".")
     return f"{rest.split('.', 1)[0]}/{name}"
+
+
+def pod_record_address(name: str, cluster_domain: str) -> str | None:
+    """The IP CoreDNS answers for a pod record ``[...].<ip>.<ns>.pod.<domain>``, or None.
+
+    findPods (coredns plugin/kubernetes/kubernetes.go): a pod name with three dashes and
+    no ``--`` is an IPv4 address with dots for dashes, any other an IPv6 one with colons;
+    one that does not parse as an IP answers nothing. Labels before the pod name
+    (an endpoint or a ``_port._proto``, parseRequest) do not change the answer.
+    """
+    suffix = f".pod.{cluster_domain}"
+    host = name.lower()
+    if not host.endswith(suffix):
+        return None
+    labels = host[: -len(suffix)].split(".")
+    if len(labels) < 2:
+        return None
+    pod = labels[-2]
+    if pod.count("-") == 3 and "--" not in pod:
+        candidate = pod.replace("-", ".")
+    else:
+        candidate = pod.replace("-", ":")
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None

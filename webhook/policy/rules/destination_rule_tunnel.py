@@ -16,6 +16,12 @@ A target that must leave through the egress gateway (egressGateway.requireFor) m
 tunnelled to only through an in-cluster host (the egress gateway Service, an in-cluster
 proxy): through an outside proxy the CONNECT leaves the mesh for that proxy and the
 egress gateway never sees the host.
+
+A name in the cluster domain stays inside, except a pod record
+``<a-b-c-d>.<ns>.pod.<domain>``: the proxy that opens the target resolves it, and
+CoreDNS in ``pods insecure`` mode (kubeadm's and kind's Corefile) answers with the IP the
+name spells, pod or no pod (findPods, coredns plugin/kubernetes/kubernetes.go). Such a
+target is judged as that IP.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from webhook.policy.allowlist import describe_ports, entries, external_host_prob
 from webhook.policy.decision import Violation
 from webhook.policy.destination_rules import DestinationRuleSubject
 from webhook.policy.hosts import host_problem, ip_in_networks, is_ip_literal, shown
+from webhook.policy.names import pod_record_address
 from webhook.resources.destination_rule import TunnelSettings
 
 RULE = "destination-rule-tunnel"
@@ -60,6 +67,12 @@ def _target_problem(subject: DestinationRuleSubject, tunnel: TunnelSettings) -> 
     if problem is not None:
         return f"targetHost {shown(raw)} {problem}"
     host = raw.lower()
+    pod_ip = pod_record_address(host, subject.policy.cluster_domain)
+    if pod_ip is not None:
+        problem = _ip_target_problem(subject, pod_ip, port)
+        return (
+            None if problem is None else f"{shown(raw)} is a pod DNS name for {pod_ip}: {problem}"
+        )
     if not subject.is_external(host):
         return None  # a name in the cluster: the tunnel stays inside
     problem = external_host_problem(subject, raw, host)

@@ -29,13 +29,13 @@ the pod name are ignored, parse.go parseRequest). So such a name is judged as th
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 
 from webhook.policy.allowlist import address_problem, describe_ports, port_allowed
 from webhook.policy.decision import Violation
 from webhook.policy.hosts import ip_in_networks, is_ip_literal, shown
 from webhook.policy.model import AllowlistEntry
+from webhook.policy.names import pod_record_address
 from webhook.policy.subject import Subject
 from webhook.resources.workload_entry import UNIX_ADDRESS_PREFIX, WorkloadEntrySpec
 
@@ -141,29 +141,3 @@ def _external_entries(
     if not subject.is_external(host):
         return None
     return subject.entries(host)
-
-
-def pod_record_address(name: str, cluster_domain: str) -> str | None:
-    """The IP CoreDNS answers for a pod record ``[...].<ip>.<ns>.pod.<domain>``, or None.
-
-    findPods (coredns plugin/kubernetes/kubernetes.go): a pod name with three dashes and
-    no ``--`` is an IPv4 address with dots for dashes, any other an IPv6 one with colons;
-    one that does not parse as an IP answers nothing. Labels before the pod name
-    (an endpoint or a ``_port._proto``, parseRequest) do not change the answer.
-    """
-    suffix = f".pod.{cluster_domain}"
-    host = name.lower()
-    if not host.endswith(suffix):
-        return None
-    labels = host[: -len(suffix)].split(".")
-    if len(labels) < 2:
-        return None
-    pod = labels[-2]
-    if pod.count("-") == 3 and "--" not in pod:
-        candidate = pod.replace("-", ".")
-    else:
-        candidate = pod.replace("-", ":")
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return None
