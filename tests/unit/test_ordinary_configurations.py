@@ -46,6 +46,38 @@ allowlist:
   - host: my-company-proxy.com        # "Using an External HTTPS Proxy"
     ports: [{number: 3128}]
     cidrs: [203.0.113.10/32]
+  - host: www.googleapis.com          # the ServiceEntry reference and the google-apis sample
+    ports: [{number: 80}, {number: 443}]
+  - host: api.facebook.com
+    ports: [{number: 443}]
+  - host: example.com                 # the ServiceEntry reference and ambient egress gateways
+    ports: [{number: 80}]
+    cidrs: [2.2.2.2/32, 3.3.3.3/32]
+  - host: mymongodb.somedomain
+    ports: [{number: 27018}]
+    cidrs: [192.192.192.0/24, 2.2.2.2/32, 3.3.3.3/32]
+  - host: foo.bar.com
+    ports: [{number: 80}]
+  - host: "*.bar.com"                 # the reference's wildcard and foo.bar.com's endpoints
+    ports: [{number: 80}, {number: 7080}, {number: 8080}, {number: 9080}]
+  - host: address.internal            # "DNS Proxying"
+    ports: [{number: 80}]
+    cidrs: [198.51.100.1/32]
+  - host: auto.internal
+    ports: [{number: 80}]
+  - host: ext-authz-http.local        # samples/extauthz/local-ext-authz.yaml: the pod's loopback
+    ports: [{number: 8000}]
+    cidrs: [127.0.0.1/32]
+  - host: ext-authz-grpc.local
+    ports: [{number: 9000}]
+    cidrs: [127.0.0.1/32]
+  - host: github.com                  # samples/external/github.yaml
+    ports: [{number: 443}]
+  - host: "*.github.com"
+    ports: [{number: 22, protocols: [TCP]}]
+    cidrs: [13.229.188.59/32, 13.250.177.223/32, 140.82.112.0/20, 18.194.104.89/32,
+            18.195.85.27/32, 185.199.108.0/22, 192.30.252.0/22, 23.20.92.3/32,
+            35.159.8.160/32, 52.74.223.119/32, 54.166.52.62/32, 54.87.5.173/32]
 egressGateway:
   service: istio-egressgateway.istio-system.svc.cluster.local
   gateways: [istio-system/istio-egressgateway]
@@ -93,6 +125,26 @@ REFUSED: dict[str, str] = {
     "egress-gateway-tls-origination-gateway-api/ServiceEntry/default/nginx": (
         "service-entry-endpoints"
     ),
+    # MESH_INTERNAL: the README's service-entry-resolution row (an external host taken as a
+    # mesh workload); only the VM form (workloadSelector, no endpoints) is admitted.
+    "service-entry-reference/ServiceEntry/default/external-svc-mongocluster": (
+        "service-entry-resolution"
+    ),
+    "service-entry-reference/ServiceEntry/httpbin-ns/httpbin": "service-entry-resolution",
+    # Resolution NONE on an exact host forwards to whatever IP was dialled (an ORIGINAL_DST
+    # cluster, convertResolution in pilot/pkg/networking/core/cluster.go); on an HTTP port
+    # addresses do not help, the listener is 0.0.0.0:port.
+    "service-entry-reference/ServiceEntry/default/external-svc-redirect": (
+        "service-entry-resolution"
+    ),
+    "dns-proxy/ServiceEntry/default/external-address": "service-entry-resolution",
+    "istio-samples/ServiceEntry/default/github-https": "service-entry-resolution",
+    # Cluster-domain names are not external hosts (service-entry-hosts).
+    "dns-proxy/ServiceEntry/default/external-svc-1": "service-entry-hosts",
+    # The bare name is egress/istio-egressgateway (resolveGatewayName,
+    # pilot/pkg/model/config.go), which the policy does not approve: any Gateway of
+    # that name would forward example.com from the pods it selects.
+    "service-entry-reference/VirtualService/egress/gateway-routing": "gateway-routing",
 }
 
 #: Pages whose objects need a policy other than ORDINARY_POLICY.
