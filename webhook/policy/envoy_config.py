@@ -139,6 +139,11 @@ _TYPE_KEYS = frozenset({"@type", "typeurl"})
 _CONFIG_KEYS = frozenset({"typedconfig", "config", "configdiscovery"})
 #: Headers the route (and the egress gateway) is chosen by.
 AUTHORITY_HEADERS = frozenset({":authority", "host"})
+#: The request target: a path that does not start with "/" goes out on an HTTP/1.1 request
+#: line in absolute form, and the next Envoy takes the Host from it (RFC 7230 5.7;
+#: ServerConnectionImpl::handlePath, allow_absolute_url on by default). Envoy's
+#: HeaderMutations (header_mutation filter) sets pseudo-headers like any other.
+PATH_HEADERS = frozenset({":path"})
 _HOST_REWRITE_KEYS = frozenset(
     {"hostrewriteliteral", "hostrewriteheader", "hostrewritepathregex", "autohostrewrite"}
 )
@@ -192,6 +197,14 @@ def value_findings(value: dict[str, Any], context: str) -> Iterator[Finding]:
                     f'"{node}"',
                     "rewrites the authority of outbound requests, which picks the route and "
                     "the host the egress gateway forwards to",
+                )
+            elif outbound and isinstance(node, str) and node.lower() in PATH_HEADERS:
+                yield Finding(
+                    path,
+                    f'"{node}"',
+                    "rewrites the path of outbound requests after routing; a path in "
+                    "absolute form (http://host/...) sets the host the egress gateway or "
+                    "the external front end serves",
                 )
             continue
         names_filter = root or any(normal_key(k) in _CONFIG_KEYS for k in node)

@@ -12,7 +12,9 @@ walked (webhook/policy/envoy_config.py) for such extensions (by filter name, `@t
 TypedStruct's `type_url`) and for keys that name an upstream (`cluster`, `cluster_name`,
 `cluster_header`, `grpc_service`, `http_service.server_uri`, `google_grpc.target_uri`,
 addresses, DNS resolvers). Outside SIDECAR_INBOUND a value that rewrites `:authority`/Host
-is refused too: the route, and the host the egress gateway forwards to, are picked by it.
+is refused too: the route, and the host the egress gateway forwards to, are picked by it;
+so is one naming `:path`: Envoy's HeaderMutations sets pseudo-headers, and a path in
+absolute form is read as the Host by the next Envoy (ServerConnectionImpl::handlePath).
 A filter confined to SIDECAR_INBOUND that names no upstream (local rate limit, header
 manipulation, CORS) is ordinary. Patches refused for their placement are left to
 envoy-filter-patches.
