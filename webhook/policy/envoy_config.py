@@ -86,6 +86,14 @@ UPSTREAM_EXTENSIONS: dict[str, str] = {
     # metadata, STS) and fetch from them: the proxy's own connections, never captured.
     "aws_request_signing": "fetches AWS credentials from metadata and STS endpoints itself",
     "aws_lambda": "fetches AWS credentials from metadata and STS endpoints itself",
+    # Tracers that bypass clusters (an inbound HCM's `tracing.provider` is a NETWORK_FILTER
+    # MERGE that SIDECAR_INBOUND allows): X-Ray's DaemonBrokerImpl opens a UDP socket of its
+    # own to `daemon_endpoint` and sends every span there; OpenCensus exporters dial
+    # `ocagent_address`, `stackdriver_address` or `zipkin_url` themselves; a dynamic
+    # OpenTracing library can do anything. The proxy's own sockets are never captured.
+    "xray": "sends trace segments over UDP to a daemon address of its own",
+    "opencensus": "exports traces to agent, Stackdriver or Zipkin addresses of its own",
+    "dynamic_ot": "loads a tracer library, which can open any connection",
 }
 
 #: Keys (lower case, underscores removed: `cluster_name` and `clusterName` alike) whose value
@@ -131,6 +139,10 @@ UPSTREAM_KEYS = frozenset(
         "sourcecodes",
         "defaultsourcecode",
         "vmconfig",
+        "daemonendpoint",
+        "ocagentaddress",
+        "stackdriveraddress",
+        "zipkinurl",
     }
 )
 
