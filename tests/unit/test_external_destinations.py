@@ -95,11 +95,76 @@ CDN = "a.cdn.example.net"  # allowlisted, and mesh traffic may reach it without 
             ["spec.http[0].headers.request.set[HOST]"],
             id="host-header-any-case",
         ),
+        # Door: a URI rewrite that does not start with "/" is sent on the HTTP/1.1 request
+        # line in absolute form, and the next proxy or CDN front end takes the Host from it
+        # (RFC 7230 5.7; Envoy's ServerConnectionImpl::handlePath, allow_absolute_url on by
+        # default). Istio validates neither rewrite.uri nor uriRegexRewrite.rewrite
+        # (validateHTTPRewrite): it is an authority rewrite.
+        pytest.param(
+            {"route": [dest(CDN, 443)], "rewrite": {"uri": "http://evil.example.org/"}},
+            ["spec.http[0].rewrite.uri"],
+            id="absolute-uri-rewrite",
+        ),
+        pytest.param(
+            {"route": [dest(CDN, 443)], "rewrite": {"uri": "https://b.cdn.example.net/x"}},
+            [],
+            id="absolute-uri-rewrite-to-allowlisted",
+        ),
+        pytest.param(
+            {
+                "route": [dest(CDN, 443)],
+                "rewrite": {"uriRegexRewrite": {"match": "^/(.*)$", "rewrite": "\\1"}},
+            },
+            ["spec.http[0].rewrite.uriRegexRewrite.rewrite"],
+            id="regex-rewrite-path-becomes-authority",
+        ),
+        pytest.param(
+            {
+                "route": [dest(CDN, 443)],
+                "rewrite": {
+                    "uriRegexRewrite": {"match": "^", "rewrite": "http://evil.example.org"}
+                },
+            },
+            ["spec.http[0].rewrite.uriRegexRewrite.rewrite"],
+            id="regex-rewrite-prepends-url",
+        ),
+        # The virtual_service.proto example: group 2 starts with "/", so the path does too.
+        pytest.param(
+            {
+                "route": [dest(CDN, 443)],
+                "rewrite": {
+                    "uriRegexRewrite": {
+                        "match": "^/service/([^/]+)(/.*)$",
+                        "rewrite": "\\2/instance/\\1",
+                    }
+                },
+            },
+            [],
+            id="regex-rewrite-keeps-slash",
+        ),
+        pytest.param(
+            {
+                "route": [dest(CDN, 443)],
+                "rewrite": {"uriRegexRewrite": {"match": "v1", "rewrite": "v2"}},
+            },
+            [],
+            id="regex-rewrite-inside-path",
+        ),
+        pytest.param(
+            {"route": [dest(CDN, 443)], "rewrite": {"uri": "/v2/"}},
+            [],
+            id="relative-uri-rewrite",
+        ),
         # Routing inside the cluster may rewrite freely: nothing leaves it.
         pytest.param(
             {"route": [dest("reviews", 9080)], "rewrite": {"authority": "evil.example.org"}},
             [],
             id="internal-rewrite",
+        ),
+        pytest.param(
+            {"route": [dest("reviews", 9080)], "rewrite": {"uri": "http://evil.example.org/"}},
+            [],
+            id="internal-absolute-uri-rewrite",
         ),
     ],
 )

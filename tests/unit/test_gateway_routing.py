@@ -73,6 +73,13 @@ FIELD = "spec.http[0].route[0].destination.host"
             [],
             id="allowlisted-rewrite",
         ),
+        # Door: the egress gateway sends an absolute-form request line to the external
+        # host's front end, which serves the URL's host (RFC 7230 5.7).
+        pytest.param(
+            _at(EGRESS_GW, {**OUT, "rewrite": {"uri": "https://evil.example.org/"}}),
+            ["spec.http[0].rewrite.uri"],
+            id="fronting-absolute-uri-rewrite",
+        ),
         pytest.param(
             _at(EGRESS_GW, {"delegate": {"name": "x"}}),
             ["spec.http[0].delegate"],

@@ -127,6 +127,13 @@ TO_GATEWAY = {"route": [dest(GATEWAY, 80)]}
             ["spec.http[0].rewrite.authority"],
             id="authority-rewrite",
         ),
+        # Door: an absolute-form URI rewrite sets the Host the egress gateway reads
+        # (RFC 7230 5.7; Envoy ServerConnectionImpl::handlePath): an authority rewrite.
+        pytest.param(
+            _http_vs([{**TO_GATEWAY, "rewrite": {"uri": "http://evil.example.org/"}}]),
+            ["spec.http[0].rewrite.uri"],
+            id="absolute-uri-rewrite",
+        ),
         pytest.param(
             _http_vs(
                 [{**TO_GATEWAY, "headers": {"request": {"set": {"Host": "evil.example.org"}}}}]

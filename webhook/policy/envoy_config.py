@@ -86,6 +86,14 @@ UPSTREAM_EXTENSIONS: dict[str, str] = {
     # metadata, STS) and fetch from them: the proxy's own connections, never captured.
     "aws_request_signing": "fetches AWS credentials from metadata and STS endpoints itself",
     "aws_lambda": "fetches AWS credentials from metadata and STS endpoints itself",
+    # Tracers that bypass clusters (an inbound HCM's `tracing.provider` is a NETWORK_FILTER
+    # MERGE that SIDECAR_INBOUND allows): X-Ray's DaemonBrokerImpl opens a UDP socket of its
+    # own to `daemon_endpoint` and sends every span there; OpenCensus exporters dial
+    # `ocagent_address`, `stackdriver_address` or `zipkin_url` themselves; a dynamic
+    # OpenTracing library can do anything. The proxy's own sockets are never captured.
+    "xray": "sends trace segments over UDP to a daemon address of its own",
+    "opencensus": "exports traces to agent, Stackdriver or Zipkin addresses of its own",
+    "dynamic_ot": "loads a tracer library, which can open any connection",
 }
 
 #: Keys (lower case, underscores removed: `cluster_name` and `clusterName` alike) whose value
@@ -131,6 +139,10 @@ UPSTREAM_KEYS = frozenset(
         "sourcecodes",
         "defaultsourcecode",
         "vmconfig",
+        "daemonendpoint",
+        "ocagentaddress",
+        "stackdriveraddress",
+        "zipkinurl",
     }
 )
 
@@ -139,6 +151,11 @@ _TYPE_KEYS = frozenset({"@type", "typeurl"})
 _CONFIG_KEYS = frozenset({"typedconfig", "config", "configdiscovery"})
 #: Headers the route (and the egress gateway) is chosen by.
 AUTHORITY_HEADERS = frozenset({":authority", "host"})
+#: The request target: a path that does not start with "/" goes out on an HTTP/1.1 request
+#: line in absolute form, and the next Envoy takes the Host from it (RFC 7230 5.7;
+#: ServerConnectionImpl::handlePath, allow_absolute_url on by default). Envoy's
+#: HeaderMutations (header_mutation filter) sets pseudo-headers like any other.
+PATH_HEADERS = frozenset({":path"})
 _HOST_REWRITE_KEYS = frozenset(
     {"hostrewriteliteral", "hostrewriteheader", "hostrewritepathregex", "autohostrewrite"}
 )
@@ -192,6 +209,14 @@ def value_findings(value: dict[str, Any], context: str) -> Iterator[Finding]:
                     f'"{node}"',
                     "rewrites the authority of outbound requests, which picks the route and "
                     "the host the egress gateway forwards to",
+                )
+            elif outbound and isinstance(node, str) and node.lower() in PATH_HEADERS:
+                yield Finding(
+                    path,
+                    f'"{node}"',
+                    "rewrites the path of outbound requests after routing; a path in "
+                    "absolute form (http://host/...) sets the host the egress gateway or "
+                    "the external front end serves",
                 )
             continue
         names_filter = root or any(normal_key(k) in _CONFIG_KEYS for k in node)

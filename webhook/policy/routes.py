@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
+from urllib.parse import urlsplit
 
 from webhook.policy.names import is_in_cluster, resolve_gateway_ref, resolve_service_host
 from webhook.resources.virtual_service import (
     MESH_GATEWAY,
     Destination,
     Headers,
+    HTTPRewrite,
     HTTPRoute,
     L4Match,
     L4Route,
@@ -259,6 +262,8 @@ def _http_rewrites(http: HTTPRoute, path: str) -> Iterator[AuthorityRewrite]:
     rewrite = http.get("rewrite")
     if rewrite is not None and (authority := rewrite.get("authority")):
         yield AuthorityRewrite(f"{path}.rewrite.authority", authority)
+    if rewrite is not None:
+        yield from _path_authority_rewrites(rewrite, path)
     yield from _header_rewrites(http.get("headers"), f"{path}.headers")
     for k, route in enumerate(http.get("route", ())):
         yield from _header_rewrites(route.get("headers"), f"{path}.route[{k}].headers")
@@ -272,3 +277,120 @@ def _header_rewrites(headers: Headers | None, path: str) -> Iterator[AuthorityRe
         for name, value in (values or {}).items():
             if name.lower() in AUTHORITY_HEADERS:
                 yield AuthorityRewrite(f"{path}.request.{verb}[{name}]", value)
+
+
+def _path_authority_rewrites(rewrite: HTTPRewrite, path: str) -> Iterator[AuthorityRewrite]:
+    """A URI rewrite whose result may not start with ``/``: an authority rewrite.
+
+    Istio turns `rewrite.uri` into the route's `prefix_rewrite` and `uriRegexRewrite` into
+    its `regex_rewrite` (applyHTTPRouteDestination, pilot/pkg/networking/core/route/
+    route.go) and validates neither (validateHTTPRewrite). A path that does not start with
+    ``/`` goes out on an HTTP/1.1 request line as the absolute form ``http://host/...``,
+    and the next Envoy (the egress gateway, or any proxy or CDN front end the route
+    reaches) takes the Host from it, ignoring the Host header (RFC 7230 5.7; Envoy's
+    ServerConnectionImpl::handlePath, `allow_absolute_url` defaulting to true): the
+    rewrite picks the host as `rewrite.authority` would. The authority is the URL's host
+    when the rewrite spells one, else the rewrite as written (the request's own path
+    fills it in).
+    """
+    uri = rewrite.get("uri")
+    if uri and not uri.startswith("/"):
+        yield AuthorityRewrite(f"{path}.rewrite.uri", _spelled_authority(uri))
+    regex = rewrite.get("uriRegexRewrite")
+    if isinstance(regex, dict):
+        pattern, substitution = regex.get("match"), regex.get("rewrite")
+        if (
+            isinstance(pattern, str)
+            and isinstance(substitution, str)
+            and not _keeps_leading_slash(pattern, substitution)
+        ):
+            yield AuthorityRewrite(
+                f"{path}.rewrite.uriRegexRewrite.rewrite", _spelled_authority(substitution)
+            )
+
+
+def _spelled_authority(text: str) -> str:
+    """The host of an absolute URL written literally, else `text` itself."""
+    if "\\" in text:
+        return text  # a backreference: the request's own path supplies the host
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # a malformed port or IPv6 literal
+        return text
+    return host if parts.scheme and host else text
+
+
+#: Characters that make a regex element other than one literal character.
+_REGEX_SPECIAL = frozenset("^$.[](){}|*+?\\")
+
+
+def _keeps_leading_slash(pattern: str, substitution: str) -> bool:
+    """True when RE2's global replace of `pattern` by `substitution` in a path starting with
+    ``/`` (an HTTP/1.1 origin-form or HTTP/2 ``:path``) surely leaves a leading ``/``.
+
+    The result starts with what replaces a match at position 0, if there is one: a
+    substitution starting with ``/``, with ``\\0`` (the match, which starts with the
+    path's ``/``), or with a group that starts with a literal ``/`` keeps it; a pattern
+    that starts with one literal character other than ``/`` (and has no alternation)
+    never matches there. Anything else is taken to drop it.
+    """
+    if substitution.startswith("/"):
+        return True
+    group = re.match(r"\\(\d)", substitution)
+    if group is not None:
+        number = int(group.group(1))
+        return number == 0 or _group_starts_with_slash(pattern, number)
+    first = pattern[:1]
+    return (
+        first not in _REGEX_SPECIAL
+        and first not in ("", "/")
+        and pattern[1:2] not in ("*", "?", "{")
+        and "|" not in pattern
+    )
+
+
+def _group_starts_with_slash(pattern: str, number: int) -> bool:
+    """True when capture group `number` of `pattern` always starts with a literal ``/``."""
+    count = 0
+    k = 0
+    while k < len(pattern):
+        char = pattern[k]
+        if char == "\\":
+            k += 2
+            continue
+        if char == "(" and (
+            not pattern.startswith("(?", k) or pattern.startswith(("(?P<", "(?<"), k)
+        ):
+            count += 1
+            if count == number:
+                body = re.sub(r"^\(\?P?<[^>]*>|^\(", "", pattern[k:])
+                end = _group_end(pattern, k)
+                inner = pattern[k:end]
+                after = pattern[end + 1 : end + 2]
+                return (
+                    (body.startswith("/") or body.startswith("\\/"))
+                    and "|" not in inner
+                    and after not in ("*", "?", "{")
+                )
+        k += 1
+    return False
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """The index of the parenthesis closing the group opened at `start` (or the end)."""
+    depth = 0
+    k = start
+    while k < len(pattern):
+        char = pattern[k]
+        if char == "\\":
+            k += 2
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return k
+        k += 1
+    return len(pattern)

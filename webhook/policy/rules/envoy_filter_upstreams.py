@@ -3,16 +3,21 @@
 An HTTP filter runs in whatever context it is placed, and some open their own upstream
 connections: Lua's `httpCall`, Wasm's `dispatch_http_call`, ext_authz/ext_proc services,
 the dynamic forward proxy, tap sinks, global rate limit services, OAuth2 and JWKS fetches,
-the AWS filters' credential fetches. `set_filter_state` (HTTP or network) picks the
-upstream through Envoy's well-known filter state keys (`envoy.tcp_proxy.cluster`,
-`envoy.network.upstream_server_name`, ...), whose values are strings no key names.
+the AWS filters' credential fetches, and tracers set on an inbound HTTP connection manager
+(X-Ray's DaemonBrokerImpl sends spans over a UDP socket of its own to `daemon_endpoint`,
+an address no cluster names; OpenCensus exporters dial theirs). `set_filter_state` (HTTP
+or network) picks the upstream through Envoy's well-known filter state keys
+(`envoy.tcp_proxy.cluster`, `envoy.network.upstream_server_name`, ...), whose values are
+strings no key names.
 Istio converts `patch.value` with protojson (`xds.BuildXDSObjectFromStruct`), so a
 `typed_config` can sit under any key, in snake_case or camelCase; the whole value is
 walked (webhook/policy/envoy_config.py) for such extensions (by filter name, `@type` or a
 TypedStruct's `type_url`) and for keys that name an upstream (`cluster`, `cluster_name`,
 `cluster_header`, `grpc_service`, `http_service.server_uri`, `google_grpc.target_uri`,
 addresses, DNS resolvers). Outside SIDECAR_INBOUND a value that rewrites `:authority`/Host
-is refused too: the route, and the host the egress gateway forwards to, are picked by it.
+is refused too: the route, and the host the egress gateway forwards to, are picked by it;
+so is one naming `:path`: Envoy's HeaderMutations sets pseudo-headers, and a path in
+absolute form is read as the Host by the next Envoy (ServerConnectionImpl::handlePath).
 A filter confined to SIDECAR_INBOUND that names no upstream (local rate limit, header
 manipulation, CORS) is ordinary. Patches refused for their placement are left to
 envoy-filter-patches.
