@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from webhook.resources.base import IstioSpec
-from webhook.resources.envoy_filter import PolicyTargetReference, WorkloadSelector
+from webhook.resources.destination_rule import WorkloadSelector
+from webhook.resources.envoy_filter import PolicyTargetReference
 
 
 class JwtHeader(IstioSpec):

@@ -7,7 +7,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from webhook.resources.base import IstioSpec
-from webhook.resources.envoy_filter import PolicyTargetReference, WorkloadSelector
+from webhook.resources.destination_rule import WorkloadSelector
+from webhook.resources.envoy_filter import PolicyTargetReference
 
 
 class EnvVar(IstioSpec):
