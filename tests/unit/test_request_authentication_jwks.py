@@ -34,11 +34,6 @@ BYPASSES: list[tuple[str, dict[str, Any], str]] = [
         "spec.jwtRules[0].issuer",
     ),
     (
-        "a gateway-required host: istiod connects to it directly",
-        request_authentication({"jwksUri": "https://api.github.com/keys"}),
-        "spec.jwtRules[0].jwksUri",
-    ),
-    (
         "the sidecar fetches jwksUri even beside inline jwks (remote JWKS modes)",
         request_authentication({"jwksUri": "https://evil.example.org/k", "jwks": '{"keys":[]}'}),
         "spec.jwtRules[0].jwksUri",
@@ -110,6 +105,12 @@ BYPASSES: list[tuple[str, dict[str, Any], str]] = [
 
 ORDINARY: list[tuple[str, dict[str, Any]]] = [
     (
+        # istiod (the default PILOT_JWT_ENABLE_REMOTE_JWKS) fetches it: the control plane's
+        # connection, not the tenant's traffic; the allowlist alone decides
+        "an allowlisted host that requireFor sends through the egress gateway",
+        request_authentication({"jwksUri": "https://api.github.com/keys"}),
+    ),
+    (
         "the Istio docs' RequestAuthentication (jwksUri on GitHub, allowlisted)",
         request_authentication({"issuer": ISSUER, "jwksUri": DOCS_JWKS}),
     ),
@@ -175,8 +176,9 @@ def test_ordinary_configurations_are_admitted(name: str, obj: dict[str, Any]) ->
 
 def test_the_message_names_the_value_the_fetcher_and_the_fix() -> None:
     [found] = findings(
-        RULE, request_authentication({"jwksUri": "https://api.github.com/k"}), FETCH_POLICY
+        RULE, request_authentication({"jwksUri": "https://keys.evil.example.org/k"}), FETCH_POLICY
     )
-    assert '"https://api.github.com/k"' in found.message
+    assert '"https://keys.evil.example.org/k"' in found.message
     assert "istiod" in found.message
-    assert "egressGateway.requireFor" in found.message
+    assert "not on the egress allowlist" in found.message
+    assert "inline in jwks" in found.message

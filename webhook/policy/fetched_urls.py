@@ -141,8 +141,16 @@ def wasm_module_target(raw: str) -> FetchTarget | str | None:
     return target
 
 
-def fetch_problem(subject: Subject[Any], target: FetchTarget, fetcher: str) -> str | None:
-    """Why `fetcher` may not connect to `target` for the subject's namespace, or None."""
+def fetch_problem(
+    subject: Subject[Any], target: FetchTarget, fetcher: str, *, in_tenant_pod: bool
+) -> str | None:
+    """Why `fetcher` may not connect to `target` for the subject's namespace, or None.
+
+    `in_tenant_pod`: the connection leaves from the tenant's own pod (istio-agent, the
+    sidecar), so a host that must use the egress gateway (egressGateway.requireFor) is
+    refused: that connection never goes through it. A fetch by the platform's control
+    plane (istiod) is not tenant traffic, and the allowlist alone decides.
+    """
     host = target.host
     if is_ip_literal(host):
         if ip_in_networks(host, subject.policy.policy.internal_networks):
@@ -170,7 +178,7 @@ def fetch_problem(subject: Subject[Any], target: FetchTarget, fetcher: str) -> s
             f"host {shown(host)} is allowlisted, but not on port {target.port} for "
             f"{'/'.join(target.protocols)} (allowed: {describe_ports(found)})"
         )
-    if subject.policy.requires_gateway(host):
+    if in_tenant_pod and subject.policy.requires_gateway(host):
         return (
             f"host {shown(host)} must be reached through the egress gateway "
             f"(egressGateway.requireFor), and {fetcher} connects to it directly"

@@ -12,7 +12,14 @@ port (`model.LookupCluster` in `convertToEnvoyJwtConfig`; push_context.go adds t
 to every selected proxy's clusters), and ``jwks`` inline does not stop it; hybrid falls
 back to istiod when no such cluster exists. Either way the fetch is a connection to the
 named host that no route sends through the egress gateway, and the body lands in the
-tenant's own proxy configuration (an inline JWKS), so it is a channel both ways. A
+tenant's own proxy configuration (an inline JWKS), so it is a channel both ways: the host
+must be in-cluster or allowlisted for the namespace on the URL's port. In the default
+mode (``false``/``istiod``; ``hybrid`` for a host outside the mesh) the connection is
+istiod's, the platform's control plane, not the tenant's traffic, so a host
+egressGateway.requireFor names is admitted like any allowlisted one: no route could send
+istiod's fetch through the egress gateway, and the docs' RequestAuthentication must stay
+usable under ``requireFor: ["*"]``. A mesh run with ``envoy`` makes every sidecar fetch
+directly; the README says so. A
 ``jwksUri`` is judged whenever it is set, an issuer only when both ``jwksUri`` and
 ``jwks`` are empty and it is an http(s) URL (``testing@secure.istio.io`` is never
 fetched). ``timeout``, ``fromHeaders``, ``fromParams``, ``fromCookies``,
@@ -35,7 +42,7 @@ RULE = "request-authentication-jwks"
 _FETCHER = "istiod (or the sidecar, with PILOT_JWT_ENABLE_REMOTE_JWKS)"
 _FIX = (
     "serve the keys in-cluster, put them inline in jwks, or ask the platform team to "
-    "allowlist the host for direct fetches (outside egressGateway.requireFor)"
+    "allowlist the host for this namespace"
 )
 
 
@@ -52,11 +59,10 @@ def check(subject: Subject[RequestAuthenticationSpec]) -> Iterator[Violation]:
         if isinstance(target, str):
             yield Violation(RULE, field, f"{what} {shown(url)} {target}; {_FIX}")
             continue
-        problem = fetch_problem(subject, target, _FETCHER)
+        problem = fetch_problem(subject, target, _FETCHER, in_tenant_pod=False)
         if problem is not None:
             yield Violation(
                 RULE,
                 field,
-                f"{what} {shown(url)} is fetched by {_FETCHER}, not through the egress "
-                f"gateway: {problem}; {_FIX}",
+                f"{what} {shown(url)} is fetched by {_FETCHER}: {problem}; {_FIX}",
             )

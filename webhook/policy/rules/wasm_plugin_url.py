@@ -48,7 +48,7 @@ def check(subject: Subject[WasmPluginSpec]) -> Iterator[Violation]:
     if isinstance(target, str):
         yield Violation(RULE, "spec.url", f"url {shown(url)} {target}; {_FIX}")
         return
-    problem = fetch_problem(subject, target, _FETCHER)
+    problem = fetch_problem(subject, target, _FETCHER, in_tenant_pod=True)
     if problem is not None:
         yield Violation(
             RULE,
