@@ -167,6 +167,16 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
   operations: ["CREATE", "UPDATE"]
   resources: ["envoyfilters"]
   scope: Namespaced
+- apiGroups: ["security.istio.io"]
+  apiVersions: ["v1", "v1beta1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["requestauthentications"]
+  scope: Namespaced
+- apiGroups: ["extensions.istio.io"]
+  apiVersions: ["v1alpha1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["wasmplugins"]
+  scope: Namespaced
 - apiGroups: ["gateway.networking.k8s.io"]
   apiVersions: ["v1", "v1beta1"]
   operations: ["CREATE", "UPDATE"]
@@ -253,6 +263,12 @@ fails when the two differ.
 {{- define "egress-webhook.clusterViewRules" -}}
 - apiGroups: ["networking.istio.io"]
   resources: ["serviceentries", "virtualservices", "destinationrules", "gateways", "workloadentries", "sidecars", "envoyfilters"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["security.istio.io"]
+  resources: ["requestauthentications"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["extensions.istio.io"]
+  resources: ["wasmplugins"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes", "grpcroutes", "tlsroutes", "tcproutes", "gateways", "backendtlspolicies"]

@@ -16,10 +16,12 @@ from webhook.policy.kinds import (
     gateway,
     gateway_api_gateway,
     gateway_routes,
+    request_authentication,
     service,
     service_entry,
     sidecar,
     virtual_service,
+    wasm_plugin,
     workload_entry,
 )
 from webhook.policy.registry import Registry
@@ -32,6 +34,8 @@ KINDS = Registry(
     workload_entry.KIND,
     sidecar.KIND,
     envoy_filter.KIND,
+    request_authentication.KIND,
+    wasm_plugin.KIND,
     *gateway_routes.KINDS,
     gateway_api_gateway.KIND,
     backend_tls_policy.KIND,
