@@ -206,6 +206,28 @@ def test_an_update_that_drops_the_mesh_leg_is_refused() -> None:
     assert _decide(COVERING, [SE, COVERING], operation="UPDATE", old=COVERING).allowed
 
 
+@pytest.mark.parametrize(
+    ("old", "updated", "kept"),
+    [
+        (COVERING, _vs(), True),
+        # Door: the updated VirtualService was counted wherever the entry lives, whatever
+        # its new exportTo; SelectVirtualServices reads the index exportTo builds
+        (COVERING, _vs(exportTo=["~"]), False),
+        (COVERING, _vs(exportTo=["elsewhere"]), False),
+        (_vs("other"), _vs("other", exportTo=["."]), False),
+        (_vs("other"), _vs("other", exportTo=["payments"]), True),
+        (COVERING, _vs(exportTo=["."]), True),
+    ],
+    ids=["unchanged", "export-nowhere", "export-elsewhere", "other-ns-made-private",
+         "other-ns-exported-to-entry", "same-ns-private"],
+)  # fmt: skip
+def test_an_update_narrowing_export_to_keeps_coverage_only_where_it_still_reaches(
+    old: dict[str, Any], updated: dict[str, Any], kept: bool
+) -> None:
+    decision = _decide(updated, [SE, old], operation="UPDATE", old=old)
+    assert ("coverage-kept" not in _rules(decision)) is kept, decision.message()
+
+
 def test_a_per_namespace_gateway_selecting_the_egress_pods_is_an_egress_gateway() -> None:
     gateway = {
         "apiVersion": "networking.istio.io/v1",

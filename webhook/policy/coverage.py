@@ -33,7 +33,7 @@ from webhook.policy.index import CompiledPolicy
 from webhook.policy.mesh_workloads import names_mesh_workloads
 from webhook.policy.names import resolve_service_host
 from webhook.policy.routes import Leg, legs_of
-from webhook.policy.view import MeshView, Object, meta, spec_hosts
+from webhook.policy.view import MeshView, Object, meta, spec_hosts, visible_to
 from webhook.resources.virtual_service import L4Match, TLSMatch, VirtualServiceSpec
 
 #: Protocols whose egress route is an sniHosts-matched TLS route.
@@ -176,11 +176,14 @@ def covered(
     """True when a VirtualService visible to `namespace` covers `guarded`.
 
     `without` leaves one VirtualService (namespace, name) out and `extra` adds candidates:
-    the view as it would be after an UPDATE or DELETE.
+    the view as it would be after an UPDATE or DELETE. An added candidate counts only where
+    its own exportTo makes it visible, as the view's do (SelectVirtualServices,
+    pilot/pkg/model/virtualservice.go, reads the index exportTo built): an UPDATE that
+    narrows exportTo takes the route away from the namespaces it leaves out.
     """
     candidates: list[Object] = [
         *(vs for vs in view.virtual_services(namespace, guarded.host) if meta(vs) != without),
-        *extra,
+        *(vs for vs in extra if visible_to(vs, namespace)),
     ]
     return all(
         any(covers(vs, guarded.host, guarded.port, policy, kind) for vs in candidates)
