@@ -31,7 +31,8 @@ def _vs(ns: str, host: str = "api.github.com", **spec: Any) -> dict[str, Any]:
 
 def _warnings(obj: dict[str, Any], objects: list[dict[str, Any]], **view: Any) -> list[str]:
     ns = obj["metadata"]["namespace"]
-    covering = [_vs(o["metadata"]["namespace"], exportTo=["."]) for o in (obj, *objects)]
+    # exported everywhere, as the entries are: gateway coverage holds wherever they reach
+    covering = [_vs(o["metadata"]["namespace"]) for o in (obj, *objects)]
     mesh = StaticMeshView([*objects, *covering], **view)
     decision = evaluate(obj, RULES_POLICY, namespace=ns, view=mesh)
     assert decision.allowed, decision.message()  # advisory: never a denial

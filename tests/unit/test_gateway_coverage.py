@@ -60,7 +60,9 @@ def _rules(decision: Decision) -> set[str]:
         # another namespace's VirtualService is visible unless its exportTo says otherwise
         ([_vs("other")], True),
         ([_vs("other", exportTo=["."])], False),
-        ([_vs("other", exportTo=["payments"])], True),
+        # Door: the entry (exportTo unset: every namespace) reaches sidecars elsewhere that
+        # do not see a VirtualService exported to its namespace only (IsServiceVisible)
+        ([_vs("other", exportTo=["payments"])], False),
         # a mesh leg on another port does not cover 443
         ([_vs(tls=[{"match": [{"port": 8443, "sniHosts": ["api.github.com"]}],
                     "route": [dest(GATEWAY, 443)]}], gateways=["mesh"])], False),
@@ -101,6 +103,38 @@ def test_a_service_entry_needs_a_covering_virtual_service(
         assert 'host "api.github.com" port 443 is not covered' in message
         assert "kind: VirtualService" in message
         assert GATEWAY in message
+
+
+@pytest.mark.parametrize(
+    ("entry_export", "objects", "covered"),
+    [
+        # an entry kept to its namespace needs a route only there
+        (["."], [_vs(exportTo=["."])], True),
+        (["."], [_vs("other", exportTo=["payments"])], True),
+        (["payments"], [_vs(exportTo=["."])], True),
+        (["~"], [], True),
+        # Door: each namespace the entry is exported to reads its own VirtualServices
+        # (SelectVirtualServices), so each needs one sending the host to the gateway
+        ([".", "shop"], [_vs(exportTo=["."])], False),
+        ([".", "shop"], [_vs(exportTo=[".", "shop"])], True),
+        ([".", "shop"], [_vs(exportTo=["."]), _vs("shop", "shop-github", exportTo=["."])], True),
+        (["*"], [_vs(exportTo=[".", "shop"])], False),
+        (["*"], [_vs(exportTo=["*"])], True),
+        # the egress gateway's namespace and other exempt ones are trusted
+        ([".", "istio-system"], [_vs(exportTo=["."])], True),
+    ],
+    ids=["private", "private-by-other-ns", "own-ns-by-name", "nowhere", "shop-uncovered",
+         "shop-by-export", "shop-by-its-own", "everywhere-uncovered", "everywhere",
+         "exempt-ns"],
+)  # fmt: skip
+def test_coverage_is_owed_in_every_namespace_the_entry_is_exported_to(
+    entry_export: list[str], objects: list[dict[str, Any]], covered: bool
+) -> None:
+    entry = tls_service_entry("api.github.com", namespace="payments", exportTo=entry_export)
+    decision = _decide(entry, objects)
+    assert ("gateway-coverage" not in _rules(decision)) is covered, decision.message()
+    if not covered:
+        assert "every namespace" in decision.message() or '"shop"' in decision.message()
 
 
 def _l4(**match: Any) -> list[dict[str, Any]]:
@@ -215,11 +249,13 @@ def test_an_update_that_drops_the_mesh_leg_is_refused() -> None:
         (COVERING, _vs(exportTo=["~"]), False),
         (COVERING, _vs(exportTo=["elsewhere"]), False),
         (_vs("other"), _vs("other", exportTo=["."]), False),
-        (_vs("other"), _vs("other", exportTo=["payments"]), True),
-        (COVERING, _vs(exportTo=["."]), True),
+        # Door: the entry is exported everywhere; the route now reaches only its namespace
+        (_vs("other"), _vs("other", exportTo=["payments"]), False),
+        (COVERING, _vs(exportTo=["."]), False),
+        (COVERING, _vs(exportTo=["*"]), True),
     ],
     ids=["unchanged", "export-nowhere", "export-elsewhere", "other-ns-made-private",
-         "other-ns-exported-to-entry", "same-ns-private"],
+         "other-ns-exported-to-entry", "same-ns-private", "exported-everywhere"],
 )  # fmt: skip
 def test_an_update_narrowing_export_to_keeps_coverage_only_where_it_still_reaches(
     old: dict[str, Any], updated: dict[str, Any], kept: bool

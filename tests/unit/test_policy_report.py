@@ -42,11 +42,13 @@ def _with_uid(obj: dict[str, Any], uid: str) -> dict[str, Any]:
     return obj
 
 
+#: Exported to its namespace and "shared", as its route is: covered wherever it reaches,
+#: and meeting namespace bad's entry (exported everywhere) in "shared".
 COVERED = [
-    _with_uid(tls_service_entry(namespace="good"), "uid-se-good"),
+    _with_uid(tls_service_entry(namespace="good", exportTo=[".", "shared"]), "uid-se-good"),
     virtual_service("good", "github", hosts=["api.github.com"],
                     gateways=["mesh", "istio-system/istio-egressgateway"],
-                    tls=egress_tls_routes(), exportTo=["."]),
+                    tls=egress_tls_routes(), exportTo=[".", "shared"]),
 ]  # fmt: skip
 UNCOVERED = _with_uid(tls_service_entry(namespace="bad"), "uid-se-bad")
 EVIL = tls_service_entry("evil.example.org", namespace="bad", name="evil")

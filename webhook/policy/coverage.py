@@ -17,6 +17,13 @@ both. A match gated by `sourceLabels` or `sourceNamespace` (matchTLS, matchTCP,
 sourceMatchHTTP) or, on TCP, by `destinationSubnets` leaves the other clients or
 addresses on the direct route, and on TCP and TLS ports the VirtualService is chosen with
 the case-sensitive host.Name.Matches (getConfigsForHost): neither covers.
+
+Coverage is owed in every namespace the ServiceEntry is exported to, not only its own:
+a sidecar gets the entry's cluster and listener wherever `IsServiceVisible`
+(pilot/pkg/model/push_context.go) says the service is visible, and picks its
+VirtualServices by its own namespace (SelectVirtualServices, virtualservice.go), so an
+entry exported everywhere with a VirtualService exported only to its own namespace goes
+straight out from every other namespace.
 """
 
 from __future__ import annotations
@@ -162,6 +169,46 @@ def _named_exactly(spec: VirtualServiceSpec, leg: Leg, host: str, resolve: Resol
     return not match.sni_hosts or any(
         h == h.lower() and host_within(host, resolve(h)) for h in match.sni_hosts
     )
+
+
+#: Stands for "any namespace no exportTo names" in `audience`: only a VirtualService
+#: exported to every namespace is visible there (`visible_to`).
+EVERY_NAMESPACE = "*"
+
+
+def audience(namespace: str, export_to: list[str] | None, policy: CompiledPolicy) -> list[str]:
+    """The namespaces whose sidecars import a ServiceEntry of `namespace` with `export_to`
+    (unset is the mesh default, every namespace; ``.`` its own; ``~`` none), exempt ones
+    left out; `EVERY_NAMESPACE` stands for all those no list names. Istio:
+    PushContext.IsServiceVisible, exportTo in service_entry.proto."""
+    targets = export_to or ["*"]
+    found = [
+        EVERY_NAMESPACE if t == "*" else namespace if t == "." else t for t in targets if t != "~"
+    ]
+    if EVERY_NAMESPACE in found:
+        found.insert(0, namespace)
+    return [
+        n for n in dict.fromkeys(found) if n == EVERY_NAMESPACE or n not in policy.exempt_namespaces
+    ]
+
+
+def uncovered_namespace(
+    view: MeshView,
+    namespace: str,
+    export_to: list[str] | None,
+    guarded: GuardedPort,
+    policy: CompiledPolicy,
+    *,
+    without: tuple[str, str] | None = None,
+    extra: Iterable[Object] = (),
+) -> str | None:
+    """The first namespace the entry (in `namespace`, exported to `export_to`) reaches
+    where no VirtualService covers `guarded` (`EVERY_NAMESPACE` for the unnamed ones), or
+    None when each is covered."""
+    for reader in audience(namespace, export_to, policy):
+        if not covered(view, reader, guarded, policy, without=without, extra=extra):
+            return reader
+    return None
 
 
 def covered(

@@ -9,18 +9,20 @@ after the change. Delete the ServiceEntry first. Same modes as gateway-coverage
 Istio: a sidecar picks the VirtualServices visible to its namespace (exportTo, in
 pilot/pkg/model/push_context.go) whose hosts match a service (core/httproute.go
 selectVirtualServices); with none left for a registered external host, the outbound
-cluster of the ServiceEntry itself serves it, straight out (core/cluster_builder.go).
+cluster of the ServiceEntry itself serves it, straight out (core/cluster_builder.go). So
+the entry must stay covered in each namespace its exportTo reaches
+(PushContext.IsServiceVisible), not only its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from webhook.policy.coverage import covered, guarded_ports
+from webhook.policy.coverage import guarded_ports, uncovered_namespace
 from webhook.policy.decision import Violation
 from webhook.policy.hosts import hosts_overlap
 from webhook.policy.subject import VirtualServiceSubject
-from webhook.policy.view import Object, meta, spec_hosts
+from webhook.policy.view import Object, export_to, meta, spec_hosts
 
 RULE = "coverage-kept"
 
@@ -60,9 +62,13 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         for port in guarded_ports(entry, policy):
             if not any(hosts_overlap(port.host, h) for h in hosts):
                 continue
-            if not covered(view, namespace, port, policy):
+            scope = export_to(entry)
+            if uncovered_namespace(view, namespace, scope, port, policy) is not None:
                 continue  # not covered now: this change does not uncover it
-            if covered(view, namespace, port, policy, without=me, extra=after):
+            if (
+                uncovered_namespace(view, namespace, scope, port, policy, without=me, extra=after)
+                is None
+            ):
                 continue
             yield Violation(
                 RULE,

@@ -3,24 +3,33 @@
 A ServiceEntry alone makes its hosts reachable from every sidecar it is exported to,
 straight out (Istio's default for a registered external host). So with a cluster view,
 each host and port that egressGateway.requireFor covers must already have a
-VirtualService visible to the entry's namespace sending its ``mesh`` traffic to the
-egress gateway Service: create the VirtualService first. Not checked without a view or
-with egressGateway.coverage ``off``; with ``warn`` the findings are warnings. A stale view
-cannot vouch for anything, so the entry is refused (fail closed) with the reason.
+VirtualService visible to each namespace the entry is exported to sending its ``mesh``
+traffic to the egress gateway Service: create the VirtualService first. Not checked
+without a view or with egressGateway.coverage ``off``; with ``warn`` the findings are
+warnings. A stale view cannot vouch for anything, so the entry is refused (fail closed)
+with the reason.
 
 Istio: a MESH_EXTERNAL ServiceEntry gets an outbound cluster and listener at every sidecar
 it is exported to (pilot/pkg/networking/core cluster and listener builders); only a
 VirtualService whose hosts match it (core/httproute.go selectVirtualServices) sends that
-traffic elsewhere, here to the egress gateway.
+traffic elsewhere, here to the egress gateway. The entry reaches every namespace its
+exportTo names (PushContext.IsServiceVisible) and each sidecar reads the VirtualServices
+visible to its own namespace (SelectVirtualServices): coverage is owed in each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from webhook.policy.coverage import covered, guarded_ports, suggested_virtual_service
+from webhook.policy.coverage import (
+    EVERY_NAMESPACE,
+    guarded_ports,
+    suggested_virtual_service,
+    uncovered_namespace,
+)
 from webhook.policy.decision import Violation
 from webhook.policy.subject import ServiceEntrySubject
+from webhook.policy.view import export_to
 
 RULE = "gateway-coverage"
 
@@ -52,9 +61,17 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
         return
     reported: set[str] = set()
     for port in guarded:
-        if port.host in reported or covered(view, subject.namespace, port, policy):
+        if port.host in reported:
+            continue
+        reader = uncovered_namespace(view, subject.namespace, export_to(entry), port, policy)
+        if reader is None:
             continue
         reported.add(port.host)
+        where = (
+            "to every namespace (the ServiceEntry is exported to all of them)"
+            if reader == EVERY_NAMESPACE
+            else f'to namespace "{reader}"'
+        )
         index = subject.spec.hosts.index(
             next(h for h in subject.spec.hosts if h.lower() == port.host)
         )
@@ -62,7 +79,7 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
             RULE,
             f"spec.hosts[{index}]",
             f'host "{port.host}" port {port.port} is not covered: no VirtualService visible '
-            f'to namespace "{subject.namespace}" sends its mesh traffic to the egress gateway '
+            f"{where} sends its mesh traffic to the egress gateway "
             f'"{policy.egress_gateway_service}", so sidecars would reach it directly. Create '
             "this VirtualService first, then the ServiceEntry:\n"
             + suggested_virtual_service(subject.namespace, port, policy),
