@@ -42,7 +42,8 @@ def evaluate(
     admission operation; for DELETE, `obj` is the object being deleted and only its kind's
     delete rules run. `old_object` is the object an UPDATE replaces: with
     ``existingViolations: allow`` an update that adds no violation the old object did not
-    already have is allowed, the old violations returned as warnings.
+    already have and leaves what Istio reads unchanged (`_routes_alike`) is allowed, the
+    old violations returned as warnings.
     """
     # A large object is held as a few thousand containers until its decision is made: the
     # cyclic collector would walk and promote them mid-evaluation (webhook/collector.py).
@@ -53,6 +54,7 @@ def evaluate(
             or old_object is None
             or decision.allowed
             or policy.policy.existing_violations != "allow"
+            or not _routes_alike(obj, old_object, kinds)
         ):
             return decision
         before = _evaluate(old_object, policy, namespace, kinds, view, "CREATE", None)
@@ -65,6 +67,47 @@ def evaluate(
         for v in decision.violations
     )
     return replace(decision, allowed=True, warnings=existing + decision.warnings)
+
+
+#: Label and annotation domains Istio and Kubernetes route by (``networking.istio.io/exportTo``,
+#: ``topology.istio.io/network``, ``istio.io/use-waypoint``, ``kubernetes.io/service-name``);
+#: kubectl's own bookkeeping is not read by either.
+_ROUTING_DOMAINS = ("istio.io", "kubernetes.io", "k8s.io")
+_NOT_ROUTING = ("kubectl.kubernetes.io/",)
+
+
+def _routes_alike(new: Mapping[str, Any], old: Mapping[str, Any], kinds: Registry) -> bool:
+    """True when an UPDATE leaves the object's body and its routing labels and annotations
+    as they were: only then are the old object's violations the same doors.
+
+    A violation names one field and value, not everything that decides how far it reaches:
+    a ServiceEntry's non-allowlisted host keeps its message when the update widens its
+    exportTo, swaps its ports or sets resolution NONE (which forwards to any address on
+    the port), and a PASSTHROUGH DestinationRule when it changes its workloadSelector. The
+    Pod Security admission plugin draws the line the same way: it re-judges any update
+    that changes the pod spec, and lets only metadata updates through
+    (pod-security-admission admission.go, isSignificantPodUpdate).
+    """
+    entry = kinds.lookup(new.get("apiVersion"), new.get("kind"))
+    if entry is None or kinds.lookup(old.get("apiVersion"), old.get("kind")) is not entry:
+        return False
+    return entry.body_of(dict(new)) == entry.body_of(dict(old)) and all(
+        _routing_metadata(new, field) == _routing_metadata(old, field)
+        for field in ("labels", "annotations")
+    )
+
+
+def _routing_metadata(obj: Mapping[str, Any], field: str) -> dict[str, Any]:
+    metadata = obj.get("metadata")
+    found = metadata.get(field) if isinstance(metadata, Mapping) else None
+    if not isinstance(found, Mapping):
+        return {}
+    return {
+        key: value
+        for key, value in found.items()
+        if not isinstance(key, str)
+        or (not key.startswith(_NOT_ROUTING) and key.partition("/")[0].endswith(_ROUTING_DOMAINS))
+    }
 
 
 def _evaluate(

@@ -230,8 +230,10 @@ class Policy(_Strict):
         default="allow",
         description=(
             "allow: an UPDATE of an object that already violated the policy (say, the "
-            "allowlist shrank) is admitted when it adds no new violation, with the existing "
-            "ones as warnings; deny: every UPDATE must comply."
+            "allowlist shrank) is admitted when it adds no new violation and changes "
+            "nothing Istio reads (the spec, istio.io and kubernetes.io labels and "
+            "annotations), with the existing ones as warnings; deny: every UPDATE must "
+            "comply."
         ),
     )
     cluster_domain: str = Field(
