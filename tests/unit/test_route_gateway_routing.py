@@ -14,6 +14,7 @@ from tests.unit.gateway_route_objects import (
     set_host,
     svc,
     url_rewrite_host,
+    url_rewrite_path,
 )
 from tests.unit.istio_objects import RULES_POLICY, findings
 from webhook.policy.index import CompiledPolicy
@@ -137,6 +138,32 @@ def _at(parent: dict[str, Any], *rules: dict[str, Any], **spec: Any) -> dict[str
             CNN_POLICY,
             ["spec.rules[0].filters[0].requestHeaderModifier.set[0].value"],
             id="host-header-at-egress-gateway",
+        ),
+        pytest.param(
+            _at(
+                CNN,
+                {
+                    "filters": [url_rewrite_path("ReplaceFullPath", "http://evil.example.org/x")],
+                    "backendRefs": [hostname("edition.cnn.com", 80)],
+                },
+                hostnames=["edition.cnn.com"],
+            ),
+            CNN_POLICY,
+            ["spec.rules[0].filters[0].urlRewrite.path.replaceFullPath"],
+            id="full-path-rewrite-to-absolute-url-at-egress-gateway",
+        ),
+        pytest.param(
+            _at(
+                CNN,
+                {
+                    "filters": [url_rewrite_path("ReplaceFullPath", "/v2/index.html")],
+                    "backendRefs": [hostname("edition.cnn.com", 80)],
+                },
+                hostnames=["edition.cnn.com"],
+            ),
+            CNN_POLICY,
+            [],
+            id="full-path-rewrite-at-egress-gateway",
         ),
         pytest.param(
             _at(

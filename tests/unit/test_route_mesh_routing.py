@@ -18,6 +18,7 @@ from tests.unit.gateway_route_objects import (
     svc,
     to_gateway,
     url_rewrite_host,
+    url_rewrite_path,
 )
 from tests.unit.istio_objects import RULES_POLICY, findings
 from webhook.policy.index import CompiledPolicy
@@ -182,6 +183,44 @@ def _mesh(
             RULES_POLICY,
             ["spec.rules[0].filters[0].requestHeaderModifier.set[0].value"],
             id="host-header-set-before-gateway",
+        ),
+        pytest.param(
+            _mesh(
+                se_parent("cnn"),
+                {
+                    "filters": [url_rewrite_path("ReplaceFullPath", "http://blocked.example/")],
+                    "backendRefs": [to_gateway(80)],
+                },
+            ),
+            RULES_POLICY,
+            ["spec.rules[0].filters[0].urlRewrite.path.replaceFullPath"],
+            id="full-path-rewrite-to-absolute-url-before-gateway",
+        ),
+        pytest.param(
+            _mesh(
+                se_parent("cnn"),
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                    "filters": [url_rewrite_path("ReplacePrefixMatch", "http://blocked.example")],
+                    "backendRefs": [to_gateway(80)],
+                },
+            ),
+            RULES_POLICY,
+            ["spec.rules[0].filters[0].urlRewrite.path.replacePrefixMatch"],
+            id="prefix-rewrite-to-absolute-url-before-gateway",
+        ),
+        pytest.param(
+            _mesh(
+                se_parent("cnn"),
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/v1"}}],
+                    "filters": [url_rewrite_path("ReplacePrefixMatch", "/")],
+                    "backendRefs": [to_gateway(80)],
+                },
+            ),
+            RULES_POLICY,
+            [],
+            id="prefix-rewrite-removing-the-prefix-is-a-path",
         ),
         pytest.param(
             _mesh(
