@@ -166,6 +166,24 @@ def _at(parent: dict[str, Any], *rules: dict[str, Any], **spec: Any) -> dict[str
             id="full-path-rewrite-at-egress-gateway",
         ),
         pytest.param(
+            _at(CNN, {"backendRefs": [hostname("edition.cnn.com", 80)]}),
+            CNN_POLICY,
+            ["spec.hostnames"],
+            id="no-hostnames-is-every-host-at-egress-gateway",
+        ),
+        pytest.param(
+            _at(CNN, {"backendRefs": [hostname("edition.cnn.com", 443)]}, kind="TLSRoute"),
+            CNN_POLICY,
+            ["spec.hostnames"],
+            id="tls-no-hostnames-is-every-sni-at-egress-gateway",
+        ),
+        pytest.param(
+            _at(CNN, {"backendRefs": [hostname("edition.cnn.com", 443)]}, kind="TCPRoute"),
+            CNN_POLICY,
+            [],
+            id="tcp-route-has-no-hostnames",
+        ),
+        pytest.param(
             _at(
                 {"group": "gateway.networking.x-k8s.io", "kind": "XListenerSet", "name": "ls"},
                 {"backendRefs": [hostname("api.github.com", 443)]},

@@ -8,7 +8,10 @@ task, Gateway API tab, deploys one per namespace) is one. At any other parent th
 applies at a gateway (an ingress Gateway, a ListenerSet or the default Gateways, whose
 Gateway is out of view) a route may not forward outside the cluster. At an egress
 gateway it forwards only outside: its ``hostnames`` and Host rewrites must be
-allowlisted for the namespace, and a backend back into the cluster is refused.
+allowlisted for the namespace, and a backend back into the cluster is refused. An
+HTTP, gRPC or TLS route without ``hostnames`` is one for ``*`` (hostnameToStringList,
+conversion.go: "In the Kubernetes API hosts means 'any'"): every Host or SNI the egress
+gateway receives goes to its backends, as a VirtualService for ``*`` bound there would.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from webhook.policy.allowlist import external_host_problem
 from webhook.policy.decision import Violation
 from webhook.policy.gateway_routes import GatewayRouteSubject, Parent
 from webhook.policy.hosts import MAX_NAME_LENGTH
+from webhook.resources.gateway_route import HTTPRouteSpec, TLSRouteSpec
 
 RULE = "route-gateway-routing"
 
@@ -44,6 +48,13 @@ def check(subject: GatewayRouteSubject) -> Iterator[Violation]:
 
 
 def _at_egress_gateway(subject: GatewayRouteSubject, parent: Parent) -> Iterator[Violation]:
+    if isinstance(subject.spec, HTTPRouteSpec | TLSRouteSpec) and not subject.spec.hostnames:
+        yield Violation(
+            RULE,
+            "spec.hostnames",
+            f"at egress gateway {parent.described}: a route without hostnames serves every "
+            'host ("*") there; list the allowlisted hosts it is for',
+        )
     for i, raw in enumerate(subject.spec.route_hostnames):
         host = raw.lower()
         problem = (
