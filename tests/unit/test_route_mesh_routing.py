@@ -263,6 +263,31 @@ def _mesh(
         ),
         pytest.param(
             _mesh(
+                service_parent("web", port=5432),
+                {"backendRefs": [to_gateway(5432)]},
+                kind="TCPRoute",
+            ),
+            RULES_POLICY,
+            [B0],
+            id="service-parent-rides-the-egress-gateway-tcp-server",
+        ),
+        pytest.param(
+            _mesh(service_parent("web"), {"backendRefs": [svc("cnn-egress-gateway-istio", 80)]}),
+            CNN_POLICY,
+            [B0],
+            id="service-parent-to-a-gateway-api-egress-gateway",
+        ),
+        pytest.param(
+            _mesh(
+                service_parent("web"),
+                {"filters": [mirror(to_gateway(80))], "backendRefs": [svc("web-v1", 80)]},
+            ),
+            RULES_POLICY,
+            [MIRROR],
+            id="service-parent-mirrors-to-the-egress-gateway",
+        ),
+        pytest.param(
+            _mesh(
                 service_parent("istio-egressgateway", "istio-system"),
                 {"backendRefs": [svc("my-proxy", 3128)]},
             ),
