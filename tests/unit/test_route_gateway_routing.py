@@ -13,6 +13,7 @@ from tests.unit.gateway_route_objects import (
     route,
     set_host,
     svc,
+    to_gateway,
     url_rewrite_host,
     url_rewrite_path,
 )
@@ -182,6 +183,33 @@ def _at(parent: dict[str, Any], *rules: dict[str, Any], **spec: Any) -> dict[str
             CNN_POLICY,
             [],
             id="tcp-route-has-no-hostnames",
+        ),
+        pytest.param(
+            _at(gateway_parent("my-gateway"), {"backendRefs": [to_gateway(5432)]}, kind="TCPRoute"),
+            RULES_POLICY,
+            [B0],
+            id="tenant-gateway-tcp-rides-the-egress-gateway",
+        ),
+        pytest.param(
+            _at(
+                gateway_parent("my-gateway"),
+                {"backendRefs": [to_gateway(80)]},
+                hostnames=["web.example.org"],
+            ),
+            RULES_POLICY,
+            ["spec.hostnames[0]"],
+            id="tenant-gateway-sends-unlisted-host-to-the-egress-gateway",
+        ),
+        pytest.param(
+            _at(
+                gateway_parent("my-gateway"),
+                {"backendRefs": [to_gateway(443)]},
+                hostnames=["api.github.com"],
+                kind="TLSRoute",
+            ),
+            RULES_POLICY,
+            [],
+            id="tenant-gateway-sends-allowlisted-host-to-the-egress-gateway",
         ),
         pytest.param(
             _at(
