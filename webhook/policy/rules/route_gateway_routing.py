@@ -96,9 +96,7 @@ def _to_egress_gateway(subject: GatewayRouteSubject, parent: Parent) -> Iterator
     VirtualService. A route without hostnames (every TCP route) carries any host.
     """
     gateways = subject.gateway_services()
-    backend = next(
-        (b for rule in subject.rules for b in rule.backends if b.host in gateways), None
-    )
+    backend = next((b for rule in subject.rules for b in rule.backends if b.host in gateways), None)
     if backend is None:
         return
     hostnames = subject.spec.route_hostnames
