@@ -115,3 +115,9 @@ def set_host(value: str) -> dict[str, Any]:
 def url_rewrite_host(value: str) -> dict[str, Any]:
     """A URLRewrite filter rewriting the hostname (Istio's rewrite.authority)."""
     return {"type": "URLRewrite", "urlRewrite": {"hostname": value}}
+
+
+def url_rewrite_path(kind: str, value: str) -> dict[str, Any]:
+    """A URLRewrite filter rewriting the path (`ReplaceFullPath` or `ReplacePrefixMatch`)."""
+    key = "replaceFullPath" if kind == "ReplaceFullPath" else "replacePrefixMatch"
+    return {"type": "URLRewrite", "urlRewrite": {"path": {"type": kind, key: value}}}

@@ -8,6 +8,7 @@ import pytest
 
 from tests.unit.gateway_route_objects import (
     NO_GATEWAY_POLICY,
+    gateway_parent,
     hostname,
     mirror,
     route,
@@ -16,6 +17,7 @@ from tests.unit.gateway_route_objects import (
     set_host,
     svc,
     to_gateway,
+    url_rewrite_host,
 )
 from tests.unit.istio_objects import RULES_POLICY, findings
 from webhook.policy.index import CompiledPolicy
@@ -186,6 +188,36 @@ def _mesh(parent: dict[str, Any], *rules: dict[str, Any], **meta: Any) -> dict[s
             RULES_POLICY,
             ["spec.rules[0].filters[0].requestHeaderModifier.set[0].value"],
             id="host-rewrite-on-a-route-sent-outside",
+        ),
+        pytest.param(
+            _mesh(
+                service_parent("web"),
+                {"backendRefs": [to_gateway(80) | {"filters": [set_host("evil.example.org")]}]},
+            ),
+            RULES_POLICY,
+            ["spec.rules[0].backendRefs[0].filters[0].requestHeaderModifier.set[0].value"],
+            id="host-rewrite-on-a-route-to-the-egress-gateway",
+        ),
+        pytest.param(
+            _mesh(
+                gateway_parent("ingress"),
+                {
+                    "filters": [url_rewrite_host("db.example.com")],
+                    "backendRefs": [to_gateway(80)],
+                },
+            ),
+            RULES_POLICY,
+            ["spec.rules[0].filters[0].urlRewrite.hostname"],
+            id="ingress-route-to-the-egress-gateway-as-another-namespaces-host",
+        ),
+        pytest.param(
+            _mesh(
+                service_parent("web"),
+                {"filters": [url_rewrite_host("api.github.com")], "backendRefs": [to_gateway(443)]},
+            ),
+            RULES_POLICY,
+            [],
+            id="host-rewrite-to-an-allowlisted-host-at-the-egress-gateway",
         ),
         pytest.param(
             _mesh(

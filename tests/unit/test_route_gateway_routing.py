@@ -13,7 +13,9 @@ from tests.unit.gateway_route_objects import (
     route,
     set_host,
     svc,
+    to_gateway,
     url_rewrite_host,
+    url_rewrite_path,
 )
 from tests.unit.istio_objects import RULES_POLICY, findings
 from webhook.policy.index import CompiledPolicy
@@ -137,6 +139,77 @@ def _at(parent: dict[str, Any], *rules: dict[str, Any], **spec: Any) -> dict[str
             CNN_POLICY,
             ["spec.rules[0].filters[0].requestHeaderModifier.set[0].value"],
             id="host-header-at-egress-gateway",
+        ),
+        pytest.param(
+            _at(
+                CNN,
+                {
+                    "filters": [url_rewrite_path("ReplaceFullPath", "http://evil.example.org/x")],
+                    "backendRefs": [hostname("edition.cnn.com", 80)],
+                },
+                hostnames=["edition.cnn.com"],
+            ),
+            CNN_POLICY,
+            ["spec.rules[0].filters[0].urlRewrite.path.replaceFullPath"],
+            id="full-path-rewrite-to-absolute-url-at-egress-gateway",
+        ),
+        pytest.param(
+            _at(
+                CNN,
+                {
+                    "filters": [url_rewrite_path("ReplaceFullPath", "/v2/index.html")],
+                    "backendRefs": [hostname("edition.cnn.com", 80)],
+                },
+                hostnames=["edition.cnn.com"],
+            ),
+            CNN_POLICY,
+            [],
+            id="full-path-rewrite-at-egress-gateway",
+        ),
+        pytest.param(
+            _at(CNN, {"backendRefs": [hostname("edition.cnn.com", 80)]}),
+            CNN_POLICY,
+            ["spec.hostnames"],
+            id="no-hostnames-is-every-host-at-egress-gateway",
+        ),
+        pytest.param(
+            _at(CNN, {"backendRefs": [hostname("edition.cnn.com", 443)]}, kind="TLSRoute"),
+            CNN_POLICY,
+            ["spec.hostnames"],
+            id="tls-no-hostnames-is-every-sni-at-egress-gateway",
+        ),
+        pytest.param(
+            _at(CNN, {"backendRefs": [hostname("edition.cnn.com", 443)]}, kind="TCPRoute"),
+            CNN_POLICY,
+            [],
+            id="tcp-route-has-no-hostnames",
+        ),
+        pytest.param(
+            _at(gateway_parent("my-gateway"), {"backendRefs": [to_gateway(5432)]}, kind="TCPRoute"),
+            RULES_POLICY,
+            [B0],
+            id="tenant-gateway-tcp-rides-the-egress-gateway",
+        ),
+        pytest.param(
+            _at(
+                gateway_parent("my-gateway"),
+                {"backendRefs": [to_gateway(80)]},
+                hostnames=["web.example.org"],
+            ),
+            RULES_POLICY,
+            ["spec.hostnames[0]"],
+            id="tenant-gateway-sends-unlisted-host-to-the-egress-gateway",
+        ),
+        pytest.param(
+            _at(
+                gateway_parent("my-gateway"),
+                {"backendRefs": [to_gateway(443)]},
+                hostnames=["api.github.com"],
+                kind="TLSRoute",
+            ),
+            RULES_POLICY,
+            [],
+            id="tenant-gateway-sends-allowlisted-host-to-the-egress-gateway",
         ),
         pytest.param(
             _at(

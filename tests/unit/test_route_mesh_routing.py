@@ -18,6 +18,7 @@ from tests.unit.gateway_route_objects import (
     svc,
     to_gateway,
     url_rewrite_host,
+    url_rewrite_path,
 )
 from tests.unit.istio_objects import RULES_POLICY, findings
 from webhook.policy.index import CompiledPolicy
@@ -186,6 +187,44 @@ def _mesh(
         pytest.param(
             _mesh(
                 se_parent("cnn"),
+                {
+                    "filters": [url_rewrite_path("ReplaceFullPath", "http://blocked.example/")],
+                    "backendRefs": [to_gateway(80)],
+                },
+            ),
+            RULES_POLICY,
+            ["spec.rules[0].filters[0].urlRewrite.path.replaceFullPath"],
+            id="full-path-rewrite-to-absolute-url-before-gateway",
+        ),
+        pytest.param(
+            _mesh(
+                se_parent("cnn"),
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                    "filters": [url_rewrite_path("ReplacePrefixMatch", "http://blocked.example")],
+                    "backendRefs": [to_gateway(80)],
+                },
+            ),
+            RULES_POLICY,
+            ["spec.rules[0].filters[0].urlRewrite.path.replacePrefixMatch"],
+            id="prefix-rewrite-to-absolute-url-before-gateway",
+        ),
+        pytest.param(
+            _mesh(
+                se_parent("cnn"),
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/v1"}}],
+                    "filters": [url_rewrite_path("ReplacePrefixMatch", "/")],
+                    "backendRefs": [to_gateway(80)],
+                },
+            ),
+            RULES_POLICY,
+            [],
+            id="prefix-rewrite-removing-the-prefix-is-a-path",
+        ),
+        pytest.param(
+            _mesh(
+                se_parent("cnn"),
                 {"backendRefs": [to_gateway(80) | {"filters": [set_host("blocked.example")]}]},
             ),
             RULES_POLICY,
@@ -221,6 +260,31 @@ def _mesh(
             RULES_POLICY,
             [MIRROR],
             id="service-parent-mirrors-to-required-host",
+        ),
+        pytest.param(
+            _mesh(
+                service_parent("web", port=5432),
+                {"backendRefs": [to_gateway(5432)]},
+                kind="TCPRoute",
+            ),
+            RULES_POLICY,
+            [B0],
+            id="service-parent-rides-the-egress-gateway-tcp-server",
+        ),
+        pytest.param(
+            _mesh(service_parent("web"), {"backendRefs": [svc("cnn-egress-gateway-istio", 80)]}),
+            CNN_POLICY,
+            [B0],
+            id="service-parent-to-a-gateway-api-egress-gateway",
+        ),
+        pytest.param(
+            _mesh(
+                service_parent("web"),
+                {"filters": [mirror(to_gateway(80))], "backendRefs": [svc("web-v1", 80)]},
+            ),
+            RULES_POLICY,
+            [MIRROR],
+            id="service-parent-mirrors-to-the-egress-gateway",
         ),
         pytest.param(
             _mesh(

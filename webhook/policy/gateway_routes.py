@@ -18,7 +18,12 @@ from typing import Any, Literal
 
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.names import is_in_cluster
-from webhook.policy.routes import AUTHORITY_HEADERS, AuthorityRewrite
+from webhook.policy.routes import (
+    AUTHORITY_HEADERS,
+    AuthorityRewrite,
+    prefix_rewrite_authority,
+    regex_rewrite_authority,
+)
 from webhook.policy.subject import Subject
 from webhook.resources.base import ObjectMeta
 from webhook.resources.gateway_route import (
@@ -165,7 +170,32 @@ def _read_filters(
             rewrites.append(
                 AuthorityRewrite(f"{field}.urlRewrite.hostname", f.url_rewrite.hostname)
             )
+        rewrites.extend(_path_rewrites(f, field))
         rewrites.extend(_header_rewrites(f, field))
+
+
+def _path_rewrites(f: Filter, field: str) -> Iterator[AuthorityRewrite]:
+    """A URLRewrite path that does not keep a leading ``/``: an authority rewrite.
+
+    createRewriteFilter (conversion.go) turns ``ReplacePrefixMatch`` into rewrite.uri (one
+    trailing ``/`` trimmed, an empty result made ``/``) and ``ReplaceFullPath`` into
+    uriRegexRewrite ``{match: "/.*", rewrite: <value>}``; the CRD requires neither to start
+    with ``/`` (HTTPPathModifier only caps the length). The rewritten path then goes out in
+    absolute form and picks the host the next proxy serves, as a VirtualService's URI
+    rewrite does (routes.py _path_authority_rewrites).
+    """
+    path = f.url_rewrite.path if f.url_rewrite is not None else None
+    if not isinstance(path, dict):
+        return
+    prefix, full = path.get("replacePrefixMatch"), path.get("replaceFullPath")
+    if isinstance(prefix, str):
+        authority = prefix_rewrite_authority(prefix.removesuffix("/") or "/")
+        if authority is not None:
+            yield AuthorityRewrite(f"{field}.urlRewrite.path.replacePrefixMatch", authority)
+    if isinstance(full, str):
+        authority = regex_rewrite_authority("/.*", full)
+        if authority is not None:
+            yield AuthorityRewrite(f"{field}.urlRewrite.path.replaceFullPath", authority)
 
 
 def _header_rewrites(f: Filter, field: str) -> Iterator[AuthorityRewrite]:

@@ -294,19 +294,31 @@ def _path_authority_rewrites(rewrite: HTTPRewrite, path: str) -> Iterator[Author
     fills it in).
     """
     uri = rewrite.get("uri")
-    if uri and not uri.startswith("/"):
-        yield AuthorityRewrite(f"{path}.rewrite.uri", _spelled_authority(uri))
+    if uri and (authority := prefix_rewrite_authority(uri)) is not None:
+        yield AuthorityRewrite(f"{path}.rewrite.uri", authority)
     regex = rewrite.get("uriRegexRewrite")
     if isinstance(regex, dict):
         pattern, substitution = regex.get("match"), regex.get("rewrite")
         if (
             isinstance(pattern, str)
             and isinstance(substitution, str)
-            and not _keeps_leading_slash(pattern, substitution)
+            and (authority := regex_rewrite_authority(pattern, substitution)) is not None
         ):
-            yield AuthorityRewrite(
-                f"{path}.rewrite.uriRegexRewrite.rewrite", _spelled_authority(substitution)
-            )
+            yield AuthorityRewrite(f"{path}.rewrite.uriRegexRewrite.rewrite", authority)
+
+
+def prefix_rewrite_authority(uri: str) -> str | None:
+    """The authority a ``prefix_rewrite`` to `uri` picks (see _path_authority_rewrites), or
+    None when the rewritten path keeps its leading ``/``."""
+    return None if uri.startswith("/") else _spelled_authority(uri)
+
+
+def regex_rewrite_authority(pattern: str, substitution: str) -> str | None:
+    """The authority a ``regex_rewrite`` of `pattern` by `substitution` picks, or None when
+    the rewritten path surely keeps its leading ``/``."""
+    if _keeps_leading_slash(pattern, substitution):
+        return None
+    return _spelled_authority(substitution)
 
 
 def _spelled_authority(text: str) -> str:

@@ -9,7 +9,11 @@ place (not a Service, Hostname, ServiceImport or InferencePool: e.g. the XBacken
 ``ExternalHostname`` that newer Istio reads) is refused, since it may lead anywhere.
 
 A route at sidecars that goes straight out carries its Host rewrites with it, so the
-rewritten name must be allowlisted too. A producer route (its Service/ServiceEntry
+rewritten name must be allowlisted too; so must that of a route, at any parent, to an
+egress gateway Service, which picks the external host by the Host it receives
+(createHeadersFilter and createRewriteFilter make them headers.request and
+rewrite.authority, TranslateHeadersOperations a host_rewrite; external-destinations
+judges a VirtualService's the same way). A producer route (its Service/ServiceEntry
 parent lives in the route's namespace) applies to that parent's clients in every
 namespace (Istio imports it for them), so it may not send to a host allowlisted only
 for some namespaces.
@@ -29,6 +33,7 @@ RULE = "route-backends"
 def check(subject: GatewayRouteSubject) -> Iterator[Violation]:
     """An unplaceable backend, or an external one the namespace may not reach on that port."""
     mesh = [p for p in subject.parents if p.scope == "mesh"]
+    gateways = subject.gateway_services()
     producer = next((p for p in mesh if p.ref.split("/", 1)[0] == subject.namespace), None)
     for rule in subject.rules:
         for backend in rule.backends:
@@ -53,8 +58,10 @@ def check(subject: GatewayRouteSubject) -> Iterator[Violation]:
                         "reach; attach the route to a parent in another namespace (a consumer "
                         "route applies to this namespace only)",
                     )
-        direct = mesh and any(b.external and not b.mirror for b in rule.backends)
-        for rewrite in rule.authority_rewrites if direct else ():
+        outward = any(
+            not b.mirror and ((mesh and b.external) or b.host in gateways) for b in rule.backends
+        )
+        for rewrite in rule.authority_rewrites if outward else ():
             problem = external_host_problem(subject, rewrite.value, rewrite.value.lower())
             if problem is not None:
                 yield Violation(

@@ -8,7 +8,11 @@ task, Gateway API tab, deploys one per namespace) is one. At any other parent th
 applies at a gateway (an ingress Gateway, a ListenerSet or the default Gateways, whose
 Gateway is out of view) a route may not forward outside the cluster. At an egress
 gateway it forwards only outside: its ``hostnames`` and Host rewrites must be
-allowlisted for the namespace, and a backend back into the cluster is refused.
+allowlisted for the namespace, and a backend back into the cluster is refused. A route at
+another gateway may hand only such hosts to an egress gateway Service. An
+HTTP, gRPC or TLS route without ``hostnames`` is one for ``*`` (hostnameToStringList,
+conversion.go: "In the Kubernetes API hosts means 'any'"): every Host or SNI the egress
+gateway receives goes to its backends, as a VirtualService for ``*`` bound there would.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from webhook.policy.allowlist import external_host_problem
 from webhook.policy.decision import Violation
 from webhook.policy.gateway_routes import GatewayRouteSubject, Parent
 from webhook.policy.hosts import MAX_NAME_LENGTH
+from webhook.resources.gateway_route import HTTPRouteSpec, TLSRouteSpec
 
 RULE = "route-gateway-routing"
 
@@ -41,9 +46,17 @@ def check(subject: GatewayRouteSubject) -> Iterator[Violation]:
                         f'forwards to external host "{backend.raw}" at {parent.described}, '
                         f"which is not an approved egress gateway (approved: {approved})",
                     )
+        yield from _to_egress_gateway(subject, parent)
 
 
 def _at_egress_gateway(subject: GatewayRouteSubject, parent: Parent) -> Iterator[Violation]:
+    if isinstance(subject.spec, HTTPRouteSpec | TLSRouteSpec) and not subject.spec.hostnames:
+        yield Violation(
+            RULE,
+            "spec.hostnames",
+            f"at egress gateway {parent.described}: a route without hostnames serves every "
+            'host ("*") there; list the allowlisted hosts it is for',
+        )
     for i, raw in enumerate(subject.spec.route_hostnames):
         host = raw.lower()
         problem = (
@@ -71,3 +84,36 @@ def _at_egress_gateway(subject: GatewayRouteSubject, parent: Parent) -> Iterator
                 yield Violation(
                     RULE, rewrite.field, f"Host rewrite at the egress gateway: {problem}"
                 )
+
+
+def _to_egress_gateway(subject: GatewayRouteSubject, parent: Parent) -> Iterator[Violation]:
+    """A route at another gateway that hands hosts the namespace may not use to the egress one.
+
+    What reaches an egress gateway Service must be an allowlisted external host: an in-cluster
+    or unlisted name arrives on a gateway port whose routes other namespaces wrote, and a TCP
+    server there forwards everything to the first VirtualService bound to it
+    (buildGatewayNetworkFiltersFromTCPRoutes, gateway.go), as virtual-service-hosts says of a
+    VirtualService. A route without hostnames (every TCP route) carries any host.
+    """
+    gateways = subject.gateway_services()
+    backend = next((b for rule in subject.rules for b in rule.backends if b.host in gateways), None)
+    if backend is None:
+        return
+    hostnames = subject.spec.route_hostnames
+    if not hostnames:
+        yield Violation(
+            RULE,
+            backend.field,
+            f'sends every host at {parent.described} to the egress gateway Service "'
+            f'{backend.host}"; only allowlisted external hosts go there: list them in '
+            "spec.hostnames (a TCPRoute cannot)",
+        )
+    for i, raw in enumerate(hostnames):
+        problem = external_host_problem(subject, raw, raw.lower())
+        if problem is not None:
+            yield Violation(
+                RULE,
+                f"spec.hostnames[{i}]",
+                f'sent from {parent.described} to the egress gateway Service "{backend.host}": '
+                f"{problem}",
+            )

@@ -20,7 +20,13 @@ gateway is not required for (the egress-control task's timeout route).
 
 Any sidecar route, whatever its parent, that sends or mirrors straight to a
 gateway-required external host (a ``Hostname`` backend, buildDestination) is refused,
-and no route may capture an egress gateway Service's own name.
+and no route may capture an egress gateway Service's own name. A `Service` parent's
+route may not send or mirror to an egress gateway Service at all: its in-cluster name
+arrives on a gateway port whose routes other namespaces wrote, and a TCP server there
+forwards everything to the first VirtualService bound to it
+(buildGatewayNetworkFiltersFromTCPRoutes, pilot/pkg/networking/core/gateway.go), so the
+bytes reach that namespace's external host (virtual-service-hosts refuses the same
+VirtualService).
 """
 
 from __future__ import annotations
@@ -53,7 +59,15 @@ def check(subject: GatewayRouteSubject) -> Iterator[Violation]:
             continue
         for rule in subject.rules:
             for backend in rule.backends:
-                if backend.kind == "hostname" and _gateway_required(subject, backend):
+                if backend.host in gateways:
+                    yield Violation(
+                        RULE,
+                        backend.field,
+                        f"sends mesh traffic for in-cluster {parent.described} to the egress "
+                        f'gateway Service "{backend.host}"; it would ride another namespace\'s '
+                        "gateway route on that port: only allowlisted external hosts go there",
+                    )
+                elif backend.kind == "hostname" and _gateway_required(subject, backend):
                     verb = "mirrors" if backend.mirror else "sends"
                     yield Violation(
                         RULE,
