@@ -70,6 +70,15 @@ _PASSTHROUGH: dict[str, Any] = {
             "kubectl.kubernetes.io/last-applied-configuration": "{}",
             "argocd.argoproj.io/tracking-id": "app:networking.istio.io/ServiceEntry:default/se",
         }), True),
+        # Helm upgrade (chart and app version labels) and Argo CD's default tracking label
+        (_PRIVATE, _changed(_PRIVATE, metadata__labels={
+            "app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/version": "1.1.0",
+            "helm.sh/chart": "egress-1.1.0", "app.kubernetes.io/instance": "egress",
+            "app.kubernetes.io/part-of": "payments",
+        }, metadata__annotations={
+            "meta.helm.sh/release-name": "egress", "meta.helm.sh/release-namespace": "default",
+            "kubernetes.io/change-cause": "kubectl apply --record=true",
+        }), True),
         # Door: the old violation's (rule, field, message) is kept while the door widens:
         # exported to every namespace, another port, resolution NONE (any address on it)
         (_PRIVATE, _changed(_PRIVATE, spec__exportTo=["*"]), False),
@@ -84,7 +93,7 @@ _PASSTHROUGH: dict[str, Any] = {
         # the same object again is an update that changes nothing
         (_PASSTHROUGH, copy.deepcopy(_PASSTHROUGH), True),
     ],
-    ids=["team-label", "bookkeeping-annotations", "export-widened", "port-swapped",
+    ids=["team-label", "bookkeeping-annotations", "helm-argocd-metadata", "export-widened", "port-swapped",
          "resolution-none", "passthrough-selector-widened", "istio-label", "unchanged"],
 )  # fmt: skip
 def test_only_an_update_leaving_what_istio_reads_keeps_the_old_violations(

@@ -71,9 +71,14 @@ def evaluate(
 
 #: Label and annotation domains Istio and Kubernetes route by (``networking.istio.io/exportTo``,
 #: ``topology.istio.io/network``, ``istio.io/use-waypoint``, ``kubernetes.io/service-name``);
-#: kubectl's own bookkeeping is not read by either.
+#: kubectl's own bookkeeping is not read by either, nor are the recommended
+#: ``app.kubernetes.io/*`` labels that Helm charts and Argo CD's default tracking label
+#: (``app.kubernetes.io/instance``) put on every object, or kubectl's
+#: ``kubernetes.io/change-cause``: Istio reads ``app.kubernetes.io/name`` and ``version``
+#: only from a proxy's own labels, for telemetry names (pkg/kube/labels/labels.go,
+#: pilot/pkg/networking/core/tracing.go), as it reads ``app``.
 _ROUTING_DOMAINS = ("istio.io", "kubernetes.io", "k8s.io")
-_NOT_ROUTING = ("kubectl.kubernetes.io/",)
+_NOT_ROUTING = ("kubectl.kubernetes.io/", "app.kubernetes.io/", "kubernetes.io/change-cause")
 
 
 def _routes_alike(new: Mapping[str, Any], old: Mapping[str, Any], kinds: Registry) -> bool:
