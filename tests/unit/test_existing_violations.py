@@ -93,8 +93,9 @@ _PASSTHROUGH: dict[str, Any] = {
         # the same object again is an update that changes nothing
         (_PASSTHROUGH, copy.deepcopy(_PASSTHROUGH), True),
     ],
-    ids=["team-label", "bookkeeping-annotations", "helm-argocd-metadata", "export-widened", "port-swapped",
-         "resolution-none", "passthrough-selector-widened", "istio-label", "unchanged"],
+    ids=["team-label", "bookkeeping-annotations", "helm-argocd-metadata", "export-widened",
+         "port-swapped", "resolution-none", "passthrough-selector-widened", "istio-label",
+         "unchanged"],
 )  # fmt: skip
 def test_only_an_update_leaving_what_istio_reads_keeps_the_old_violations(
     old: dict[str, Any], new: dict[str, Any], allowed: bool

@@ -142,6 +142,34 @@ CDN = "a.cdn.example.net"  # allowlisted, and mesh traffic may reach it without 
             [],
             id="regex-rewrite-keeps-slash",
         ),
+        # The RegexRewrite examples of virtual_service.proto: a substitution that starts
+        # with "/" keeps it.
+        pytest.param(
+            {
+                "route": [dest(CDN, 443)],
+                "rewrite": {
+                    "uriRegexRewrite": {
+                        "match": "^/service/([^/]+)(/.*)$",
+                        "rewrite": "/customprefix/\\2/\\1",
+                    }
+                },
+            },
+            [],
+            id="regex-rewrite-proto-example-1",
+        ),
+        pytest.param(
+            {
+                "route": [dest(CDN, 443)],
+                "rewrite": {"uriRegexRewrite": {"match": "(?i)/xxx/", "rewrite": "/yyy/"}},
+            },
+            [],
+            id="regex-rewrite-proto-example-2",
+        ),
+        pytest.param(
+            {"route": [dest(CDN, 443)], "rewrite": {"uri": "/"}},
+            [],
+            id="uri-rewrite-to-root",
+        ),
         pytest.param(
             {
                 "route": [dest(CDN, 443)],

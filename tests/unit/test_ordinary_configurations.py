@@ -50,8 +50,8 @@ allowlist:
     ports: [{number: 80}, {number: 443}]
   - host: api.facebook.com
     ports: [{number: 443}]
-  - host: example.com                 # the ServiceEntry reference and ambient egress gateways
-    ports: [{number: 80}]
+  - host: example.com                 # the ServiceEntry reference and ambient egress gateways;
+    ports: [{number: 80}, {number: 443}]  # 443: the RequestAuthentication reference's jwksUri
     cidrs: [2.2.2.2/32, 3.3.3.3/32]
   - host: mymongodb.somedomain
     ports: [{number: 27018}]
@@ -71,6 +71,10 @@ allowlist:
   - host: ext-authz-grpc.local
     ports: [{number: 9000}]
     cidrs: [127.0.0.1/32]
+  - host: raw.githubusercontent.com    # the JWT tasks' jwksUri
+    ports: [{number: 443}]
+  - host: ghcr.io                     # "Distributing WebAssembly Modules"
+    ports: [{number: 443}]
   - host: github.com                  # samples/external/github.yaml
     ports: [{number: 443}]
   - host: "*.github.com"
@@ -145,6 +149,10 @@ REFUSED: dict[str, str] = {
     # pilot/pkg/model/config.go), which the policy does not approve: any Gateway of
     # that name would forward example.com from the pods it selects.
     "service-entry-reference/VirtualService/egress/gateway-routing": "gateway-routing",
+    # istio-agent resolves the single-label placeholder through the pod's search domains
+    # (the namespace's Services, then the node's domains and the root), so it names no one
+    # host; an in-cluster FQDN or an allowlisted registry is admitted (test_wasm_plugin_url).
+    "request-authentication-wasm/WasmPlugin/istio-ingress/openid-connect-oci": "wasm-plugin-url",
 }
 
 #: Pages whose objects need a policy other than ORDINARY_POLICY.

@@ -222,6 +222,30 @@ def _mesh(
             [],
             id="prefix-rewrite-removing-the-prefix-is-a-path",
         ),
+        # The Gateway API docs' other path rewrites (http-redirect-rewrite guide, the
+        # HTTPPathModifier reference): createRewriteFilter keeps their leading "/", and an
+        # empty ReplacePrefixMatch becomes "/".
+        *(
+            pytest.param(
+                _mesh(
+                    se_parent("cnn"),
+                    {
+                        "matches": [{"path": {"type": "PathPrefix", "value": "/v1"}}],
+                        "filters": [url_rewrite_path(kind, value)],
+                        "backendRefs": [to_gateway(80)],
+                    },
+                ),
+                RULES_POLICY,
+                [],
+                id=f"docs-{kind}-{value or 'empty'}-before-gateway",
+            )
+            for kind, value in (
+                ("ReplacePrefixMatch", "/v2"),
+                ("ReplacePrefixMatch", ""),
+                ("ReplaceFullPath", "/"),
+                ("ReplaceFullPath", "/v2/status"),
+            )
+        ),
         pytest.param(
             _mesh(
                 se_parent("cnn"),
