@@ -232,8 +232,9 @@ class Policy(_Strict):
             "allow: an UPDATE of an object that already violated the policy (say, the "
             "allowlist shrank) is admitted when it adds no new violation and changes "
             "nothing Istio reads (the spec, istio.io and kubernetes.io labels and "
-            "annotations), with the existing ones as warnings; deny: every UPDATE must "
-            "comply."
+            "annotations; not kubectl's bookkeeping or the app.kubernetes.io labels Helm "
+            "and Argo CD set), with the existing ones as warnings; deny: every UPDATE "
+            "must comply."
         ),
     )
     cluster_domain: str = Field(
