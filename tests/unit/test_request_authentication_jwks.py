@@ -129,6 +129,10 @@ ORDINARY: list[tuple[str, dict[str, Any]]] = [
         "an in-cluster Keycloak",
         request_authentication({"issuer": "http://keycloak.auth.svc.cluster.local:8080/realms/r"}),
     ),
+    (
+        "an in-cluster issuer in the <service>.<namespace>.svc form the search list completes",
+        request_authentication({"issuer": "http://keycloak.keycloak.svc:8080/realms/mesh"}),
+    ),
     ("an IP in internalNetworks", request_authentication({"jwksUri": "http://10.1.2.3:8080/k"})),
     (
         "an allowlisted issuer discovered over OIDC, case and trailing slash aside",

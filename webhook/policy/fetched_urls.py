@@ -44,6 +44,16 @@ _PLAIN = re.compile(r"[!-\[\]-~]*")
 _HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+)(?::([0-9]{1,5}))?")
 
 
+#: ``<service>.<namespace>.svc``, the short form Kubernetes DNS completes for every pod
+#: (istiod's and the tenant's alike): kubelet writes ``<ns>.svc.<domain> svc.<domain>
+#: <domain>`` as the search list, so the name is tried as ``<service>.<namespace>.svc.<domain>``
+#: (the DNS specification's Service records) before anything outside. Common in
+#: RequestAuthentication issuers (``http://keycloak.keycloak.svc:8080/realms/...``).
+_SERVICE_NAME = re.compile(
+    r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.svc"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class FetchTarget:
     """Where a fetch connects: the scheme, the lower-case host, and the port."""
@@ -164,6 +174,8 @@ def fetch_problem(
             f"host {shown(host)} ends in an all-digit label, which some resolvers read as an "
             "IPv4 address"
         )
+    if _SERVICE_NAME.fullmatch(host):
+        return None  # <service>.<namespace>.svc: completed by the cluster search domain
     problem = host_problem(host)
     if problem is not None:
         return f"host {shown(host)} {problem}"
