@@ -70,6 +70,55 @@ def test_the_virtual_service_first_then_the_service_entry(
     assert delete(cluster, route).returncode == 0
 
 
+def test_a_gateway_api_route_attached_to_the_entry_covers_it(
+    cluster: Cluster, viewing_webhook: ViewingWebhook
+) -> None:
+    # The egress gateway task's Gateway API tab: a TLSRoute whose parent is the
+    # ServiceEntry sends its mesh traffic to the egress gateway Service.
+    ns = viewing_webhook.namespace("view-gamma")
+    host = "view-gamma.googleapis.com"
+    entry = service_entry("cnn", ns, host)
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1alpha2",
+        "kind": "TLSRoute",
+        "metadata": {"name": "direct-cnn-to-egress-gateway", "namespace": ns},
+        "spec": {
+            "parentRefs": [{"kind": "ServiceEntry", "group": "networking.istio.io", "name": "cnn"}],
+            "rules": [
+                {
+                    "backendRefs": [
+                        {"name": "istio-egressgateway", "namespace": "istio-system", "port": 443}
+                    ]
+                }
+            ],
+        },
+    }
+    proc = apply(cluster, entry, "--dry-run=server")
+    assert proc.returncode != 0
+    assert f'host "{host}" port 443 {UNCOVERED}' in proc.stderr
+
+    assert apply(cluster, route).returncode == 0
+    wait_for_verdict(cluster, dump(entry), admitted=True)
+    assert apply(cluster, entry).returncode == 0
+
+    proc = delete(cluster, route)
+    assert proc.returncode != 0
+    assert f"delete ServiceEntry {ns}/cnn first" in proc.stderr
+    mirrored = {**route, "spec": {**route["spec"], "rules": [*route["spec"]["rules"], {
+        "backendRefs": [{"name": "proxy", "port": 443}]}]}}  # fmt: skip
+    proc = apply(cluster, mirrored)
+    assert proc.returncode != 0
+    assert f"ServiceEntry {ns}/cnn" in proc.stderr
+
+    assert delete(cluster, entry).returncode == 0
+
+    def route_deletable() -> bool | None:
+        return True if delete(cluster, route, "--dry-run=server").returncode == 0 else None
+
+    wait_until(route_deletable, timeout=30, what="the TLSRoute delete to be admitted")
+    assert delete(cluster, route).returncode == 0
+
+
 GATEWAY_HOST = "view-gateways.googleapis.com"
 
 

@@ -86,3 +86,33 @@ def test_a_missing_kind_is_reported_not_waited_for() -> None:
     assert view.synced
     assert not view.stale
     assert view.status()["kinds"]["Gateway"]["missing"]
+
+
+def _http_route(namespace: str, name: str, *parents: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"namespace": namespace, "name": name},
+        "spec": {"parentRefs": list(parents), "rules": []},
+    }
+
+
+def test_routes_are_indexed_by_the_service_entry_they_attach_to() -> None:
+    se = {"group": "networking.istio.io", "kind": "ServiceEntry"}
+    own = _http_route("a", "own", {**se, "name": "cnn"})
+    consumer = _http_route("b", "consumer", {**se, "name": "cnn", "namespace": "a"})
+    gateway = _http_route("a", "gateway", {"name": "cnn"})  # a Gateway parent
+    objects = [own, consumer, gateway]
+    view, scan = _synced(objects), StaticMeshView(objects)
+    for parent in [("a", "cnn"), ("b", "cnn"), ("a", "other")]:
+        assert view.service_entry_routes("HTTPRoute", *parent) == list(
+            scan.service_entry_routes("HTTPRoute", *parent)
+        )
+    assert view.service_entry_routes("HTTPRoute", "a", "cnn") == [own, consumer]
+    assert view.service_entry_routes("TLSRoute", "a", "cnn") == []
+    detached = _http_route("b", "consumer", {**se, "name": "cnn"})  # now b/cnn
+    view.event("HTTPRoute", "MODIFIED", detached)
+    assert view.service_entry_routes("HTTPRoute", "a", "cnn") == [own]
+    assert view.service_entry_routes("HTTPRoute", "b", "cnn") == [detached]
+    view.event("HTTPRoute", "DELETED", detached)
+    assert view.service_entry_routes("HTTPRoute", "b", "cnn") == []

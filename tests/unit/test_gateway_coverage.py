@@ -18,7 +18,7 @@ from tests.unit.istio_objects import (
     tls_service_entry,
     virtual_service,
 )
-from tests.unit.test_ordinary_configurations import ORDINARY_POLICY
+from tests.unit.test_ordinary_configurations import GATEWAY_API_EGRESS_POLICY, ORDINARY_POLICY
 from webhook.policy.decision import Decision
 from webhook.policy.engine import evaluate
 from webhook.policy.index import CompiledPolicy
@@ -313,3 +313,176 @@ def test_the_guides_egress_gateway_pages_are_covered(page: str, entry: str, cove
     routes = [o for o in objects if o["kind"] == "VirtualService"]
     decision = _decide(obj, routes, policy=ORDINARY_POLICY)
     assert ("gateway-coverage" not in _rules(decision)) is covered, decision.message()
+
+
+# ------------------------------------------------------------ Gateway API routes (GAMMA)
+
+#: The ServiceEntry "se" as a route's parentRef names it.
+_SE_PARENT = {"group": "networking.istio.io", "kind": "ServiceEntry", "name": "se"}
+_TO_GATEWAY = {"name": "istio-egressgateway", "namespace": "istio-system", "port": 443}
+
+HTTP_SE = tls_service_entry(
+    "api.github.com", namespace="payments", ports=[{"number": 443, "name": "h", "protocol": "HTTP"}]
+)
+
+
+def _route(
+    kind: str = "HTTPRoute",
+    namespace: str = "payments",
+    name: str = "github",
+    *,
+    parents: list[dict[str, Any]] | None = None,
+    backends: list[dict[str, Any]] | None = None,
+    **rule: Any,
+) -> dict[str, Any]:
+    group_version = {
+        "HTTPRoute": "v1", "GRPCRoute": "v1", "TLSRoute": "v1alpha2", "TCPRoute": "v1alpha2"
+    }[kind]  # fmt: skip
+    return {
+        "apiVersion": f"gateway.networking.k8s.io/{group_version}",
+        "kind": kind,
+        "metadata": {"namespace": namespace, "name": name},
+        "spec": {
+            "parentRefs": [_SE_PARENT] if parents is None else parents,
+            "rules": [{"backendRefs": [_TO_GATEWAY] if backends is None else backends, **rule}],
+        },
+    }
+
+
+_MIRROR = {"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "sink", "port": 80}}}
+
+
+@pytest.mark.parametrize(
+    ("entry", "route", "covered"),
+    [
+        (HTTP_SE, _route(), True),
+        (HTTP_SE, _route("GRPCRoute"), True),
+        (SE, _route("TLSRoute"), True),
+        # the API server's defaults (a PathPrefix / match, a Service backend of weight 1)
+        (HTTP_SE, _route(matches=[{"path": {"type": "PathPrefix", "value": "/"}}],
+                         backends=[{**_TO_GATEWAY, "group": "", "kind": "Service",
+                                    "weight": 1}]), True),
+        # matches do not matter: a request no rule matches finds no route and gets a 404
+        # from the sidecar (BuildHTTPRoutesForVirtualService adds no fallback), never the
+        # direct route, as for a VirtualService's http match
+        (HTTP_SE, _route(matches=[{"path": {"type": "PathPrefix", "value": "/v1"}}]), True),
+        # the parentRef's port is added to every match (augmentPortMatch)
+        (HTTP_SE, _route(parents=[{**_SE_PARENT, "port": 443}]), True),
+        (HTTP_SE, _route(parents=[{**_SE_PARENT, "port": 8443}]), False),
+        # the route's kind must be one the port's listener reads
+        (HTTP_SE, _route("TLSRoute"), False),
+        (HTTP_SE, _route("TCPRoute"), False),
+        (SE, _route(), False),
+        # Door: a mirror copies every request elsewhere; a second backend takes a share
+        (HTTP_SE, _route(filters=[_MIRROR]), False),
+        (HTTP_SE, _route(backends=[_TO_GATEWAY, {"name": "proxy", "port": 443}]), False),
+        (HTTP_SE, _route(backends=[{"group": "networking.istio.io", "kind": "Hostname",
+                                    "name": "api.github.com", "port": 443}]), False),
+        (HTTP_SE, _route(backends=[]), False),
+        # a parent other than this entry: another name, namespace, kind or group
+        (HTTP_SE, _route(parents=[{**_SE_PARENT, "name": "other"}]), False),
+        (HTTP_SE, _route(parents=[{**_SE_PARENT, "namespace": "shop"}]), False),
+        (HTTP_SE, _route(parents=[{"kind": "Service", "name": "se"}]), False),
+        (HTTP_SE, _route(parents=[{**_SE_PARENT, "group": "gateway.networking.k8s.io"}]),
+         False),
+        # a TLSRoute's hostnames become its sniHosts (buildTLSMatch)
+        (SE, {**_route("TLSRoute"), "spec": {**_route("TLSRoute")["spec"],
+                                             "hostnames": ["api.github.com"]}}, True),
+        (SE, {**_route("TLSRoute"), "spec": {**_route("TLSRoute")["spec"],
+                                             "hostnames": ["*.github.com"]}}, True),
+        (SE, {**_route("TLSRoute"), "spec": {**_route("TLSRoute")["spec"],
+                                             "hostnames": ["github.com"]}}, False),
+        # Door: a consumer route (another namespace, parent named with its namespace)
+        # applies to its own namespace's sidecars only
+        # (buildSidecarVirtualHostsForVirtualService); the entry is exported everywhere
+        (HTTP_SE, _route(namespace="shop", parents=[{**_SE_PARENT, "namespace": "payments"}]),
+         False),
+    ],
+    ids=["http", "grpc", "tls", "api-server-defaults", "some-paths", "parent-port",
+         "parent-port-mismatch", "tls-route-on-http-port", "tcp-route-on-http-port",
+         "http-route-on-tls-port", "mirror", "second-backend", "hostname-backend",
+         "no-backends", "other-entry", "other-namespace", "service-parent", "wrong-group",
+         "tls-hostname", "tls-wildcard-hostname", "tls-other-hostname",
+         "consumer-route"],
+)  # fmt: skip
+def test_a_gateway_api_route_attached_to_the_entry_covers_it(
+    entry: dict[str, Any], route: dict[str, Any], covered: bool
+) -> None:
+    decision = _decide(entry, [route])
+    assert ("gateway-coverage" not in _rules(decision)) is covered, decision.message()
+
+
+def test_a_consumer_route_covers_its_own_namespace_only() -> None:
+    consumer = _route(namespace="shop", parents=[{**_SE_PARENT, "namespace": "payments"}])
+    producer = _route(name="producer")
+    for export, objects, covered in [
+        (["shop"], [consumer], True),
+        ([".", "shop"], [consumer], False),  # payments' sidecars still go direct
+        ([".", "shop"], [consumer, producer], True),
+        (["*"], [producer], True),  # a producer route reaches every namespace
+    ]:
+        entry = {**HTTP_SE, "spec": {**HTTP_SE["spec"], "exportTo": export}}
+        decision = _decide(entry, objects)
+        assert ("gateway-coverage" not in _rules(decision)) is covered, (export, objects)
+
+
+def test_an_http_route_does_nothing_for_a_wildcard_host() -> None:
+    # separateVSHostsAndServices: a gateway-semantics wildcard host matches no service
+    entry = tls_service_entry(
+        "*.github.com", namespace="payments", resolution="NONE",
+        ports=[{"number": 443, "name": "h", "protocol": "HTTP"}],
+    )  # fmt: skip
+    assert "gateway-coverage" in _rules(_decide(entry, [_route()]))
+    tls = tls_service_entry("*.github.com", namespace="payments", resolution="NONE")
+    assert "gateway-coverage" not in _rules(_decide(tls, [_route("TLSRoute")]))
+
+
+def test_the_egress_gateway_tasks_gateway_api_tab_is_covered() -> None:
+    objects = _page("egress-gateway-gateway-api")
+    entry = next(o for o in objects if o["kind"] == "ServiceEntry")
+    decision = _decide(entry, objects, policy=GATEWAY_API_EGRESS_POLICY)
+    assert "gateway-coverage" not in _rules(decision), decision.message()
+    # port 80 by the HTTPRoute, 443 (HTTPS) by the TLSRoute: each is needed
+    for kind in ("HTTPRoute", "TLSRoute"):
+        rest = [o for o in objects if o["kind"] != kind]
+        decision = _decide(entry, rest, policy=GATEWAY_API_EGRESS_POLICY)
+        assert "gateway-coverage" in _rules(decision), kind
+
+
+def test_deleting_the_covering_route_is_refused_naming_the_entry() -> None:
+    route = _route()
+    decision = _decide(route, [HTTP_SE, route], operation="DELETE")
+    assert _rules(decision) == {"coverage-kept"}
+    assert "deleting HTTPRoute payments/github" in decision.message()
+    assert "delete ServiceEntry payments/se first" in decision.message()
+    # allowed once the entry is gone, or while another route or a VirtualService covers it
+    assert _decide(route, [route], operation="DELETE").allowed
+    other = _route(name="github-too")
+    assert _decide(route, [HTTP_SE, route, other], operation="DELETE").allowed
+    vs = _vs(gateways=["mesh"], tls=[], http=[{"route": [dest(GATEWAY, 443)]}])
+    assert _decide(route, [HTTP_SE, route, vs], operation="DELETE").allowed
+
+
+@pytest.mark.parametrize(
+    ("updated", "kept"),
+    [
+        (_route(), True),
+        (_route(filters=[_MIRROR]), False),
+        (_route(backends=[_TO_GATEWAY, {"name": "proxy", "port": 443}]), False),
+        (_route(parents=[{**_SE_PARENT, "port": 8443}]), False),
+        (_route(parents=[{**_SE_PARENT, "name": "other"}]), False),  # detached from the entry
+        (_route(namespace="payments", parents=[]), False),
+    ],
+    ids=["unchanged", "mirror", "second-backend", "port", "other-parent", "no-parent"],
+)  # fmt: skip
+def test_an_update_uncovering_the_entry_is_refused(updated: dict[str, Any], kept: bool) -> None:
+    old = _route()
+    decision = _decide(updated, [HTTP_SE, old], operation="UPDATE", old=old)
+    assert ("coverage-kept" not in _rules(decision)) is kept, decision.message()
+
+
+def test_a_route_change_with_a_stale_view_is_refused() -> None:
+    route = _route()
+    decision = _decide(route, [HTTP_SE, route], operation="DELETE", stale="not synced")
+    assert not decision.allowed
+    assert "view of the cluster is stale" in decision.message()

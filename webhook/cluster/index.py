@@ -1,4 +1,5 @@
-"""Objects by kind, namespace and name, with their hosts indexed: every lookup is dict probes."""
+"""Objects by kind, namespace and name, with their hosts and ServiceEntry parents indexed:
+every lookup is dict probes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from webhook.policy.hosts import parent_domains, wildcard_suffix
-from webhook.policy.view import Object, meta, spec_hosts
+from webhook.policy.view import Object, meta, service_entry_parents, spec_hosts
 
 Key = tuple[str, str]
 
@@ -60,16 +61,19 @@ class HostIndex:
 
 
 class MeshIndex:
-    """The objects of each kind, keyed by (namespace, name), hosts indexed per kind."""
+    """The objects of each kind, keyed by (namespace, name), hosts indexed per kind, and
+    Gateway API routes by the ServiceEntries their parentRefs name."""
 
     def __init__(self, kinds: Iterable[str]) -> None:
         self._objects: dict[str, dict[Key, Object]] = {k: {} for k in kinds}
         self._hosts: dict[str, HostIndex] = {k: HostIndex() for k in self._objects}
+        self._parents: dict[str, dict[Key, set[Key]]] = {k: {} for k in self._objects}
 
     def replace(self, kind: str, objects: Iterable[Object]) -> None:
         """Swap in a fresh list of `kind` (after a list or relist)."""
         self._objects[kind] = {}
         self._hosts[kind] = HostIndex()
+        self._parents[kind] = {}
         for obj in objects:
             self.put(kind, obj)
 
@@ -79,12 +83,21 @@ class MeshIndex:
         self.remove(kind, key)
         self._objects[kind][key] = obj
         self._hosts[kind].add(key, spec_hosts(obj))
+        for parent in service_entry_parents(obj):
+            self._parents[kind].setdefault(parent, set()).add(key)
 
     def remove(self, kind: str, key: Key) -> None:
         """Forget one object, if held."""
         old = self._objects[kind].pop(key, None)
         if old is not None:
             self._hosts[kind].discard(key, spec_hosts(old))
+            parents = self._parents[kind]
+            for parent in service_entry_parents(old):
+                children = parents.get(parent)
+                if children is not None:
+                    children.discard(key)
+                    if not children:
+                        del parents[parent]
 
     def get(self, kind: str, key: Key) -> Object | None:
         return self._objects[kind].get(key)
@@ -99,3 +112,8 @@ class MeshIndex:
         """Objects of `kind` with a host overlapping `host`, in (namespace, name) order."""
         objects = self._objects[kind]
         return [objects[k] for k in sorted(self._hosts[kind].overlapping(host)) if k in objects]
+
+    def by_parent(self, kind: str, parent: Key) -> list[Object]:
+        """Objects of `kind` with a parentRef naming the ServiceEntry `parent`, in order."""
+        objects = self._objects[kind]
+        return [objects[k] for k in sorted(self._parents[kind].get(parent, ())) if k in objects]

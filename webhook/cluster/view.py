@@ -132,6 +132,12 @@ class ClusterView:
     def gateway(self, namespace: str, name: str) -> Object | None:
         return self.index.get("Gateway", (namespace, name))
 
+    def service_entry(self, namespace: str, name: str) -> Object | None:
+        return self.index.get("ServiceEntry", (namespace, name))
+
+    def service_entry_routes(self, kind: str, namespace: str, name: str) -> Sequence[Object]:
+        return self.index.by_parent(kind, (namespace, name)) if kind in self.state else []
+
     def status(self) -> dict[str, Any]:
         """What /readyz shows: sync state, staleness, and per kind counts and event age."""
         now = self._clock()

@@ -24,6 +24,12 @@ a sidecar gets the entry's cluster and listener wherever `IsServiceVisible`
 VirtualServices by its own namespace (SelectVirtualServices, virtualservice.go), so an
 entry exported everywhere with a VirtualService exported only to its own namespace goes
 straight out from every other namespace.
+
+A Gateway API route whose parentRef names the ServiceEntry (GAMMA) counts too, as the
+VirtualService Istio makes of it (route_collections.go HTTPRouteCollection and
+TLSRouteCollection: one VirtualService per entry host, in the route's namespace, bound to
+``mesh``, the parentRef's port added to every match by augmentPortMatch); see
+`route_covers`.
 """
 
 from __future__ import annotations
@@ -35,12 +41,21 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from webhook.policy.hosts import host_within
+from webhook.policy.gateway_routes import egress_gateway_services, rules_of
+from webhook.policy.hosts import host_within, wildcard_suffix
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.mesh_workloads import names_mesh_workloads
 from webhook.policy.names import resolve_service_host
 from webhook.policy.routes import Leg, legs_of
-from webhook.policy.view import MeshView, Object, meta, spec_hosts, visible_to
+from webhook.policy.view import (
+    SERVICE_ENTRY_PARENT,
+    MeshView,
+    Object,
+    meta,
+    spec_hosts,
+    visible_to,
+)
+from webhook.resources.gateway_route import HTTPRouteSpec, RouteSpec, TCPRouteSpec, TLSRouteSpec
 from webhook.resources.virtual_service import L4Match, TLSMatch, VirtualServiceSpec
 
 #: Protocols whose egress route is an sniHosts-matched TLS route.
@@ -54,6 +69,18 @@ Resolve = Callable[[str], str]
 
 #: Where a leg's match sits in the VirtualService (Leg.field).
 _LEG_FIELD = re.compile(r"spec\.(http|tls|tcp)\[(\d+)\](?:\.match\[(\d+)\])?")
+
+
+#: The Gateway API route kinds Istio turns into each kind of VirtualService route
+#: (HTTPRoute and GRPCRoute into `http`, TLSRoute into `tls`, TCPRoute into `tcp`), with
+#: the spec model each is read with.
+GATEWAY_API_ROUTES: dict[RouteKind, tuple[tuple[str, type[RouteSpec]], ...]] = {
+    "http": (("HTTPRoute", HTTPRouteSpec), ("GRPCRoute", HTTPRouteSpec)),
+    "tls": (("TLSRoute", TLSRouteSpec),),
+    "tcp": (("TCPRoute", TCPRouteSpec),),
+}
+#: Every Gateway API route kind that can cover a ServiceEntry.
+_ROUTE_MODELS = {k: model for kinds in GATEWAY_API_ROUTES.values() for k, model in kinds}
 
 
 def route_kinds(protocol: str) -> tuple[RouteKind, ...]:
@@ -171,6 +198,77 @@ def _named_exactly(spec: VirtualServiceSpec, leg: Leg, host: str, resolve: Resol
     )
 
 
+def route_applies(route: Object, entry_namespace: str, reader: str) -> bool:
+    """True when a route attached to a ServiceEntry of `entry_namespace` applies to the
+    sidecars of `reader` (GAMMA): a producer route (in the entry's namespace) applies to
+    every namespace, a consumer route (elsewhere) only to its own.
+
+    Istio: the VirtualService made of the route sits in the route's namespace with the
+    mesh's default exportTo, and buildSidecarVirtualHostsForVirtualService
+    (pilot/pkg/networking/core/route/route.go) drops a gateway-semantics one unless the
+    service or the proxy is in its namespace. The TLS and TCP listener builders skip that
+    test; a consumer TLSRoute or TCPRoute is still counted for its own namespace only,
+    which can refuse an entry Istio would route but never admits one it would not.
+    """
+    own, _ = meta(route)
+    return own in (entry_namespace, reader)
+
+
+def route_covers(
+    route: Object,
+    route_kind: str,
+    entry: tuple[str, str],
+    guarded: GuardedPort,
+    policy: CompiledPolicy,
+) -> bool:
+    """True when the Gateway API route `route` (of kind `route_kind`) sends all the
+    `guarded` port's traffic that Istio gives it to the egress gateway.
+
+    It must name the ServiceEntry `entry` as a parent (group networking.istio.io, namespace
+    defaulting to the route's: toInternalParentReference) with no port or the guarded one
+    (augmentPortMatch, augmentTLSPortMatch: a parentRef port is added to every match, so
+    another port keeps its direct route); it must have rules, and every backend of every
+    rule must be a Service that is an egress gateway, with no mirror or external-auth
+    backend (rules_of).
+
+    Matches do not matter: a request no rule matches finds no route in the host's virtual
+    host and is answered 404 by the sidecar (BuildHTTPRoutesForVirtualService adds no
+    fallback), as for a VirtualService's http match. A TLSRoute's hostnames become its
+    sniHosts (buildTLSMatch; unset, the entry's hosts: augmentTLSPortMatch), so one must
+    contain the host. An HTTP route does nothing for a wildcard host: a gateway-semantics
+    VirtualService's wildcard host is not matched to registry services
+    (separateVSHostsAndServices, route.go).
+    """
+    namespace, _ = meta(route)
+    model = _ROUTE_MODELS.get(route_kind)
+    if model is None:
+        return False
+    try:
+        spec = model.model_validate(route.get("spec") or {})
+    except ValidationError:
+        return False  # an object the webhook cannot read covers nothing
+    if not any(
+        (ref.group, ref.kind) == SERVICE_ENTRY_PARENT
+        and (ref.namespace or namespace, ref.name) == entry
+        and ref.port in (None, guarded.port)
+        for ref in spec.parent_refs
+    ):
+        return False
+    if isinstance(spec, HTTPRouteSpec) and wildcard_suffix(guarded.host) is not None:
+        return False
+    if isinstance(spec, TLSRouteSpec) and not (
+        not spec.hostnames or any(host_within(guarded.host, h) for h in spec.hostnames)
+    ):
+        return False
+    rules = rules_of(spec, namespace, policy.cluster_domain)
+    gateways = egress_gateway_services(policy)
+    return bool(rules) and all(
+        rule.backends
+        and all(b.kind == "service" and not b.mirror and b.host in gateways for b in rule.backends)
+        for rule in rules
+    )
+
+
 #: Stands for "any namespace no exportTo names" in `audience`: only a VirtualService
 #: exported to every namespace is visible there (`visible_to`).
 EVERY_NAMESPACE = "*"
@@ -199,14 +297,16 @@ def uncovered_namespace(
     guarded: GuardedPort,
     policy: CompiledPolicy,
     *,
-    without: tuple[str, str] | None = None,
+    name: str = "",
+    without: tuple[str, str, str] | None = None,
     extra: Iterable[Object] = (),
 ) -> str | None:
-    """The first namespace the entry (in `namespace`, exported to `export_to`) reaches
-    where no VirtualService covers `guarded` (`EVERY_NAMESPACE` for the unnamed ones), or
-    None when each is covered."""
+    """The first namespace the entry (`name` in `namespace`, exported to `export_to`)
+    reaches where no VirtualService or route covers `guarded` (`EVERY_NAMESPACE` for the
+    unnamed ones), or None when each is covered."""
+    entry = (namespace, name) if name else None
     for reader in audience(namespace, export_to, policy):
-        if not covered(view, reader, guarded, policy, without=without, extra=extra):
+        if not covered(view, reader, guarded, policy, entry=entry, without=without, extra=extra):
             return reader
     return None
 
@@ -217,23 +317,51 @@ def covered(
     guarded: GuardedPort,
     policy: CompiledPolicy,
     *,
-    without: tuple[str, str] | None = None,
+    entry: tuple[str, str] | None = None,
+    without: tuple[str, str, str] | None = None,
     extra: Iterable[Object] = (),
 ) -> bool:
-    """True when a VirtualService visible to `namespace` covers `guarded`.
+    """True when a VirtualService visible to `namespace`, or a Gateway API route attached
+    to the ServiceEntry `entry` (namespace, name) that applies there, covers `guarded`.
 
-    `without` leaves one VirtualService (namespace, name) out and `extra` adds candidates:
-    the view as it would be after an UPDATE or DELETE. An added candidate counts only where
-    its own exportTo makes it visible, as the view's do (SelectVirtualServices,
-    pilot/pkg/model/virtualservice.go, reads the index exportTo built): an UPDATE that
-    narrows exportTo takes the route away from the namespaces it leaves out.
+    `without` leaves one object (kind, namespace, name) out and `extra` adds candidates
+    (with their `kind`): the view as it would be after an UPDATE or DELETE. An added
+    VirtualService counts only where its own exportTo makes it visible, as the view's do
+    (SelectVirtualServices, pilot/pkg/model/virtualservice.go, reads the index exportTo
+    built): an UPDATE that narrows exportTo takes the route away from the namespaces it
+    leaves out.
     """
+    added = list(extra)
     candidates: list[Object] = [
-        *(vs for vs in view.virtual_services(namespace, guarded.host) if meta(vs) != without),
-        *(vs for vs in extra if visible_to(vs, namespace)),
+        *(
+            vs
+            for vs in view.virtual_services(namespace, guarded.host)
+            if ("VirtualService", *meta(vs)) != without
+        ),
+        *(vs for vs in added if vs.get("kind") == "VirtualService" and visible_to(vs, namespace)),
     ]
+
+    def routed(kind: RouteKind) -> bool:
+        if entry is None:
+            return False
+        for route_kind, _ in GATEWAY_API_ROUTES[kind]:
+            found = [
+                r
+                for r in view.service_entry_routes(route_kind, *entry)
+                if (route_kind, *meta(r)) != without
+            ]
+            found += [r for r in added if r.get("kind") == route_kind]
+            if any(
+                route_applies(r, entry[0], namespace)
+                and route_covers(r, route_kind, entry, guarded, policy)
+                for r in found
+            ):
+                return True
+        return False
+
     return all(
         any(covers(vs, guarded.host, guarded.port, policy, kind) for vs in candidates)
+        or routed(kind)
         for kind in route_kinds(guarded.protocol)
     )
 

@@ -37,6 +37,13 @@ class MeshView(Protocol):
     def gateway(self, namespace: str, name: str) -> Object | None:
         """The Istio Gateway object ``namespace/name``, or None when there is none."""
 
+    def service_entry(self, namespace: str, name: str) -> Object | None:
+        """The ServiceEntry ``namespace/name``, or None when there is none."""
+
+    def service_entry_routes(self, kind: str, namespace: str, name: str) -> Sequence[Object]:
+        """Gateway API routes of `kind` (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute), every
+        namespace, with a parentRef naming the ServiceEntry ``namespace/name``."""
+
 
 def meta(obj: Object) -> tuple[str, str]:
     """(namespace, name) of an object."""
@@ -56,6 +63,24 @@ def export_to(obj: Object) -> list[str] | None:
     spec = obj.get("spec")
     value = spec.get("exportTo") if isinstance(spec, Mapping) else None
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None
+
+
+#: A parentRef's (group, kind) naming a ServiceEntry: a GAMMA mesh parent.
+SERVICE_ENTRY_PARENT = ("networking.istio.io", "ServiceEntry")
+
+
+def service_entry_parents(obj: Object) -> list[tuple[str, str]]:
+    """(namespace, name) of each ServiceEntry a Gateway API route's `spec.parentRefs` names,
+    the namespace defaulting to the route's (toInternalParentReference,
+    pilot/pkg/config/kube/gateway/conversion.go)."""
+    spec = obj.get("spec")
+    refs = spec.get("parentRefs") if isinstance(spec, Mapping) else None
+    own, _ = meta(obj)
+    return [
+        (str(ref.get("namespace") or own), str(ref.get("name") or ""))
+        for ref in refs if isinstance(ref, Mapping)
+        and (ref.get("group"), ref.get("kind")) == SERVICE_ENTRY_PARENT
+    ] if isinstance(refs, list) else []  # fmt: skip
 
 
 def visible_to(obj: Object, namespace: str) -> bool:
@@ -113,3 +138,10 @@ class StaticMeshView:
             if istio and meta(o) == (namespace, name):
                 return o
         return None
+
+    def service_entry(self, namespace: str, name: str) -> Object | None:
+        found = (o for o in self._of_kind("ServiceEntry") if meta(o) == (namespace, name))
+        return next(found, None)
+
+    def service_entry_routes(self, kind: str, namespace: str, name: str) -> Sequence[Object]:
+        return [o for o in self._of_kind(kind) if (namespace, name) in service_entry_parents(o)]

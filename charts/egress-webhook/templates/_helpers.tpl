@@ -179,23 +179,28 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
   scope: Namespaced
 - apiGroups: ["gateway.networking.k8s.io"]
   apiVersions: ["v1", "v1beta1"]
-  operations: ["CREATE", "UPDATE"]
-  resources: ["httproutes", "gateways"]
+  operations: ["CREATE", "UPDATE", "DELETE"]
+  resources: ["httproutes"]
   scope: Namespaced
 - apiGroups: ["gateway.networking.k8s.io"]
   apiVersions: ["v1"]
-  operations: ["CREATE", "UPDATE"]
+  operations: ["CREATE", "UPDATE", "DELETE"]
   resources: ["grpcroutes"]
   scope: Namespaced
 - apiGroups: ["gateway.networking.k8s.io"]
   apiVersions: ["v1alpha2", "v1alpha3", "v1"]
-  operations: ["CREATE", "UPDATE"]
+  operations: ["CREATE", "UPDATE", "DELETE"]
   resources: ["tlsroutes"]
   scope: Namespaced
 - apiGroups: ["gateway.networking.k8s.io"]
   apiVersions: ["v1alpha2", "v1"]
-  operations: ["CREATE", "UPDATE"]
+  operations: ["CREATE", "UPDATE", "DELETE"]
   resources: ["tcproutes"]
+  scope: Namespaced
+- apiGroups: ["gateway.networking.k8s.io"]
+  apiVersions: ["v1", "v1beta1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["gateways"]
   scope: Namespaced
 - apiGroups: ["gateway.networking.k8s.io"]
   apiVersions: ["v1", "v1alpha3"]

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from webhook.policy.gateway_routes import GatewayRouteSubject
 from webhook.policy.registry import Kind
 from webhook.policy.rules import (
+    coverage_kept,
     route_backends,
     route_gateway_routing,
     route_mesh_routing,
@@ -38,6 +39,7 @@ RULES = (
     route_gateway_routing.check,
     route_backends.check,
     routing_labels.check,
+    coverage_kept.check_route,
 )
 
 
@@ -53,6 +55,9 @@ def _route(
         model=model,
         subject=GatewayRouteSubject,
         rules=RULES,
+        # With a cluster view, deleting a route attached to a ServiceEntry may uncover it.
+        operations=("CREATE", "UPDATE", "DELETE"),
+        delete_rules=(coverage_kept.check_route,),
     )
 
 

@@ -1,51 +1,98 @@
-"""Coverage kept: changing or deleting a VirtualService must not uncover a live ServiceEntry.
+"""Coverage kept: changing or deleting a VirtualService or route must not uncover an entry.
 
 The other half of gateway-coverage. With a cluster view, an UPDATE or DELETE of a
-VirtualService is refused when some live ServiceEntry host and port that the egress
-gateway must carry is covered now (by this VirtualService or another) and would not be
-after the change. Delete the ServiceEntry first. Same modes as gateway-coverage
-(egressGateway.coverage), and a stale view refuses the change (fail closed).
+VirtualService, or of an HTTPRoute, GRPCRoute, TLSRoute or TCPRoute attached to a
+ServiceEntry, is refused when some live ServiceEntry host and port that the egress gateway
+must carry is covered now (by this object or another) and would not be after the change.
+Delete the ServiceEntry first. Same modes as gateway-coverage (egressGateway.coverage), and
+a stale view refuses the change (fail closed).
 
 Istio: a sidecar picks the VirtualServices visible to its namespace (exportTo, in
 pilot/pkg/model/push_context.go) whose hosts match a service (core/httproute.go
 selectVirtualServices); with none left for a registered external host, the outbound
 cluster of the ServiceEntry itself serves it, straight out (core/cluster_builder.go). So
 the entry must stay covered in each namespace its exportTo reaches
-(PushContext.IsServiceVisible), not only its own.
+(PushContext.IsServiceVisible), not only its own. A route attached to the entry is such a
+VirtualService once Istio converts it (pilot/pkg/config/kube/gateway/route_collections.go).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from webhook.policy.coverage import guarded_ports, uncovered_namespace
 from webhook.policy.decision import Violation
+from webhook.policy.gateway_routes import GatewayRouteSubject
 from webhook.policy.hosts import hosts_overlap
-from webhook.policy.subject import VirtualServiceSubject
-from webhook.policy.view import Object, export_to, meta, spec_hosts
+from webhook.policy.subject import Subject, VirtualServiceSubject
+from webhook.policy.view import Object, export_to, meta, service_entry_parents, spec_hosts
 
 RULE = "coverage-kept"
 
 
 def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
     """A live ServiceEntry this change would leave without a route to the egress gateway."""
-    view, policy = subject.view, subject.policy
-    mode = policy.policy.egress_gateway.coverage
-    if view is None or mode == "off" or subject.operation not in ("UPDATE", "DELETE"):
+    view = subject.view
+    if not _applies(subject) or view is None:
         return
-    advisory = mode == "warn"
-    me = (subject.namespace, subject.name)
     old = subject.old_object if subject.operation == "UPDATE" else None
     hosts = {h for h in (*spec_hosts(old or {}), *(h.lower() for h in subject.spec.hosts))}
+    entries = {meta(e): e for host in sorted(hosts) for e in view.service_entries(host)}
+    yield from _kept(
+        subject, "VirtualService", entries, lambda host: any(hosts_overlap(host, h) for h in hosts)
+    )
+
+
+def check_route(subject: GatewayRouteSubject) -> Iterator[Violation]:
+    """A live ServiceEntry, named as a parent by this route (before or after the change),
+    that the change would leave without a route to the egress gateway."""
+    view = subject.view
+    if not _applies(subject) or view is None:
+        return
+    old = subject.old_object if subject.operation == "UPDATE" else None
+    after = {"metadata": {"namespace": subject.namespace}, "spec": _spec_of(subject)}
+    parents = {*service_entry_parents(old or {}), *service_entry_parents(after)}
+    entries = {
+        parent: entry
+        for parent in sorted(parents)
+        if (entry := view.service_entry(*parent)) is not None
+    }
+    yield from _kept(subject, subject.kind, entries, lambda host: True)
+
+
+def _applies(subject: Subject[Any]) -> bool:
+    mode = subject.policy.policy.egress_gateway.coverage
+    return subject.view is not None and mode != "off" and subject.operation in ("UPDATE", "DELETE")
+
+
+def _spec_of(subject: Subject[Any]) -> dict[str, Any]:
+    """The spec as the API server would store it (aliases, no unset fields)."""
+    spec: dict[str, Any] = subject.spec.model_dump(by_alias=True, exclude_none=True)
+    return spec
+
+
+def _kept(
+    subject: Subject[Any],
+    kind: str,
+    entries: dict[tuple[str, str], Object],
+    touches: Callable[[str], bool],
+) -> Iterator[Violation]:
+    """The findings for `entries` (live ServiceEntries the change may touch), `touches`
+    saying which of their hosts it may."""
+    view, policy = subject.view, subject.policy
+    assert view is not None
+    advisory = policy.policy.egress_gateway.coverage == "warn"
+    me = (kind, subject.namespace, subject.name)
     after: tuple[Object, ...] = ()
     if subject.operation == "UPDATE":
         after = (
             {
+                "kind": kind,
                 "metadata": {"namespace": subject.namespace, "name": subject.name},
-                "spec": subject.spec.model_dump(by_alias=True, exclude_none=True),
+                "spec": _spec_of(subject),
             },
         )
-    entries = {meta(e): e for host in sorted(hosts) for e in view.service_entries(host)}
     if entries and view.stale:
         yield Violation(
             RULE,
@@ -60,24 +107,26 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         if namespace in policy.exempt_namespaces:
             continue
         for port in guarded_ports(entry, policy):
-            if not any(hosts_overlap(port.host, h) for h in hosts):
+            if not touches(port.host):
                 continue
             scope = export_to(entry)
-            if uncovered_namespace(view, namespace, scope, port, policy) is not None:
+            if uncovered_namespace(view, namespace, scope, port, policy, name=name) is not None:
                 continue  # not covered now: this change does not uncover it
             if (
-                uncovered_namespace(view, namespace, scope, port, policy, without=me, extra=after)
+                uncovered_namespace(
+                    view, namespace, scope, port, policy, name=name, without=me, extra=after
+                )
                 is None
             ):
                 continue
             yield Violation(
                 RULE,
                 "metadata.name",
-                f"{verb} VirtualService {subject.namespace}/{subject.name} would leave "
+                f"{verb} {kind} {subject.namespace}/{subject.name} would leave "
                 f'ServiceEntry {namespace}/{name} host "{port.host}" port {port.port} '
                 "without a route to the egress gateway, so sidecars would reach it directly; "
                 f"delete ServiceEntry {namespace}/{name} first (or keep a VirtualService "
-                "that covers it)",
+                "or route that covers it)",
                 advisory=advisory,
             )
             break

@@ -3,7 +3,8 @@
 A ServiceEntry alone makes its hosts reachable from every sidecar it is exported to,
 straight out (Istio's default for a registered external host). So with a cluster view,
 each host and port that egressGateway.requireFor covers must already have a
-VirtualService visible to each namespace the entry is exported to sending its ``mesh``
+VirtualService visible to each namespace the entry is exported to (or a Gateway API route
+attached to the entry that applies there: coverage.route_covers) sending its ``mesh``
 traffic to the egress gateway Service: create the VirtualService first. Not checked
 without a view or with egressGateway.coverage ``off``; with ``warn`` the findings are
 warnings. A stale view cannot vouch for anything, so the entry is refused (fail closed)
@@ -63,7 +64,9 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
     for port in guarded:
         if port.host in reported:
             continue
-        reader = uncovered_namespace(view, subject.namespace, export_to(entry), port, policy)
+        reader = uncovered_namespace(
+            view, subject.namespace, export_to(entry), port, policy, name=subject.name
+        )
         if reader is None:
             continue
         reported.add(port.host)
@@ -79,7 +82,8 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
             RULE,
             f"spec.hosts[{index}]",
             f'host "{port.host}" port {port.port} is not covered: no VirtualService visible '
-            f"{where} sends its mesh traffic to the egress gateway "
+            f"{where} (nor Gateway API route attached to the entry) sends its mesh traffic "
+            "to the egress gateway "
             f'"{policy.egress_gateway_service}", so sidecars would reach it directly. Create '
             "this VirtualService first, then the ServiceEntry:\n"
             + suggested_virtual_service(subject.namespace, port, policy),
