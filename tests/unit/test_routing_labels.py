@@ -66,6 +66,54 @@ def test_labels_without_approved_waypoints(
         ),
         ({"istio.io/use-waypoint": "egress-gateway"}, True),  # resolves in the object's namespace
         ({"istio.io/use-waypoint": "none"}, True),
+        # canary waypoints (buildWeightedWaypoints): the weight annotation can give it every
+        # connection, so a canary is judged like the primary
+        (
+            {
+                "istio.io/use-waypoint": "egress-gateway",
+                "istio.io/use-waypoint-namespace": "istio-egress",
+                "istio.io/use-waypoint-canary": "my-waypoint",
+            },
+            True,
+        ),
+        (
+            {
+                "istio.io/use-waypoint": "egress-gateway",
+                "istio.io/use-waypoint-namespace": "istio-egress",
+                "istio.io/use-waypoint-canary": "egress-gateway",
+                "istio.io/use-waypoint-canary-namespace": "tenant-b",
+            },
+            True,
+        ),
+        (
+            {
+                "istio.io/use-waypoint": "egress-gateway",
+                "istio.io/use-waypoint-namespace": "istio-egress",
+                "istio.io/use-waypoint-canary": "egress-gateway-v2",
+                "istio.io/use-waypoint-canary-namespace": "istio-egress",
+            },
+            True,  # not in egressGateway.waypoints
+        ),
+        ({"istio.io/use-waypoint-canary": "my-waypoint"}, True),  # under the namespace's primary
+        (
+            {
+                "istio.io/use-waypoint-canary": "egress-gateway",
+                "istio.io/use-waypoint-canary-namespace": "istio-egress",
+            },
+            False,  # an approved canary
+        ),
+        ({"istio.io/use-waypoint-canary-namespace": "istio-egress"}, True),
+        (
+            {
+                "istio.io/use-waypoint": "egress-gateway",
+                "istio.io/use-waypoint-namespace": "istio-egress",
+                "istio.io/use-waypoint-canary": "none",  # ignored by getUseWaypointCanary
+            },
+            False,
+        ),
+        # a waypoint's own Service has no waypoint (fetchWaypointForService): "none" by another name
+        ({"gateway.istio.io/managed": "istio.io-mesh-controller"}, True),
+        ({"gateway.istio.io/managed": "istio.io-eastwest-controller"}, True),
     ],
 )
 def test_approved_egress_waypoint(labels: dict[str, str], denied: bool) -> None:
@@ -115,6 +163,12 @@ def _service(labels: dict[str, str], **spec: object) -> dict[str, object]:
             True,
         ),
         (_service({"internal.istio.io/gateway-service": "x"}), True),
+        (
+            _service(
+                {"istio.io/use-waypoint": "waypoint", "istio.io/use-waypoint-canary": "waypoint-v2"}
+            ),
+            False,
+        ),
     ],
 )
 def test_in_cluster_service_may_name_any_waypoint(obj: dict[str, object], denied: bool) -> None:

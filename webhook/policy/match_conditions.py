@@ -29,6 +29,8 @@ ROUTING_KEYS = (
     routing_labels.USE_WAYPOINT,
     routing_labels.USE_WAYPOINT_NAMESPACE,
     routing_labels.INGRESS_USE_WAYPOINT,
+    routing_labels.USE_WAYPOINT_CANARY,
+    routing_labels.USE_WAYPOINT_CANARY_NAMESPACE,
     service_addresses.NETWORK_LABEL,
 )
 

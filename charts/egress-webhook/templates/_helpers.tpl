@@ -253,10 +253,12 @@ controller write to the webhook, hence the chart's kubeVersion.
         size(object.spec.externalIPs) > 0) || (has(object.metadata.labels) &&
         object.metadata.labels.exists(k, k in ['istio.io/use-waypoint',
         'istio.io/use-waypoint-namespace', 'istio.io/ingress-use-waypoint',
+        'istio.io/use-waypoint-canary', 'istio.io/use-waypoint-canary-namespace',
         'topology.istio.io/network'] || k.startsWith('internal.istio.io/'))) ||
         (has(object.metadata.annotations) && object.metadata.annotations.exists(k,
         k in ['istio.io/use-waypoint', 'istio.io/use-waypoint-namespace',
-        'istio.io/ingress-use-waypoint', 'topology.istio.io/network'] ||
+        'istio.io/ingress-use-waypoint', 'istio.io/use-waypoint-canary',
+        'istio.io/use-waypoint-canary-namespace', 'topology.istio.io/network'] ||
         k.startsWith('internal.istio.io/'))))
 {{- end }}
 

@@ -16,29 +16,46 @@ keys open nothing there; this is how the ambient docs label Services
 (docs/ambient/usage/waypoint/). ``none`` would take the Service out of the waypoint its
 namespace is bound to, and an ``ExternalName`` Service is an alias for an outside host:
 both keep the general rule.
+
+``istio.io/use-waypoint-canary`` (with ``istio.io/use-waypoint-canary-namespace``) names a
+second waypoint that takes the share of connections the ``istio.io/use-waypoint-canary-weight``
+annotation gives it (100: all of them) beside the primary: it is judged like the primary.
+Istio: getUseWaypointCanary, getCanaryWeight and buildWeightedWaypoints in
+pilot/pkg/serviceregistry/ambient/waypoints.go (labels ``IoIstioUseWaypointCanary``,
+``IoIstioUseWaypointCanaryNamespace``), published as the Service's ``WeightedWaypoints``.
+
+``gateway.istio.io/managed: istio.io-mesh-controller`` (or ``istio.io-eastwest-controller``)
+marks the Services Istio deploys for a waypoint or east-west gateway; on a ServiceEntry it
+takes the entry out of any waypoint, its namespace's too, as ``none`` does
+(fetchWaypointForService in the same file). Istio never writes a ServiceEntry with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from webhook.policy.core_subjects import ServiceSubject
 from webhook.policy.decision import Violation
-from webhook.policy.subject import Subject
+from webhook.policy.subject import ServiceEntrySubject, Subject
 
 RULE = "routing-labels"
 
 USE_WAYPOINT = "istio.io/use-waypoint"
 USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
 INGRESS_USE_WAYPOINT = "istio.io/ingress-use-waypoint"
+USE_WAYPOINT_CANARY = "istio.io/use-waypoint-canary"
+USE_WAYPOINT_CANARY_NAMESPACE = "istio.io/use-waypoint-canary-namespace"
 INTERNAL_PREFIX = "internal.istio.io/"
+MANAGED = "gateway.istio.io/managed"
+#: ``gateway.istio.io/managed`` values that make Istio skip the object's waypoint
+#: (constants.ManagedGatewayMeshControllerLabel, ManagedGatewayEastWestControllerLabel).
+MANAGED_WITHOUT_WAYPOINT = ("istio.io-mesh-controller", "istio.io-eastwest-controller")
 
 
 def check(subject: Subject[Any]) -> Iterator[Violation]:
     """A waypoint other than an approved egress waypoint, or an Istio-internal key."""
     meta = subject.metadata
-    approved = subject.policy.policy.egress_gateway.waypoints
     in_cluster = isinstance(subject, ServiceSubject) and not subject.spec.is_external_name
     for where, mapping in (
         ("metadata.labels", meta.labels),
@@ -49,6 +66,15 @@ def check(subject: Subject[Any]) -> Iterator[Violation]:
                 yield Violation(
                     RULE, f"{where}[{key}]", f'"{key}" is reserved for Istio itself; remove it'
                 )
+        if isinstance(subject, ServiceEntrySubject) and mapping.get(MANAGED) in (
+            MANAGED_WITHOUT_WAYPOINT
+        ):
+            yield Violation(
+                RULE,
+                f"{where}[{MANAGED}]",
+                f'"{MANAGED}: {mapping[MANAGED]}" marks the entry as a waypoint\'s own Service, '
+                "which Istio sends through no waypoint; remove it",
+            )
         waypoint = mapping.get(USE_WAYPOINT)
         if in_cluster and waypoint not in (None, "none"):
             continue
@@ -58,21 +84,41 @@ def check(subject: Subject[Any]) -> Iterator[Violation]:
                 f"{where}[{INGRESS_USE_WAYPOINT}]",
                 f'"{INGRESS_USE_WAYPOINT}" reroutes traffic through a waypoint; remove it',
             )
-        if waypoint is None:
-            if USE_WAYPOINT_NAMESPACE in mapping:
-                yield Violation(
-                    RULE,
-                    f"{where}[{USE_WAYPOINT_NAMESPACE}]",
-                    f'"{USE_WAYPOINT_NAMESPACE}" without "{USE_WAYPOINT}"; remove it',
-                )
-            continue
-        namespace = mapping.get(USE_WAYPOINT_NAMESPACE) or subject.namespace
-        ref = f"{namespace}/{waypoint}"
-        if ref not in approved:
-            shown = ", ".join(approved) or "none are configured"
+        for name_key, namespace_key, none_opts_out in (
+            (USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, True),
+            (USE_WAYPOINT_CANARY, USE_WAYPOINT_CANARY_NAMESPACE, False),
+        ):
+            yield from _waypoint(subject, where, mapping, name_key, namespace_key, none_opts_out)
+
+
+def _waypoint(
+    subject: Subject[Any],
+    where: str,
+    mapping: Mapping[str, str],
+    name_key: str,
+    namespace_key: str,
+    none_opts_out: bool,
+) -> Iterator[Violation]:
+    """One waypoint reference (primary or canary) naming an unapproved waypoint."""
+    waypoint = mapping.get(name_key)
+    if waypoint is None or (not none_opts_out and waypoint in ("", "none")):
+        # a canary of "" or "none" is ignored by Istio (getUseWaypointCanary)
+        if namespace_key in mapping and waypoint is None:
             yield Violation(
                 RULE,
-                f"{where}[{USE_WAYPOINT}]",
-                f'routes traffic through waypoint "{ref}", which is not an approved egress '
-                f"waypoint (approved: {shown})",
+                f"{where}[{namespace_key}]",
+                f'"{namespace_key}" without "{name_key}"; remove it',
             )
+        return
+    approved = subject.policy.policy.egress_gateway.waypoints
+    namespace = mapping.get(namespace_key) or subject.namespace
+    ref = f"{namespace}/{waypoint}"
+    if ref not in approved:
+        shown = ", ".join(approved) or "none are configured"
+        what = "waypoint" if name_key == USE_WAYPOINT else "canary waypoint"
+        yield Violation(
+            RULE,
+            f"{where}[{name_key}]",
+            f'routes traffic through {what} "{ref}", which is not an approved egress '
+            f"waypoint (approved: {shown})",
+        )
