@@ -99,6 +99,18 @@ def _infra(**infrastructure: Any) -> dict[str, Any]:
             "spec.infrastructure.labels[istio.io/use-waypoint-namespace]",
             id="waypoint-namespace-alone",
         ),
+        pytest.param(
+            _infra(labels={"istio.io/use-waypoint-canary": "my-waypoint"}),
+            RULES_POLICY,
+            "spec.infrastructure.labels[istio.io/use-waypoint-canary]",
+            id="canary-waypoint",  # buildWeightedWaypoints: up to every connection
+        ),
+        pytest.param(
+            _infra(labels={"istio.io/use-waypoint-canary-namespace": "istio-egress"}),
+            RULES_POLICY,
+            "spec.infrastructure.labels[istio.io/use-waypoint-canary-namespace]",
+            id="canary-waypoint-namespace-alone",
+        ),
     ],
 )
 def test_refused(obj: dict[str, Any], policy: CompiledPolicy, field: str) -> None:

@@ -10,7 +10,9 @@ gateway's servers and the routes bound to them, and forward allowlisted traffic 
 the tenant's namespace instead of the egress gateway's. Routing keys that the Gateway's
 own metadata may not carry (routing-labels: ``internal.istio.io/*``,
 ``istio.io/use-waypoint`` other than an approved egress waypoint,
-``istio.io/ingress-use-waypoint``) may not be put on its pods this way either.
+``istio.io/ingress-use-waypoint``, and the canary ``istio.io/use-waypoint-canary`` with
+its namespace, which buildWeightedWaypoints in pilot/pkg/serviceregistry/ambient/waypoints.go
+gives up to every connection) may not be put on its pods this way either.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ RULE = "gateway-api-infrastructure"
 USE_WAYPOINT = "istio.io/use-waypoint"
 USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
 INGRESS_USE_WAYPOINT = "istio.io/ingress-use-waypoint"
+USE_WAYPOINT_CANARY = "istio.io/use-waypoint-canary"
+USE_WAYPOINT_CANARY_NAMESPACE = "istio.io/use-waypoint-canary-namespace"
 INTERNAL_PREFIX = "internal.istio.io/"
 
 
@@ -61,8 +65,11 @@ def _routing_keys(
             reason = "is reserved for Istio itself"
         elif key == INGRESS_USE_WAYPOINT:
             reason = "reroutes the gateway's traffic through a waypoint"
-        elif key == USE_WAYPOINT:
-            namespace = mapping.get(USE_WAYPOINT_NAMESPACE) or subject.namespace
+        elif key in (USE_WAYPOINT, USE_WAYPOINT_CANARY):
+            namespace_key = (
+                USE_WAYPOINT_NAMESPACE if key == USE_WAYPOINT else USE_WAYPOINT_CANARY_NAMESPACE
+            )
+            namespace = mapping.get(namespace_key) or subject.namespace
             if f"{namespace}/{value}" not in approved:
                 reason = (
                     f'routes the gateway pods\' traffic through waypoint "{namespace}/{value}", '
@@ -70,6 +77,8 @@ def _routing_keys(
                 )
         elif key == USE_WAYPOINT_NAMESPACE and USE_WAYPOINT not in mapping:
             reason = f'names a waypoint namespace without "{USE_WAYPOINT}"'
+        elif key == USE_WAYPOINT_CANARY_NAMESPACE and USE_WAYPOINT_CANARY not in mapping:
+            reason = f'names a waypoint namespace without "{USE_WAYPOINT_CANARY}"'
         if reason is not None:
             yield Violation(
                 RULE,
