@@ -8,6 +8,15 @@ destination_rule.proto ("~" exports nowhere); an empty list takes the mesh defau
 ``defaultDestinationRuleExportTo``, which are ``*`` unless set (pilot/pkg/model/
 push_context.go, ``exportToDefaults``). A Service's scope is its
 ``networking.istio.io/exportTo`` annotation (pilot/pkg/serviceregistry/kube/conversion.go).
+
+A ServiceEntry hands every namespace it is exported to the whole service: each of its
+ports (and targetPorts, endpoint port maps) and addresses (push_context.go
+``ServiceIndex``: one Service per hostname and visible namespace; the sidecars there get
+a listener and cluster per port). So each namespace it reaches must itself be allowed
+those ports and addresses for the host, by the entries it may use: an entry that opens
+``api.example.com:8443`` for namespace a alone does not become usable from c because a
+broader ``*.example.com`` entry opens port 443 to both (nor from every namespace because
+an unrestricted entry opens 443).
 """
 
 from __future__ import annotations
@@ -15,15 +24,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from webhook.policy.allowlist import entries
+from webhook.policy.allowlist import describe_ports, entries, ip_allowed, port_allowed
 from webhook.policy.decision import Violation
-from webhook.policy.subject import Subject
+from webhook.policy.hosts import is_ip_literal
+from webhook.policy.model import AllowlistEntry
+from webhook.policy.subject import ServiceEntrySubject, Subject
 
 RULE = "export-scope"
 
 
 def check(subject: Subject[Any]) -> Iterator[Violation]:
     """An exportTo wider than the namespaces a restricted entry allows."""
+    if isinstance(subject, ServiceEntrySubject):
+        yield from _service_entry_reach(subject)
     hosts = subject.exported_hosts()
     export_to = subject.export_to
     allowed: set[str] | None = None
@@ -52,3 +65,71 @@ def check(subject: Subject[Any]) -> Iterator[Violation]:
             f"allowed to use {'it' if len(restricted_hosts) == 1 else 'them'}; "
             f"export only to {', '.join(sorted({'.', *allowed}))}",
         )
+
+
+def _service_entry_reach(subject: ServiceEntrySubject) -> Iterator[Violation]:
+    """A port or address of the entry that a namespace it is exported to may not use."""
+    spec = subject.spec
+    own = {".", "~", subject.namespace, *subject.policy.egress_gateway_namespaces}
+    ports = [(port.number, port.effective_protocol, port.name) for port in spec.ports]
+    ports += [
+        (port.effective_target_port, port.effective_protocol, port.name)
+        for port in spec.ports
+        if port.effective_target_port != port.number
+    ]
+    ports += [
+        (number, port.effective_protocol, name)
+        for endpoint in spec.endpoints
+        for name, number in endpoint.ports.items()
+        for port in spec.ports
+        if port.name == name
+    ]
+    ips = [a.strip("[]") for a in spec.addresses if is_ip_literal(a)]
+    ips += [
+        e.address.strip("[]")
+        for e in spec.endpoints
+        if e.address and is_ip_literal(e.address) and "/" not in e.address
+    ]
+    for k, target in enumerate(subject.export_to or ["*"]):
+        if target in own:
+            continue
+        field = f"{subject.export_field}[{k}]" if subject.export_to else subject.export_field
+        for host in dict.fromkeys(subject.exported_hosts()):
+            found = entries(subject, host)
+            if not found:
+                continue  # not allowlisted here: reported by service-entry-hosts
+            usable = _usable(subject, host, target)
+            if not usable:
+                continue  # the host itself is out of reach there: reported by check()
+            # Only what the entry may use itself: the rest is service-entry-ports' finding.
+            for number, protocol, _name in dict.fromkeys(ports):
+                if port_allowed(found, number, protocol) and not port_allowed(
+                    usable, number, protocol
+                ):
+                    shown = f"{number}/{protocol}" if protocol else f"{number}"
+                    yield Violation(
+                        RULE,
+                        field,
+                        f'exportTo "{target}" shares port {shown} of host "{host}" with '
+                        f"{_where(target)}, which may use only {describe_ports(usable)} "
+                        'for it; export only to "." or the namespaces allowed that port',
+                    )
+            for ip in dict.fromkeys(ips):
+                if ip_allowed(found, ip) and not ip_allowed(usable, ip):
+                    yield Violation(
+                        RULE,
+                        field,
+                        f'exportTo "{target}" shares address "{ip}" of host "{host}" with '
+                        f"{_where(target)}, whose entries for it do not contain that address",
+                    )
+
+
+def _usable(subject: ServiceEntrySubject, host: str, target: str) -> tuple[AllowlistEntry, ...]:
+    """The entries for `host` that namespace `target` (``*``: every namespace) may use."""
+    if target == "*":
+        return tuple(e for e in subject.policy.entries_for(host) if e.namespaces is None)
+    return subject.policy.entries_in(host, target)
+
+
+def _where(target: str) -> str:
+    return "every namespace" if target == "*" else f'namespace "{target}"'
