@@ -174,3 +174,15 @@ def test_the_one_match_fast_path_agrees_with_every_check(
     fast = host_problem(host)
     monkeypatch.setattr(hosts_module, "_PLAIN_NAME", re.compile(r"(?!)"))  # every check runs
     assert host_problem(host) == fast
+
+
+@pytest.mark.parametrize("host", ["10.1", "127.1", "*.0.1", "a.b.1", "010.0.0.1"])
+def test_all_numeric_last_label_is_refused(host: str) -> None:
+    # Not a DNS name (RFC 1123 2.1): resolvers read "127.1" as the address 127.0.0.1.
+    problem = host_problem(host)
+    assert problem is not None
+    assert "all-numeric" in problem
+
+
+def test_numeric_inner_labels_are_names() -> None:
+    assert host_problem("1.2.3.4.nip.example.com") is None

@@ -83,6 +83,11 @@ def host_problem(host: str) -> str | None:
     bad = next((label for label in labels if not _LABEL.match(label)), None)
     if bad is not None:
         return f"has an invalid DNS label {shown(bad)} (1-63 letters, digits and inner hyphens)"
+    if labels[-1].isdigit():
+        # RFC 1123 2.1 / RFC 3696 2: a top-level label is never all-numeric, so that a name
+        # is never taken for an address; resolvers (inet_aton, getaddrinfo) read "10.1" as
+        # 10.0.0.1 and "127.1" as 127.0.0.1.
+        return "ends in an all-numeric label, which resolvers read as an IPv4 address"
     return None
 
 
