@@ -6,15 +6,19 @@ from typing import Any
 
 import pytest
 
+from tests.unit.gateway_objects import gateway, server
 from tests.unit.istio_objects import (
     EGRESS_GW,
+    RULES_POLICY,
     decide,
     dest,
     egress_tls_routes,
     findings,
     virtual_service,
 )
+from webhook.policy.engine import evaluate
 from webhook.policy.rules.gateway_routing import RULE
+from webhook.policy.view import StaticMeshView
 
 
 def _at(
@@ -146,3 +150,41 @@ def test_message_names_the_gateway_and_the_approved_ones() -> None:
         'forwards to external host "api.github.com" at gateway "default/my-egress", which is '
         "not an approved egress gateway (approved: istio-system/istio-egressgateway)"
     )
+
+
+def _with_view(obj: dict[str, Any], *objects: dict[str, Any]) -> list[str]:
+    decision = evaluate(obj, RULES_POLICY, view=StaticMeshView(objects))
+    assert decision.handled
+    assert not decision.exempt
+    return [v.field for v in decision.violations if v.rule == RULE]
+
+
+INWARD = {"route": [dest("collector.team-a.svc.cluster.local", 80)]}
+
+
+@pytest.mark.parametrize(
+    ("selector", "fields"),
+    [
+        # A tenant Gateway picking the egress pods by a label Istio installs on them:
+        # mergeGateways binds it there, so an inward route for an allowlisted host makes
+        # the egress gateway forward into the cluster (and, appended to the vhost of every
+        # namespace's routes for that host and port, capture theirs).
+        pytest.param(
+            {"service.istio.io/canonical-name": "istio-egressgateway"}, [FIELD], id="canonical"
+        ),
+        pytest.param({"istio": "egressgateway", "istio.io/rev": "default"}, [FIELD], id="rev"),
+        pytest.param({"istio": "egressgateway"}, [FIELD], id="egress-selector"),
+        pytest.param({"istio": "ingressgateway"}, [], id="ingress-gateway-inward-is-fine"),
+        pytest.param({"app": "my-gw"}, [], id="own-gateway-inward-is-fine"),
+    ],
+)
+def test_inward_route_at_a_gateway_on_the_egress_pods(
+    selector: dict[str, str], fields: list[str]
+) -> None:
+    gw = gateway(
+        server("./api.github.com", number=80, protocol="HTTP"),
+        namespace="team-a",
+        selector=selector,
+    )
+    vs = _at("gw", INWARD, namespace="team-a")
+    assert _with_view(vs, gw) == fields

@@ -33,6 +33,34 @@ def _fields(obj: dict[str, Any], policy: CompiledPolicy = RULES_POLICY) -> list[
 BYPASSES = [
     pytest.param(gateway(server("*")), [HOST0], id="bare-wildcard"),
     pytest.param(gateway(server("*/*")), [HOST0], id="any-namespace-any-host"),
+    # Labels Istio's charts and injector put on the egress pods beside istio/app: a
+    # selector of those programs them (mergeGateways SubsetOf) and AUTO_PASSTHROUGH there
+    # forwards by SNI to every service the gateway sees.
+    pytest.param(
+        gateway(
+            server("*", tls={"mode": "AUTO_PASSTHROUGH"}),
+            selector={"service.istio.io/canonical-name": "istio-egressgateway"},
+        ),
+        [HOST0, MODE0],
+        id="canonical-name-selector",
+    ),
+    pytest.param(
+        gateway(
+            server("evil.example.org"), selector={"operator.istio.io/component": "EgressGateways"}
+        ),
+        [HOST0],
+        id="operator-component-selector",
+    ),
+    pytest.param(
+        gateway(server("*"), selector={"istio": "egressgateway", "istio.io/rev": "default"}),
+        [HOST0],
+        id="egress-label-and-revision",
+    ),
+    pytest.param(
+        gateway(server("*"), selector={"app.kubernetes.io/part-of": "istio"}),
+        [HOST0],
+        id="every-istio-gateway-label",
+    ),
     pytest.param(gateway(server("./*")), [HOST0], id="own-namespace-any-host"),
     pytest.param(gateway(server("*"), selector=None), [HOST0], id="no-selector-every-gateway"),
     pytest.param(gateway(server("evil.example.org"), selector={}), [HOST0], id="empty-selector"),
@@ -169,6 +197,19 @@ ORDINARY = [
             selector={"istio": "eastwestgateway"},
         ),
         id="east-west-gateway",
+    ),
+    # Another gateway's name or component: not the egress pods.
+    pytest.param(
+        gateway(server("*"), selector={"service.istio.io/canonical-name": "istio-ingressgateway"}),
+        id="another-gateways-canonical-name",
+    ),
+    pytest.param(
+        gateway(server("*"), selector={"istio": "ingressgateway", "istio.io/rev": "default"}),
+        id="ingress-label-and-revision",
+    ),
+    pytest.param(
+        gateway(server("*"), selector={"operator.istio.io/component": "IngressGateways"}),
+        id="ingress-component",
     ),
     # A label the egress pods are not known to carry: taken as other pods (documented).
     pytest.param(

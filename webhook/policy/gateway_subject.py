@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from webhook.policy.egress_pods import may_pick_egress_pods
 from webhook.policy.index import GatewayRef
 from webhook.policy.subject import Subject
 from webhook.resources.gateway import GatewaySpec
@@ -71,6 +72,15 @@ class GatewaySubject(Subject[GatewaySpec]):
         egress = self.policy.policy.egress_gateway.selector
         selector = self.spec.selector or {}
         return all(egress.get(key) == value for key, value in selector.items())
+
+    @property
+    def may_program_egress_pods(self) -> bool:
+        """True when the Gateway may program the egress gateway pods: its selector names
+        only labels they carry, egressGateway.selector's or those Istio's installers put on
+        every gateway pod (egress_pods.may_pick_egress_pods), so its servers open egress.
+        """
+        egress = self.policy.policy.egress_gateway.selector
+        return may_pick_egress_pods(self.spec.selector or {}, egress)
 
     def server_hosts(self, index: int) -> list[ServerHost]:
         """The hosts of `servers[index]`, split as Istio reads them."""

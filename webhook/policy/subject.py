@@ -8,6 +8,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel
 
+from webhook.policy.egress_pods import may_pick_egress_pods
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.mesh_workloads import names_mesh_workloads
 from webhook.policy.model import AllowlistEntry
@@ -210,6 +211,30 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
             isinstance(selector, dict)
             and bool(selector)
             and all(pods.get(k) == v for k, v in selector.items())
+        )
+
+    def may_serve_at_egress_pods(self, ref: str) -> bool:
+        """True when routes bound to the Gateway ``namespace/name`` may be served by the
+        egress gateway pods: an egress gateway, or (with a cluster view) a live Gateway
+        whose selector names only labels those pods carry, egressGateway.selector's or the
+        ones Istio installs on every gateway pod, or none (egress_pods.may_pick_egress_pods;
+        PushContext.mergeGateways binds it there).
+        """
+        if self.is_egress_gateway(ref):
+            return True
+        if self.view is None or "/" not in ref:
+            return False
+        namespace, _, name = ref.partition("/")
+        gateway = self.view.gateway(namespace, name)
+        if gateway is None:
+            return False
+        spec = gateway.get("spec")
+        selector = spec.get("selector") if isinstance(spec, dict) else None
+        if not isinstance(selector, dict):
+            selector = {}
+        pods = self.policy.policy.egress_gateway.selector
+        return all(isinstance(v, str) for v in selector.values()) and may_pick_egress_pods(
+            selector, pods
         )
 
     def captured_gateway_names(self, host: str) -> tuple[str, ...]:

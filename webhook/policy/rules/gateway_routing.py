@@ -6,9 +6,12 @@ With a cluster view, a Gateway whose selector picks the egress gateway pods
 (egressGateway.selector) is an egress gateway too, listed or not. A route at another
 gateway (an ingress gateway, a tenant's own Gateway) that forwards
 outside the cluster leaves around the egress gateway; a route at the egress gateway
-that forwards back inside is not egress and is refused. A delegate (a VirtualService
-without hosts) applies wherever its parent is bound, which is not in view: it may not
-forward outside the cluster at all.
+that forwards back inside is not egress and is refused, also at a Gateway that is not an
+approved egress gateway but whose selector picks the egress pods by the labels Istio installs
+there (egress_pods.may_pick_egress_pods): gateway.go buildGatewayRoutes serves its routes on
+those pods, appended to other namespaces' routes for the same host and port. A delegate
+(a VirtualService without hosts) applies wherever its parent is bound, which is not in
+view: it may not forward outside the cluster at all.
 """
 
 from __future__ import annotations
@@ -33,18 +36,26 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         approved += f", or a Gateway whose selector picks the egress gateway pods ({labels})"
     # The legs of a VirtualService share a few gateway sets: each is sorted and its
     # references classified once.
-    refs_of: dict[frozenset[str], list[tuple[str, bool]]] = {}
+    refs_of: dict[frozenset[str], list[tuple[str, bool, bool]]] = {}
     for leg in subject.legs:
         refs = refs_of.get(leg.gateways)
         if refs is None:
             refs = refs_of[leg.gateways] = [
-                (ref, subject.is_egress_gateway(ref))
+                (ref, subject.is_egress_gateway(ref), subject.may_serve_at_egress_pods(ref))
                 for ref in sorted(leg.gateways - {MESH_GATEWAY})
             ]
-        for ref, is_egress in refs:
+        for ref, is_egress, at_egress_pods in refs:
             for target in leg.targets:
                 external = target.external
-                if is_egress and not external:
+                if not is_egress and at_egress_pods and not external:
+                    yield Violation(
+                        RULE,
+                        target.field,
+                        f'routes traffic at gateway "{ref}", whose selector picks the egress '
+                        f'gateway pods, to in-cluster host "{target.raw_host}"; routes there '
+                        "forward only to allowlisted external hosts",
+                    )
+                elif is_egress and not external:
                     yield Violation(
                         RULE,
                         target.field,

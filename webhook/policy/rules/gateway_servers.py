@@ -2,7 +2,11 @@
 
 A Gateway programs every gateway pod its selector matches, in every namespace
 (PushContext.mergeGateways: ``labels.Instance(selector).SubsetOf(proxy.Labels)``, or every
-gateway pod without a selector; PILOT_SCOPE_GATEWAY_TO_NAMESPACE is off by default), and
+gateway pod without a selector; PILOT_SCOPE_GATEWAY_TO_NAMESPACE is off by default). The
+egress pods carry more labels than egressGateway.selector names: Istio's charts and
+injector add service.istio.io/canonical-name (the gateway's name),
+operator.istio.io/component ``EgressGateways``, istio.io/rev, sidecar.istio.io/inject and
+others (egress_pods.may_pick_egress_pods), so a selector of those picks them too, and
 model.mergeGateways merges its servers with the egress gateway's own. Such a server is an
 egress server: each `hosts` entry (istio/api Gateway.Server.hosts: ``ns/host``,
 ``./host``, ``*/host``, a bare ``host`` meaning ``*/host``; model.sanitizeServerHostNamespace)
@@ -30,7 +34,7 @@ RULE = "gateway-servers"
 
 def check(subject: GatewaySubject) -> Iterator[Violation]:
     """A host, host scope or TLS mode on the egress pods that opens what the allowlist does not."""
-    if not subject.selects_egress_pods:
+    if not subject.may_program_egress_pods:
         return
     where = _where(subject)
     for k, server in enumerate(subject.spec.servers):

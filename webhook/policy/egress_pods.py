@@ -1,0 +1,69 @@
+"""Which Gateway selectors may pick the egress gateway pods, given the labels Istio installs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+#: Labels Istio's installers and injector put on every gateway pod, with a value that does
+#: not tell one gateway from another (or that the webhook cannot know): the istio-egress
+#: chart (manifests/charts/gateways/istio-egress/templates/deployment.yaml: heritage,
+#: release, chart, istio.io/rev, install.operator.istio.io/owning-resource,
+#: sidecar.istio.io/inject, service.istio.io/canonical-revision), the `gateway` chart
+#: (manifests/charts/gateway: sidecar.istio.io/inject, istio.io/rev and the
+#: ``istio.labels`` app.kubernetes.io/* and helm.sh/chart), the gateway injection template
+#: (canonical-revision) and the Deployment's pod-template-hash. A selector naming one of
+#: them may well pick the egress pods.
+SHARED_INSTALL_LABELS = frozenset(
+    {
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/managed-by",
+        "app.kubernetes.io/part-of",
+        "app.kubernetes.io/version",
+        "chart",
+        "helm.sh/chart",
+        "heritage",
+        "install.operator.istio.io/owning-resource",
+        "istio.io/dataplane-mode",
+        "istio.io/rev",
+        "pod-template-hash",
+        "release",
+        "security.istio.io/tlsMode",
+        "service.istio.io/canonical-revision",
+        "sidecar.istio.io/inject",
+    }
+)
+
+#: Labels whose value is the gateway's own name: the istio-egress chart sets
+#: service.istio.io/canonical-name to the gateway name (its ``app`` label), the `gateway`
+#: chart sets app.kubernetes.io/name to it and the gateway injection template copies it
+#: (or ``app``) into service.istio.io/canonical-name.
+NAME_LABELS = frozenset({"app.kubernetes.io/name", "service.istio.io/canonical-name"})
+
+#: The istio-egress chart's component label, and its value on the egress pods.
+COMPONENT_LABEL = "operator.istio.io/component"
+EGRESS_COMPONENT = "EgressGateways"
+
+
+def may_pick_egress_pods(selector: Mapping[str, str], egress: Mapping[str, str]) -> bool:
+    """True unless `selector` names a label the egress pods are known not to carry.
+
+    Istio binds a Gateway to every gateway pod whose labels contain its selector
+    (PushContext.mergeGateways: ``labels.Instance(selector).SubsetOf(proxy.Labels)``), and
+    the egress pods carry more labels than egressGateway.selector lists: those above. A
+    selector of egressGateway.selector's labels and these picks them (an empty one every
+    gateway pod); one that gives an egress label another value, names another gateway, or
+    names any other label is taken to pick other pods.
+    """
+    for key, value in selector.items():
+        if key in egress:
+            if egress[key] != value:
+                return False
+        elif key in NAME_LABELS:
+            if value not in egress.values():
+                return False
+        elif key == COMPONENT_LABEL:
+            if value != EGRESS_COMPONENT:
+                return False
+        elif key not in SHARED_INSTALL_LABELS:
+            return False
+    return True
