@@ -169,6 +169,27 @@ def _service(labels: dict[str, str], **spec: object) -> dict[str, object]:
             ),
             False,
         ),
+        # a canary beside the namespace's primary (ResolveUseWaypointCanary reads the
+        # Service's own canary label): a share of the Service's own traffic
+        (_service({"istio.io/use-waypoint-canary": "waypoint-v2"}), False),
+        (
+            _service(
+                {
+                    "istio.io/use-waypoint-canary": "waypoint-v2",
+                    "istio.io/use-waypoint-canary-namespace": "wp",
+                }
+            ),
+            False,
+        ),
+        (_service({"istio.io/use-waypoint": "none", "istio.io/use-waypoint-canary": "w"}), True),
+        (
+            _service(
+                {"istio.io/use-waypoint-canary": "waypoint-v2"},
+                type="ExternalName",
+                externalName="api.github.com",
+            ),
+            True,
+        ),
     ],
 )
 def test_in_cluster_service_may_name_any_waypoint(obj: dict[str, object], denied: bool) -> None:

@@ -15,7 +15,8 @@ or to the backends of the routes attached to it (checked as routes), so the wayp
 keys open nothing there; this is how the ambient docs label Services
 (docs/ambient/usage/waypoint/). ``none`` would take the Service out of the waypoint its
 namespace is bound to, and an ``ExternalName`` Service is an alias for an outside host:
-both keep the general rule.
+both keep the general rule. So may its canary (below) when its primary comes from its
+namespace: the canary takes a share of the same traffic (ResolveUseWaypointCanary).
 
 ``istio.io/use-waypoint-canary`` (with ``istio.io/use-waypoint-canary-namespace``) names a
 second waypoint that takes the share of connections the ``istio.io/use-waypoint-canary-weight``
@@ -88,6 +89,10 @@ def check(subject: Subject[Any]) -> Iterator[Violation]:
             (USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, True),
             (USE_WAYPOINT_CANARY, USE_WAYPOINT_CANARY_NAMESPACE, False),
         ):
+            if in_cluster and name_key == USE_WAYPOINT_CANARY and waypoint != "none":
+                # under the namespace's primary (ResolveUseWaypointCanary): a share of the
+                # Service's own traffic, like the primary an in-cluster Service may name
+                continue
             yield from _waypoint(subject, where, mapping, name_key, namespace_key, none_opts_out)
 
 
