@@ -109,6 +109,16 @@ AMBIENT_EGRESS_POLICY: CompiledPolicy = policy_from(
     )
 )
 
+#: Several namespaces: a host only the payments namespace may use.
+MULTI_NAMESPACE_POLICY: CompiledPolicy = policy_from(
+    ORDINARY_POLICY_YAML.replace(
+        "allowlist:\n",
+        "allowlist:\n  - host: api.partner.example.com\n    ports: [{number: 8443}]\n"
+        "    namespaces: [payments]\n",
+        1,
+    )
+)
+
 
 CATALOGUE = Path(__file__).parent / "ordinary"
 
@@ -160,6 +170,7 @@ POLICIES: dict[str, CompiledPolicy] = {
     "egress-gateway-gateway-api.yaml": GATEWAY_API_EGRESS_POLICY,
     "egress-gateway-tls-origination-gateway-api.yaml": GATEWAY_API_EGRESS_POLICY,
     "ambient-egress.yaml": AMBIENT_EGRESS_POLICY,
+    "multi-namespace.yaml": MULTI_NAMESPACE_POLICY,
 }
 
 
