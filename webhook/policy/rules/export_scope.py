@@ -69,8 +69,24 @@ def check(subject: Subject[Any]) -> Iterator[Violation]:
 
 def _service_entry_reach(subject: ServiceEntrySubject) -> Iterator[Violation]:
     """A port or address of the entry that a namespace it is exported to may not use."""
-    spec = subject.spec
     own = {".", "~", subject.namespace, *subject.policy.egress_gateway_namespaces}
+    narrower = []
+    for k, target in enumerate(subject.export_to or ["*"]):
+        if target in own:
+            continue
+        for host in dict.fromkeys(subject.exported_hosts()):
+            found = entries(subject, host)
+            if not found:
+                continue  # not allowlisted here: reported by service-entry-hosts
+            usable = _usable(subject, host, target)
+            if not usable:
+                continue  # the host itself is out of reach there: reported by check()
+            if {id(e) for e in found} <= {id(e) for e in usable}:
+                continue  # the target may use every entry this namespace may (most hosts)
+            narrower.append((k, target, host, found, usable))
+    if not narrower:
+        return
+    spec = subject.spec
     ports = [(port.number, port.effective_protocol, port.name) for port in spec.ports]
     ports += [
         (port.effective_target_port, port.effective_protocol, port.name)
@@ -90,38 +106,27 @@ def _service_entry_reach(subject: ServiceEntrySubject) -> Iterator[Violation]:
         for e in spec.endpoints
         if e.address and is_ip_literal(e.address) and "/" not in e.address
     ]
-    for k, target in enumerate(subject.export_to or ["*"]):
-        if target in own:
-            continue
+    for k, target, host, found, usable in narrower:
         field = f"{subject.export_field}[{k}]" if subject.export_to else subject.export_field
-        for host in dict.fromkeys(subject.exported_hosts()):
-            found = entries(subject, host)
-            if not found:
-                continue  # not allowlisted here: reported by service-entry-hosts
-            usable = _usable(subject, host, target)
-            if not usable:
-                continue  # the host itself is out of reach there: reported by check()
-            # Only what the entry may use itself: the rest is service-entry-ports' finding.
-            for number, protocol, _name in dict.fromkeys(ports):
-                if port_allowed(found, number, protocol) and not port_allowed(
-                    usable, number, protocol
-                ):
-                    shown = f"{number}/{protocol}" if protocol else f"{number}"
-                    yield Violation(
-                        RULE,
-                        field,
-                        f'exportTo "{target}" shares port {shown} of host "{host}" with '
-                        f"{_where(target)}, which may use only {describe_ports(usable)} "
-                        'for it; export only to "." or the namespaces allowed that port',
-                    )
-            for ip in dict.fromkeys(ips):
-                if ip_allowed(found, ip) and not ip_allowed(usable, ip):
-                    yield Violation(
-                        RULE,
-                        field,
-                        f'exportTo "{target}" shares address "{ip}" of host "{host}" with '
-                        f"{_where(target)}, whose entries for it do not contain that address",
-                    )
+        # Only what the entry may use itself: the rest is service-entry-ports' finding.
+        for number, protocol, _name in dict.fromkeys(ports):
+            if port_allowed(found, number, protocol) and not port_allowed(usable, number, protocol):
+                shown = f"{number}/{protocol}" if protocol else f"{number}"
+                yield Violation(
+                    RULE,
+                    field,
+                    f'exportTo "{target}" shares port {shown} of host "{host}" with '
+                    f"{_where(target)}, which may use only {describe_ports(usable)} "
+                    'for it; export only to "." or the namespaces allowed that port',
+                )
+        for ip in dict.fromkeys(ips):
+            if ip_allowed(found, ip) and not ip_allowed(usable, ip):
+                yield Violation(
+                    RULE,
+                    field,
+                    f'exportTo "{target}" shares address "{ip}" of host "{host}" with '
+                    f"{_where(target)}, whose entries for it do not contain that address",
+                )
 
 
 def _usable(subject: ServiceEntrySubject, host: str, target: str) -> tuple[AllowlistEntry, ...]:
