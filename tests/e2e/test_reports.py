@@ -50,7 +50,11 @@ def _server(cluster: Cluster, workdir: Path, name: str) -> WebhookServer:
     (workdir / name).mkdir()
     args = (
         *("--kubeconfig", str(cluster.kubeconfig), "--lease-name", LEASE),
-        *("--lease-namespace", "default", "--lease-duration", "3", "--report-debounce", "0.2"),
+        # 9 s: the leader renews every 1.2 s and steps down after 6 s without renewing, so
+        # CI's two busy cores cannot make it lose the Lease mid-test (with 3 s it once did,
+        # and the report's creator was no longer the leader); a released Lease is still
+        # taken within one retry, far below the expiry the takeover check tells apart.
+        *("--lease-namespace", "default", "--lease-duration", "9", "--report-debounce", "0.2"),
     )
     return WebhookServer(workdir / name, e2e_policy_text(), extra_args=args)
 
