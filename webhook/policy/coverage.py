@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -56,7 +56,7 @@ from webhook.policy.view import (
     visible_to,
 )
 from webhook.resources.gateway_route import HTTPRouteSpec, RouteSpec, TCPRouteSpec, TLSRouteSpec
-from webhook.resources.virtual_service import L4Match, TLSMatch, VirtualServiceSpec
+from webhook.resources.virtual_service import L4Match, VirtualServiceSpec
 
 #: Protocols whose egress route is an sniHosts-matched TLS route.
 _TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
@@ -167,18 +167,26 @@ def covers(vs: Object, host: str, port: int, policy: CompiledPolicy, kind: Route
     return False
 
 
+def _leg_match(spec: VirtualServiceSpec, leg: Leg) -> Any:
+    """The match of `spec` the leg was built from (its `field` says where), or None for a
+    route without match."""
+    found = _LEG_FIELD.fullmatch(leg.field)
+    if found is None or found.group(3) is None:
+        return None
+    route, index = int(found.group(2)), int(found.group(3))
+    if leg.protocol == "http":
+        return spec.http[route]["match"][index]
+    return (spec.tls[route] if leg.protocol == "tls" else spec.tcp[route]).match[index]
+
+
 def _gated(spec: VirtualServiceSpec, leg: Leg) -> bool:
     """True when the leg's match applies to some clients only (or, on TCP, to some
     destination addresses only): the others keep the direct route."""
-    found = _LEG_FIELD.fullmatch(leg.field)
-    if found is None or found.group(3) is None:
+    match = _leg_match(spec, leg)
+    if match is None:
         return False  # a route without match applies to every client
-    route, match_index = int(found.group(2)), int(found.group(3))
     if leg.protocol == "http":
-        http_match = spec.http[route]["match"][match_index]
-        return bool(http_match.get("sourceLabels") or http_match.get("sourceNamespace"))
-    l4 = spec.tls[route] if leg.protocol == "tls" else spec.tcp[route]
-    match: TLSMatch | L4Match = l4.match[match_index]
+        return bool(match.get("sourceLabels") or match.get("sourceNamespace"))
     subnets = isinstance(match, L4Match) and bool(match.destination_subnets)
     return bool(match.source_labels or match.source_namespace or subnets)
 
@@ -189,10 +197,9 @@ def _named_exactly(spec: VirtualServiceSpec, leg: Leg, host: str, resolve: Resol
     containing sniHosts name too."""
     if not any(h == h.lower() and host_within(host, resolve(h)) for h in spec.hosts):
         return False
-    found = _LEG_FIELD.fullmatch(leg.field)
-    if leg.protocol != "tls" or found is None or found.group(3) is None:
+    match = _leg_match(spec, leg) if leg.protocol == "tls" else None
+    if match is None:
         return True
-    match = spec.tls[int(found.group(2))].match[int(found.group(3))]
     return not match.sni_hosts or any(
         h == h.lower() and host_within(host, resolve(h)) for h in match.sni_hosts
     )

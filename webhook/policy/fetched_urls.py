@@ -169,11 +169,6 @@ def fetch_problem(
             f"{shown(host)} is an IP address outside internalNetworks; name an allowlisted "
             "host, or an in-cluster one"
         )
-    if host[host.rfind(".") + 1 :].isdigit():
-        return (
-            f"host {shown(host)} ends in an all-digit label, which some resolvers read as an "
-            "IPv4 address"
-        )
     if _SERVICE_NAME.fullmatch(host):
         return None  # <service>.<namespace>.svc: completed by the cluster search domain
     problem = host_problem(host)
