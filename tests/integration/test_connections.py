@@ -86,6 +86,16 @@ async def _closed(webhook: RunningWebhook, reason: str) -> float:
     return await _metric(webhook, "egress_webhook_connections_closed_total", reason=reason)
 
 
+async def _review_gets_in(webhook: RunningWebhook) -> asyncio.StreamWriter:
+    """A review on a new connection is answered 200; its writer, to close."""
+    reader, writer = await _connect(webhook)
+    writer.write(_request())
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    return writer
+
+
 async def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_header_timeout(
     strict: RunningWebhook,
 ) -> None:
@@ -182,15 +192,11 @@ async def test_at_the_cap_a_new_connection_replaces_the_oldest_one_without_a_req
     for _, writer in slow:
         writer.write(b"POST /validate HTTP/1.1\r\n")
     # a real review still gets in, on a new connection, at the cost of the oldest
-    reader, writer = await _connect(capped)
-    writer.write(_request())
-    await writer.drain()
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
-    assert head.startswith(b"HTTP/1.1 200 OK")
+    writer = await _review_gets_in(capped)
     assert await _read_until_closed(slow[0][0]) == b""
     assert await _closed(capped, "evicted") == 1
     assert await _metric(capped, "egress_webhook_open_connections") == 4
-    for _, w in [*slow, (reader, writer)]:
+    for w in [*(w for _, w in slow), writer]:
         w.close()
 
 
@@ -206,11 +212,7 @@ async def test_at_the_cap_age_decides_not_how_far_a_connection_got(
         await writer.drain()
     _, bare = await _connect(capped, tls=False)
     # the next connection evicts the oldest slowloris, not the younger silent one
-    reader, writer = await _connect(capped)
-    writer.write(_request())
-    await writer.drain()
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
-    assert head.startswith(b"HTTP/1.1 200 OK")
+    writer = await _review_gets_in(capped)
     assert await _read_until_closed(slow[0][0]) == b""
     assert await _closed(capped, "evicted") == 1
     for w in [*(w for _, w in slow), bare, writer]:

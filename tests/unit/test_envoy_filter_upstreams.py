@@ -30,6 +30,24 @@ def filter_value(name: str, type_url: str, **config: Any) -> dict[str, Any]:
     return {"name": name, "typed_config": {"@type": TS + type_url, **config}}
 
 
+def outbound_header_mutation(key: str, value: str) -> dict[str, Any]:
+    """An EnvoyFilter inserting a header_mutation filter that sets `key` on outbound requests."""
+    return envoy_filter(
+        patch(
+            "HTTP_FILTER",
+            filter_value(
+                "envoy.filters.http.header_mutation",
+                "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+                mutations={
+                    "request_mutations": [{"append": {"header": {"key": key, "value": value}}}]
+                },
+            ),
+            context="SIDECAR_OUTBOUND",
+            listener=HCM,
+        )
+    )
+
+
 BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "inbound Lua whose httpCall reaches the host's own cluster",
@@ -188,22 +206,7 @@ BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "outbound header rewrite of :authority before routing",
-        envoy_filter(
-            patch(
-                "HTTP_FILTER",
-                filter_value(
-                    "envoy.filters.http.header_mutation",
-                    "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
-                    mutations={
-                        "request_mutations": [
-                            {"append": {"header": {"key": ":authority", "value": "db.example.com"}}}
-                        ]
-                    },
-                ),
-                context="SIDECAR_OUTBOUND",
-                listener=HCM,
-            )
-        ),
+        outbound_header_mutation(":authority", "db.example.com"),
         ["typed_config.mutations.request_mutations[0].append.header.key"],
     ),
     # Door: HeaderMutations (source/common/http/header_mutation.cc) sets :path like any
@@ -211,26 +214,7 @@ BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
     # which takes the Host from it (RFC 7230 5.7, ServerConnectionImpl::handlePath).
     (
         "outbound :path set to an absolute URL after routing",
-        envoy_filter(
-            patch(
-                "HTTP_FILTER",
-                filter_value(
-                    "envoy.filters.http.header_mutation",
-                    "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
-                    mutations={
-                        "request_mutations": [
-                            {
-                                "append": {
-                                    "header": {"key": ":path", "value": "http://evil.example.org/"}
-                                }
-                            }
-                        ]
-                    },
-                ),
-                context="SIDECAR_OUTBOUND",
-                listener=HCM,
-            )
-        ),
+        outbound_header_mutation(":path", "http://evil.example.org/"),
         ["typed_config.mutations.request_mutations[0].append.header.key"],
     ),
     # Door: an inbound HTTP connection manager's tracer is a SIDECAR_INBOUND NETWORK_FILTER
