@@ -30,7 +30,7 @@ from webhook.certs import (
     issue_serving_certificate,
     private_key_pem,
 )
-from webhook.server.app import create_app, start
+from webhook.server.app import create_app, event_loop_factory, event_loop_name, start
 from webhook.server.state import SETTINGS
 from webhook.settings import Settings
 
@@ -264,3 +264,10 @@ async def webhook(
     """The server with examples/policy.yaml (copied) and a fresh serving certificate."""
     async with running_webhook(settings, test_ca.cert_pem) as running:
         yield running
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every test here runs on the event loop `serve` runs on (uvloop where installed)."""
+    return {event_loop_name(): event_loop_factory()}

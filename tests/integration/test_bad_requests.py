@@ -231,7 +231,10 @@ async def test_a_client_that_writes_its_whole_body_first_reads_its_413(
         _write_first, webhook, sent, "application/json", chunked=chunked
     )
     assert status == 413
-    assert connection == "close"
+    # Closed when some of the body was still on its way. A chunked body whose last chunk
+    # had already arrived (uvloop reads in large pieces) leaves the connection usable,
+    # and aiohttp keeps it: either way the client read its 413.
+    assert connection == "close" or chunked
     assert answer["reason"] == "RequestEntityTooLarge"
 
 

