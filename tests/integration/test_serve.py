@@ -25,6 +25,7 @@ from tests.integration.conftest import (
     eventually,
     load_manifests,
 )
+from webhook.server.app import event_loop_name
 
 
 def _command(policy: Path, volume: SecretVolume) -> list[str]:
@@ -107,6 +108,8 @@ async def test_sigterm_drains_the_review_in_flight_then_exits_0(
     ).encode()
     ca = client_context(test_ca.cert_pem)
     async with serving(policy_path, secret_volume) as server:
+        # the real process runs on the loop these tests run on (uvloop where installed)
+        assert (await server.wait_for_log("listening"))["event_loop"] == event_loop_name()
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection("127.0.0.1", server.port, ssl=ca), TIMEOUT
         )
