@@ -10,6 +10,7 @@ every request times out after REQUEST_TIMEOUT.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -41,7 +42,11 @@ def write_bodies(path: Path, bodies: list[bytes]) -> Path:
 def run_wrk(
     wrk: str, server: Server, bodies: Path, *, concurrency: int, seconds: float, warmup: float
 ) -> LoadResult:
-    """One wrk run against `server` (after `warmup` seconds of the same); its figures."""
+    """One wrk run against `server` (after `warmup` seconds of the same); its figures.
+
+    Both durations are whole seconds (wrk_seconds), and the figures are per those.
+    """
+    seconds = wrk_seconds(seconds)
     if warmup > 0:
         _wrk(wrk, server, bodies, concurrency, warmup)
     server_cpu = cpu_seconds_of(server.pid)
@@ -59,9 +64,14 @@ def run_wrk(
     )  # fmt: skip
 
 
+def wrk_seconds(seconds: float) -> int:
+    """wrk takes whole seconds only ("0.5s" is a usage error): rounded up, at least 1."""
+    return max(1, math.ceil(seconds))
+
+
 def _wrk(wrk: str, server: Server, bodies: Path, concurrency: int, seconds: float) -> str:
     argv = [wrk, "--latency", "--threads", "1", "--connections", str(concurrency),
-            "--duration", f"{seconds:g}s", "--timeout", f"{REQUEST_TIMEOUT:g}s",
+            "--duration", f"{wrk_seconds(seconds)}s", "--timeout", f"{REQUEST_TIMEOUT:g}s",
             "--script", str(SCRIPT), server.url]  # fmt: skip
     done = subprocess.run(
         argv,

@@ -27,7 +27,7 @@ from bench.workload import (
     review_cases,
     sized_policy_text,
 )
-from bench.wrk import parse_output, write_bodies
+from bench.wrk import parse_output, write_bodies, wrk_seconds
 from tests.conftest import ROOT
 from webhook.certs import write_bundle
 from webhook.policy.engine import evaluate
@@ -223,3 +223,9 @@ def test_wrk_bodies_are_one_a_line(tmp_path: Path) -> None:
     bodies = [c.body for c in review_cases()]
     lines = write_bodies(tmp_path / "bodies.jsonl", bodies).read_bytes().splitlines()
     assert [json.loads(line) for line in lines] == [json.loads(b) for b in bodies]
+
+
+@pytest.mark.parametrize(("asked", "given"), [(0.5, 1), (1.0, 1), (3.0, 3), (2.2, 3), (0.0, 1)])
+def test_wrk_durations_are_whole_seconds(asked: float, given: int) -> None:
+    """wrk refuses "0.5s" with its usage text: `--quick`'s half-second warmup failed."""
+    assert wrk_seconds(asked) == given
