@@ -61,6 +61,22 @@ BYPASSES = [
         [HOST0],
         id="every-istio-gateway-label",
     ),
+    # istiod adds the cluster ID, node name and locality to every proxy's labels
+    # (ads.go setTopologyLabels, AugmentLabels) before mergeGateways matches: a selector
+    # of those alone programs the egress pods too.
+    pytest.param(
+        gateway(
+            server("*", tls={"mode": "AUTO_PASSTHROUGH"}, number=15443),
+            selector={"topology.istio.io/cluster": "Kubernetes"},
+        ),
+        [HOST0, MODE0],
+        id="cluster-id-selector",
+    ),
+    pytest.param(
+        gateway(server("evil.example.org"), selector={"kubernetes.io/hostname": "node-1"}),
+        [HOST0],
+        id="node-name-selector",
+    ),
     pytest.param(gateway(server("./*")), [HOST0], id="own-namespace-any-host"),
     pytest.param(gateway(server("*"), selector=None), [HOST0], id="no-selector-every-gateway"),
     pytest.param(gateway(server("evil.example.org"), selector={}), [HOST0], id="empty-selector"),
@@ -187,6 +203,14 @@ ORDINARY = [
             selector=INGRESS,
         ),
         id="secure-ingress",
+    ),
+    # An ingress gateway pinned to one cluster of a multicluster mesh: not the egress pods.
+    pytest.param(
+        gateway(
+            server("*", number=80, protocol="HTTP"),
+            selector={**INGRESS, "topology.istio.io/cluster": "cluster1"},
+        ),
+        id="ingress-in-one-cluster",
     ),
     # setup/additional-setup/gateway: a tenant's own gateway pods.
     pytest.param(gateway(server("./*", number=8080, protocol="HTTP"), selector={"app": "my-gw"})),

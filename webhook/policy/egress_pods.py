@@ -33,6 +33,23 @@ SHARED_INSTALL_LABELS = frozenset(
     }
 )
 
+#: Labels istiod adds to every proxy's own labels before it matches a Gateway selector
+#: (xds/ads.go setTopologyLabels -> serviceregistry/util/label AugmentLabels: the cluster
+#: ID, the node name, the locality's region, zone and subzone, the network), so
+#: PushContext.mergeGateways' ``SubsetOf(proxy.Labels)`` sees them on the egress pods as
+#: on any other, with values (``topology.istio.io/cluster: Kubernetes`` by default) that
+#: the webhook cannot know to differ. A selector naming only these picks the egress pods.
+PROXY_TOPOLOGY_LABELS = frozenset(
+    {
+        "kubernetes.io/hostname",
+        "topology.istio.io/cluster",
+        "topology.istio.io/network",
+        "topology.istio.io/subzone",
+        "topology.kubernetes.io/region",
+        "topology.kubernetes.io/zone",
+    }
+)
+
 #: Labels whose value is the gateway's own name: the istio-egress chart sets
 #: service.istio.io/canonical-name to the gateway name (its ``app`` label), the `gateway`
 #: chart sets app.kubernetes.io/name to it and the gateway injection template copies it
@@ -49,10 +66,11 @@ def may_pick_egress_pods(selector: Mapping[str, str], egress: Mapping[str, str])
 
     Istio binds a Gateway to every gateway pod whose labels contain its selector
     (PushContext.mergeGateways: ``labels.Instance(selector).SubsetOf(proxy.Labels)``), and
-    the egress pods carry more labels than egressGateway.selector lists: those above. A
-    selector of egressGateway.selector's labels and these picks them (an empty one every
-    gateway pod); one that gives an egress label another value, names another gateway, or
-    names any other label is taken to pick other pods.
+    the egress pods carry more labels than egressGateway.selector lists: those above, and
+    the topology labels istiod adds to every proxy. A selector of egressGateway.selector's
+    labels and these picks them (an empty one every gateway pod); one that gives an egress
+    label another value, names another gateway, or names any other label is taken to pick
+    other pods.
     """
     for key, value in selector.items():
         if key in egress:
@@ -64,6 +82,6 @@ def may_pick_egress_pods(selector: Mapping[str, str], egress: Mapping[str, str])
         elif key == COMPONENT_LABEL:
             if value != EGRESS_COMPONENT:
                 return False
-        elif key not in SHARED_INSTALL_LABELS:
+        elif key not in SHARED_INSTALL_LABELS and key not in PROXY_TOPOLOGY_LABELS:
             return False
     return True
