@@ -8,6 +8,7 @@ import pytest
 
 from tests.unit.conftest import policy_from
 from tests.unit.gateway_objects import gateway, server
+from tests.unit.gateway_route_objects import CNN_POLICY
 from tests.unit.istio_objects import RULES_POLICY, RULES_POLICY_YAML, findings
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.rules.gateway_servers import RULE
@@ -148,6 +149,30 @@ def test_another_label_of_the_egress_pods_selects_them() -> None:
         )
     )
     assert _fields(obj, only_istio) == []  # a policy naming one label: taken as other pods
+
+
+#: Labels kube-gateway.yaml puts on the pods of the approved Gateway API egress gateway
+#: (CNN_POLICY: default/cnn-egress-gateway): an Istio Gateway naming them programs those
+#: pods (mergeGateways SubsetOf), AUTO_PASSTHROUGH there forwarding by SNI to every
+#: service the gateway sees.
+GATEWAY_API_EGRESS_PODS = [
+    pytest.param({"gateway.networking.k8s.io/gateway-name": "cnn-egress-gateway"}, id="name"),
+    pytest.param({"service.istio.io/canonical-name": "cnn-egress-gateway-istio"}, id="deployment"),
+    pytest.param({"gateway.istio.io/managed": "istio.io-gateway-controller"}, id="managed"),
+    pytest.param({"gateway.networking.k8s.io/gateway-class-name": "istio"}, id="class"),
+]
+
+
+@pytest.mark.parametrize("selector", GATEWAY_API_EGRESS_PODS)
+def test_a_gateway_api_egress_gateways_pods_are_egress_pods(selector: dict[str, str]) -> None:
+    obj = gateway(server("*", tls={"mode": "AUTO_PASSTHROUGH"}, number=15443), selector=selector)
+    assert _fields(obj, CNN_POLICY) == [HOST0, MODE0]
+
+
+def test_a_tenants_own_gateway_api_gateway_is_not() -> None:
+    # A classic Gateway programming the tenant's own Gateway API gateway's pods (by name).
+    selector = {"gateway.networking.k8s.io/gateway-name": "web"}
+    assert _fields(gateway(server("*", number=80, protocol="HTTP"), selector=selector)) == []
 
 
 ORDINARY = [

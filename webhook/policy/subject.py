@@ -233,8 +233,9 @@ class VirtualServiceSubject(Subject[VirtualServiceSpec]):
         if not isinstance(selector, dict):
             selector = {}
         pods = self.policy.policy.egress_gateway.selector
+        names = {ref.name for ref in self.policy.egress_gateway_refs}
         return all(isinstance(v, str) for v in selector.values()) and may_pick_egress_pods(
-            selector, pods
+            selector, pods, names
         )
 
     def captured_gateway_names(self, host: str) -> tuple[str, ...]:
