@@ -34,6 +34,7 @@ NAMES = frozenset({"istio-egressgateway", "cnn-egress-gateway"})
         pytest.param(
             {"gateway.networking.k8s.io/gateway-name": "cnn-egress-gateway"}, True, id="gw-api-name"
         ),
+        pytest.param({"istio.io/gateway-name": "cnn-egress-gateway"}, True, id="gw-api-name-1.23"),
         pytest.param(
             {"service.istio.io/canonical-name": "cnn-egress-gateway-istio"},
             True,

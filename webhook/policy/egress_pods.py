@@ -65,7 +65,11 @@ NAME_LABELS = frozenset({"app.kubernetes.io/name", "service.istio.io/canonical-n
 GATEWAY_API_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
 GATEWAY_API_MANAGED_LABEL = "gateway.istio.io/managed"
 GATEWAY_API_CONTROLLER = "istio.io-gateway-controller"
-GATEWAY_API_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+#: The labels whose value is the Gateway's name: Istio 1.21 to 1.23 set
+#: ``istio.io/gateway-name`` beside the Gateway API one.
+GATEWAY_API_NAME_LABELS = frozenset(
+    {"gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name"}
+)
 GATEWAY_API_DEPLOYMENT_SUFFIX = "-istio"
 
 #: The istio-egress chart's component label, and its value on the egress pods.
@@ -96,7 +100,7 @@ def may_pick_egress_pods(
         elif key in NAME_LABELS:
             if value not in egress.values() and value not in deployments:
                 return False
-        elif key == GATEWAY_API_NAME_LABEL:
+        elif key in GATEWAY_API_NAME_LABELS:
             if value not in gateway_names:
                 return False
         elif key == GATEWAY_API_MANAGED_LABEL:
