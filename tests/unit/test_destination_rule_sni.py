@@ -104,8 +104,34 @@ def _messages(obj: dict[str, Any]) -> list[str]:
             "not on the egress allowlist",
             id="apex-of-wildcard-entry",
         ),
+        # Door (domain fronting past the gateway): the CDN is reached directly (not in
+        # requireFor), the SNI names a host whose mesh traffic must use the gateway.
+        pytest.param(
+            destination_rule(CDN, trafficPolicy=tls("SIMPLE", "storage.googleapis.com")),
+            '"storage.googleapis.com" must use the egress gateway',
+            id="fronting-gateway-required-host",
+        ),
+        pytest.param(
+            destination_rule("*", trafficPolicy=tls("SIMPLE", "api.github.com")),
+            '"api.github.com" must use the egress gateway',
+            id="any-host-fronting-gateway-required-host",
+        ),
         # Ordinary.
         pytest.param(destination_rule(CDN, trafficPolicy=tls("SIMPLE", CDN)), None, id="own-host"),
+        # TLS origination for a gateway-required host by its own rule (applied at the egress
+        # gateway), or under a wildcard the gateway is required for throughout.
+        pytest.param(
+            destination_rule("api.github.com", trafficPolicy=tls("SIMPLE", "api.github.com")),
+            None,
+            id="gateway-required-own-host",
+        ),
+        pytest.param(
+            destination_rule(
+                "*.googleapis.com", trafficPolicy=tls("SIMPLE", "storage.googleapis.com")
+            ),
+            None,
+            id="gateway-required-wildcard",
+        ),
         pytest.param(
             destination_rule(CDN, trafficPolicy=tls("SIMPLE", "b.cdn.example.net")),
             None,

@@ -8,6 +8,7 @@ import pytest
 
 from tests.unit.conftest import policy_from
 from tests.unit.gateway_objects import gateway, server
+from tests.unit.gateway_route_objects import CNN_POLICY
 from tests.unit.istio_objects import RULES_POLICY, RULES_POLICY_YAML, findings
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.rules.gateway_servers import RULE
@@ -60,6 +61,22 @@ BYPASSES = [
         gateway(server("*"), selector={"app.kubernetes.io/part-of": "istio"}),
         [HOST0],
         id="every-istio-gateway-label",
+    ),
+    # istiod adds the cluster ID, node name and locality to every proxy's labels
+    # (ads.go setTopologyLabels, AugmentLabels) before mergeGateways matches: a selector
+    # of those alone programs the egress pods too.
+    pytest.param(
+        gateway(
+            server("*", tls={"mode": "AUTO_PASSTHROUGH"}, number=15443),
+            selector={"topology.istio.io/cluster": "Kubernetes"},
+        ),
+        [HOST0, MODE0],
+        id="cluster-id-selector",
+    ),
+    pytest.param(
+        gateway(server("evil.example.org"), selector={"kubernetes.io/hostname": "node-1"}),
+        [HOST0],
+        id="node-name-selector",
     ),
     pytest.param(gateway(server("./*")), [HOST0], id="own-namespace-any-host"),
     pytest.param(gateway(server("*"), selector=None), [HOST0], id="no-selector-every-gateway"),
@@ -134,6 +151,30 @@ def test_another_label_of_the_egress_pods_selects_them() -> None:
     assert _fields(obj, only_istio) == []  # a policy naming one label: taken as other pods
 
 
+#: Labels kube-gateway.yaml puts on the pods of the approved Gateway API egress gateway
+#: (CNN_POLICY: default/cnn-egress-gateway): an Istio Gateway naming them programs those
+#: pods (mergeGateways SubsetOf), AUTO_PASSTHROUGH there forwarding by SNI to every
+#: service the gateway sees.
+GATEWAY_API_EGRESS_PODS = [
+    pytest.param({"gateway.networking.k8s.io/gateway-name": "cnn-egress-gateway"}, id="name"),
+    pytest.param({"service.istio.io/canonical-name": "cnn-egress-gateway-istio"}, id="deployment"),
+    pytest.param({"gateway.istio.io/managed": "istio.io-gateway-controller"}, id="managed"),
+    pytest.param({"gateway.networking.k8s.io/gateway-class-name": "istio"}, id="class"),
+]
+
+
+@pytest.mark.parametrize("selector", GATEWAY_API_EGRESS_PODS)
+def test_a_gateway_api_egress_gateways_pods_are_egress_pods(selector: dict[str, str]) -> None:
+    obj = gateway(server("*", tls={"mode": "AUTO_PASSTHROUGH"}, number=15443), selector=selector)
+    assert _fields(obj, CNN_POLICY) == [HOST0, MODE0]
+
+
+def test_a_tenants_own_gateway_api_gateway_is_not() -> None:
+    # A classic Gateway programming the tenant's own Gateway API gateway's pods (by name).
+    selector = {"gateway.networking.k8s.io/gateway-name": "web"}
+    assert _fields(gateway(server("*", number=80, protocol="HTTP"), selector=selector)) == []
+
+
 ORDINARY = [
     # tasks/traffic-management/egress/egress-gateway: HTTP through the egress gateway.
     pytest.param(gateway(server("httpbin.org", number=80, protocol="HTTP")), id="egress-http"),
@@ -187,6 +228,14 @@ ORDINARY = [
             selector=INGRESS,
         ),
         id="secure-ingress",
+    ),
+    # An ingress gateway pinned to one cluster of a multicluster mesh: not the egress pods.
+    pytest.param(
+        gateway(
+            server("*", number=80, protocol="HTTP"),
+            selector={**INGRESS, "topology.istio.io/cluster": "cluster1"},
+        ),
+        id="ingress-in-one-cluster",
     ),
     # setup/additional-setup/gateway: a tenant's own gateway pods.
     pytest.param(gateway(server("./*", number=8080, protocol="HTTP"), selector={"app": "my-gw"})),

@@ -10,6 +10,7 @@ import pytest
 import webhook.policy.hosts as hosts_module
 from webhook.policy.hosts import (
     HostPatternError,
+    authority_host,
     host_problem,
     host_within,
     hosts_overlap,
@@ -186,3 +187,17 @@ def test_all_numeric_last_label_is_refused(host: str) -> None:
 
 def test_numeric_inner_labels_are_names() -> None:
     assert host_problem("1.2.3.4.nip.example.com") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "host"),
+    [
+        ("storage.googleapis.com", "storage.googleapis.com"),
+        ("API.GitHub.com:443", "api.github.com"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("a.example:port", "a.example:port"),
+    ],
+)
+def test_authority_host(value: str, host: str) -> None:
+    assert authority_host(value) == host

@@ -291,6 +291,54 @@ TO_GATEWAY = {"route": [dest(GATEWAY, 80)]}
             [],
             id="not-required-direct",
         ),
+        # Door (domain fronting): straight out to a host the gateway is not required for,
+        # asking it for one the gateway is required for (HTTPRewrite.authority,
+        # Headers.request): a front end serving both answers, around the gateway.
+        pytest.param(
+            virtual_service(
+                hosts=["a.cdn.example.net"],
+                http=[
+                    {
+                        "route": [dest("a.cdn.example.net", 443)],
+                        "rewrite": {"authority": "storage.googleapis.com"},
+                    }
+                ],
+            ),
+            ["spec.http[0].rewrite.authority"],
+            id="not-required-direct-fronting-required-host",
+        ),
+        pytest.param(
+            virtual_service(
+                hosts=["a.cdn.example.net"],
+                http=[
+                    {
+                        "route": [
+                            dest(
+                                "a.cdn.example.net",
+                                443,
+                                headers={"request": {"set": {"Host": "api.github.com:443"}}},
+                            )
+                        ]
+                    }
+                ],
+            ),
+            ["spec.http[0].route[0].headers.request.set[Host]"],
+            id="not-required-direct-host-header-required-host",
+        ),
+        # Ordinary: the same route asking for another name the gateway is not required for.
+        pytest.param(
+            virtual_service(
+                hosts=["a.cdn.example.net"],
+                http=[
+                    {
+                        "route": [dest("a.cdn.example.net", 443)],
+                        "rewrite": {"authority": "b.cdn.example.net"},
+                    }
+                ],
+            ),
+            [],
+            id="not-required-direct-rewrite-not-required",
+        ),
         # A VirtualService without hosts is a delegate: its context cannot be verified.
         pytest.param(
             virtual_service(http=[{"route": [dest("httpbin.org", 80)]}]),

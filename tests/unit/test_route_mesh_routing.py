@@ -115,6 +115,32 @@ def _mesh(
             [],
             id="service-parent-direct-to-host-not-gateway-required",
         ),
+        pytest.param(
+            _mesh(
+                service_parent("web"),
+                {
+                    "filters": [url_rewrite_host("b.cdn.example.net")],
+                    "backendRefs": [hostname("foo.cdn.example.net", 443)],
+                },
+            ),
+            RULES_POLICY,
+            [],
+            id="direct-host-not-gateway-required-rewritten-to-another",
+        ),
+        # Door (domain fronting): straight out to a host the gateway is not required for,
+        # with the Host rewritten to one it is required for.
+        pytest.param(
+            _mesh(
+                service_parent("web"),
+                {
+                    "filters": [url_rewrite_host("storage.googleapis.com")],
+                    "backendRefs": [hostname("foo.cdn.example.net", 443)],
+                },
+            ),
+            RULES_POLICY,
+            ["spec.rules[0].filters[0].urlRewrite.hostname"],
+            id="direct-host-fronting-gateway-required-host",
+        ),
         # Bypasses.
         pytest.param(
             _mesh(

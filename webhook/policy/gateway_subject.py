@@ -80,7 +80,8 @@ class GatewaySubject(Subject[GatewaySpec]):
         every gateway pod (egress_pods.may_pick_egress_pods), so its servers open egress.
         """
         egress = self.policy.policy.egress_gateway.selector
-        return may_pick_egress_pods(self.spec.selector or {}, egress)
+        names = {ref.name for ref in self.policy.egress_gateway_refs}
+        return may_pick_egress_pods(self.spec.selector or {}, egress, names)
 
     def server_hosts(self, index: int) -> list[ServerHost]:
         """The hosts of `servers[index]`, split as Istio reads them."""

@@ -185,3 +185,12 @@ def ip_in_networks(
     except ValueError:
         return False
     return any(net.version == n.version and net.subnet_of(n) for n in networks)  # type: ignore[arg-type]
+
+
+def authority_host(value: str) -> str:
+    """The lower-case host of a Host/:authority (or SNI) value, its ``:port`` dropped."""
+    name = value.strip().lower()
+    if name.startswith("["):
+        return name[1:].split("]", 1)[0]
+    head, sep, port = name.rpartition(":")
+    return head if sep and port.isdigit() and ":" not in head else name

@@ -11,6 +11,8 @@ from typing import Generic, TypeVar
 
 from webhook.policy.hosts import (
     MAX_NAME_LENGTH,
+    authority_host,
+    host_within,
     hosts_overlap,
     label_wildcard,
     parent_domains,
@@ -218,6 +220,20 @@ class CompiledPolicy:
             return remembered
         answer = any(hosts_overlap(host, pattern) for pattern in self.require_patterns)
         return self._requires_gateway.put(host, answer) if len(host) <= _MEMO_KEY_LENGTH else answer
+
+    def requires_gateway_throughout(self, host: str) -> bool:
+        """True when every name `host` matches must use the egress gateway, not merely
+        some (``*.googleapis.com`` overlaps a required ``storage.googleapis.com`` but is
+        not within it)."""
+        return self.require_all or any(host_within(host, p) for p in self.require_patterns)
+
+    def fronts_gateway_host(self, name: str) -> bool:
+        """True when `name` (a Host/:authority or SNI value; a port is ignored) is an
+        allowlisted external host whose mesh traffic must use the egress gateway: presenting
+        it on a connection that goes straight out reaches that host around the gateway
+        wherever one front end serves both (domain fronting)."""
+        host = authority_host(name)
+        return bool(self.entries_for(host)) and self.requires_gateway(host)
 
     def gateway_names_overlapping(self, host: str, limit: int = 3) -> tuple[str, ...]:
         """Up to `limit` allowlisted hosts (any namespace) that `host` overlaps and that must

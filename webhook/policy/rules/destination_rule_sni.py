@@ -9,8 +9,12 @@ from it (domain fronting: connect to an allowlisted host's addresses, ask for an
 name), and the egress gateway picks the Gateway server, and so the external host, from
 it (Istio's egress TLS origination task sets ``sni: edition.cnn.com`` on the egress
 gateway's rule). So the SNI must be one exact name: in the cluster, or allowlisted for
-the rule's namespace. The rule's own host does not change the verdict: a rule for
-``*`` presents the same SNI to every destination.
+the rule's namespace. The rule's own host does not change that verdict: a rule for
+``*`` presents the same SNI to every destination. It does decide one more: a host whose
+mesh traffic must use the egress gateway may be the SNI only of a rule whose host is in
+the cluster (the egress gateway's) or wholly gateway-required; on a rule for a host
+reached directly (``www.googleapis.com`` beside a required ``storage.googleapis.com``)
+it fronts the required host from that host's addresses, around the gateway.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ def check(subject: DestinationRuleSubject) -> Iterator[Violation]:
         if tls is None or not tls.sni or not tls.originates_tls:
             continue
         problem = sni_problem(subject, tls.sni)
+        if problem is None and _fronts_past_gateway(subject, tls.sni):
+            problem = (
+                f'"{tls.sni.lower()}" must use the egress gateway, and the rule\'s host '
+                f"{shown(subject.spec.host)} has destinations that go straight out"
+            )
         if problem is not None:
             yield Violation(
                 RULE,
@@ -41,3 +50,17 @@ def check(subject: DestinationRuleSubject) -> Iterator[Violation]:
                 f'allowlisted for namespace "{subject.namespace}" (usually the host itself) '
                 "or remove it",
             )
+
+
+def _fronts_past_gateway(subject: DestinationRuleSubject, sni: str) -> bool:
+    """True when a rule presents a gateway-required host's name to destinations the
+    sidecar reaches directly: its host is external and not wholly within
+    egressGateway.requireFor (the egress gateway's own rule, and one for the required host
+    itself, present it where the gateway is on the path)."""
+    host = subject.resolve(subject.spec.host)
+    return (
+        bool(host)
+        and subject.is_external(host)
+        and not subject.policy.requires_gateway_throughout(host)
+        and subject.policy.fronts_gateway_host(sni)
+    )

@@ -4,7 +4,12 @@ A leg applies to sidecars when its gateways include ``mesh`` (explicitly, by def
 or through a match without gateways). For such a leg carrying a host that
 egressGateway.requireFor covers, every destination must be the egress gateway Service:
 no weighted share elsewhere, no mirror, no authority or Host rewrite, no delegate the
-webhook cannot see. Any sidecar leg that sends to such a host directly is refused too.
+webhook cannot see. Any sidecar leg that sends to such a host directly is refused too,
+and so is a leg that goes straight out to a host the gateway is not required for while
+rewriting the Host/:authority (HTTPRewrite.authority, Headers.request) to one it is
+required for: the sidecar connects to the first host's addresses and asks for the
+second, which any front end serving both (a CDN, Google's front ends for
+``*.googleapis.com``) answers, around the gateway.
 
 A leg for an external-looking name that overlaps no gateway-required allowlist entry,
 routed only to in-cluster services, is inward routing (an ingress VirtualService also
@@ -46,6 +51,7 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
         if leg.inward and not captures:
             continue  # a name that is no way out, routed inward (ingress VS bound to mesh too)
         if names is None:
+            direct = False
             for target in leg.targets:
                 if target.external and policy.requires_gateway(target.host):
                     verb = "mirrors" if target.mirror else "sends"
@@ -54,6 +60,18 @@ def check(subject: VirtualServiceSubject) -> Iterator[Violation]:
                         target.field,
                         f'{verb} mesh traffic directly to external host "{target.raw_host}"; '
                         f'route it through the egress gateway "{gateway}"',
+                    )
+                elif target.external and not target.mirror and target.host != gateway:
+                    direct = True
+            for rewrite in leg.authority_rewrites if direct else ():
+                if policy.fronts_gateway_host(rewrite.value):
+                    yield Violation(
+                        RULE,
+                        rewrite.field,
+                        f"rewrites the authority of mesh traffic sent straight out to "
+                        f'"{rewrite.value}", a host whose mesh traffic must use the egress '
+                        f'gateway "{gateway}": a front end serving both would reach it around '
+                        "the gateway; remove the rewrite",
                     )
             continue
         for target in leg.targets:

@@ -20,7 +20,9 @@ gateway is not required for (the egress-control task's timeout route).
 
 Any sidecar route, whatever its parent, that sends or mirrors straight to a
 gateway-required external host (a ``Hostname`` backend, buildDestination) is refused,
-and no route may capture an egress gateway Service's own name. A `Service` parent's
+and no route may capture an egress gateway Service's own name; nor may a route that goes
+straight out to a host the gateway is not required for rewrite the Host to one it is
+required for (a front end serving both answers for it, around the gateway). A `Service` parent's
 route may not send or mirror to an egress gateway Service at all: its in-cluster name
 arrives on a gateway port whose routes other namespaces wrote, and a TCP server there
 forwards everything to the first VirtualService bound to it
@@ -34,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from webhook.policy.decision import Violation
-from webhook.policy.gateway_routes import Backend, GatewayRouteSubject, Parent
+from webhook.policy.gateway_routes import Backend, GatewayRouteSubject, Parent, Rule
 
 RULE = "route-mesh-routing"
 
@@ -58,6 +60,7 @@ def check(subject: GatewayRouteSubject) -> Iterator[Violation]:
             yield from _guarded(subject, parent, gateways)
             continue
         for rule in subject.rules:
+            yield from _fronting(subject, rule, gateways)
             for backend in rule.backends:
                 if backend.host in gateways:
                     yield Violation(
@@ -76,6 +79,28 @@ def check(subject: GatewayRouteSubject) -> Iterator[Violation]:
                         f'"{backend.raw}"; route it through the egress gateway '
                         f'"{subject.policy.egress_gateway_service}"',
                     )
+
+
+def _fronting(
+    subject: GatewayRouteSubject, rule: Rule, gateways: frozenset[str]
+) -> Iterator[Violation]:
+    """A rule sending straight out to a host the gateway is not required for, with a Host
+    rewrite (URLRewrite hostname, RequestHeaderModifier Host) to one it is required for:
+    a front end serving both answers for the second, around the gateway."""
+    if not any(
+        b.kind == "hostname" and b.external and not b.mirror and b.host not in gateways
+        for b in rule.backends
+    ):
+        return
+    for rewrite in rule.authority_rewrites:
+        if subject.policy.fronts_gateway_host(rewrite.value):
+            yield Violation(
+                RULE,
+                rewrite.field,
+                f'rewrites the Host of mesh traffic sent straight out to "{rewrite.value}", a '
+                "host whose mesh traffic must use the egress gateway: a front end serving both "
+                "would reach it around the gateway; remove the rewrite",
+            )
 
 
 def _gateway_required(subject: GatewayRouteSubject, backend: Backend) -> bool:
