@@ -228,6 +228,10 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _EventParser = PureStrictLoader
 
 
+#: How libyaml (from PyYAML 6.0.4's wheels on) says a document nests past its own limit.
+_LIBYAML_NESTING = "maximum nesting depth"
+
+
 def nesting_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
     """True when some mapping or list in `text` nests deeper than `limit` levels.
 
@@ -251,8 +255,11 @@ def nesting_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
                     return True
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
-        return False  # not valid YAML: composing will say where
+    except yaml.YAMLError as exc:
+        # libyaml 0.2.5 as PyYAML 6.0.4 bundles it stops at its own nesting limit: that is
+        # this answer, said the same way; anything else is not valid YAML, which
+        # composing will place
+        return _LIBYAML_NESTING in str(getattr(exc, "problem", None) or exc)
     finally:
         parser.dispose()
     return False
