@@ -179,11 +179,13 @@ class Servers(contextlib.AbstractContextManager["Servers"]):
             *extra,
         ]  # fmt: skip
         base = f"https://127.0.0.1:{port}"
+        # /readyz: with workers, ready once every one listens, so that the load's
+        # keep-alive connections are spread over all of them
         return self._spawn(
             "ours-profiled" if profile else f"ours-{workers}w",
             argv,
             f"{base}/validate",
-            f"{base}/healthz",
+            f"{base}/readyz",
         )
 
     def wait_for_policy(self, server: Server, sha256: str, timeout: float = 60.0) -> float:

@@ -26,6 +26,9 @@ from tests.integration.conftest import (
     load_manifests,
 )
 from webhook.errors import ExitCode
+from webhook.server.app import create_app, start
+from webhook.server.workers import Worker
+from webhook.settings import Settings
 
 WORKERS = 2
 
@@ -101,6 +104,13 @@ async def test_workers_share_the_port_reload_together_and_drain_on_sigterm(
 
     try:
         await wait_for("listening", WORKERS)
+        ready = json.loads(
+            await _request(
+                port, ca, "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )
+        )
+        assert ready["ready"] is True
+        assert ready["workers"]["listening"] == ready["workers"]["count"] == WORKERS
 
         # every worker answers reviews on the one port
         review = json.dumps(admission_review(load_manifests("denied")[0], uid="w")).encode()
@@ -182,3 +192,28 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
+
+
+async def test_a_worker_is_not_ready_until_every_worker_listens(
+    settings: Settings, test_ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    """The API server keeps its connections: made before a sibling listened, they would
+    all stay with this worker. /readyz waits for every worker's socket."""
+    worker = Worker(index=0, count=WORKERS, folder=tmp_path)
+    runner = await start(create_app(settings, worker), settings)
+    port = next(a[1] for a in runner.addresses if not isinstance(a, str))
+    ca = client_context(test_ca.cert_pem)
+    head = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    sibling = socket.socket(socket.AF_UNIX)
+    try:
+        alone = json.loads(await _request(port, ca, head))
+        assert alone["ready"] is False
+        assert alone["workers"] == {"count": WORKERS, "listening": 1, "this": 0}
+        # the sibling's metrics socket: what a worker opens once its port listens
+        sibling.bind(str(worker.socket_path(1)))
+        both = json.loads(await _request(port, ca, head))
+        assert both["ready"] is True
+        assert both["workers"]["listening"] == WORKERS
+    finally:
+        sibling.close()
+        await runner.cleanup()

@@ -19,6 +19,7 @@ from webhook.server.logs import DECISIONS
 from webhook.server.metrics import gather_workers, merge_workers
 from webhook.server.middlewares import REVIEW, STARTED, json_response
 from webhook.server.state import CERTIFICATE, CLUSTER_VIEW, IN_FLIGHT, METRICS, POLICY, WORKER
+from webhook.server.workers import Worker
 
 
 async def validate(request: web.Request) -> web.Response:
@@ -146,10 +147,21 @@ async def readyz(request: web.Request) -> web.Response:
     draining = request.app[IN_FLIGHT].draining
     view = request.app.get(CLUSTER_VIEW)
     # With a view, not ready until its first full list: coverage could not be judged.
-    ready = not draining and (view is None or view.synced)
+    # With workers, not until every one listens: the API server keeps its connections
+    # for minutes, and those made before a worker listened all stay with the others.
+    worker = request.app.get(WORKER)
+    listening = _workers_listening(worker) if worker is not None else None
+    ready = (
+        not draining
+        and (view is None or view.synced)
+        and (worker is None or listening == worker.count)
+    )
     detail: dict[str, Any] = {
         "ready": ready,
         "mode": "cluster-view" if view is not None else "per-object",
+        "workers": None
+        if worker is None
+        else {"count": worker.count, "listening": listening, "this": worker.index},
         "clusterView": view.status() if view is not None else None,
         "policy": {
             "path": str(policy.path),
@@ -174,6 +186,11 @@ async def readyz(request: web.Request) -> web.Response:
         },
     }
     return web.json_response(detail, status=200 if ready else 503)
+
+
+def _workers_listening(worker: Worker) -> int:
+    """How many workers listen: each opens its metrics socket once its port listens."""
+    return sum(1 for i in range(worker.count) if worker.socket_path(i).is_socket())
 
 
 async def metrics(request: web.Request) -> web.Response:
