@@ -96,7 +96,7 @@ egressGateway:
   requireFor: [edition.cnn.com, "*.wikipedia.org", istio.io, nginx.example.com,
                acme-v02.api.letsencrypt.org]
 exemptNamespaces: [istio-system]
-internalNetworks: [10.244.0.0/16, 10.96.0.0/12]
+internalNetworks: [10.244.0.0/16, 10.96.0.0/12, "fd00:10:244::/56", "fd00:10:96::/112"]
 """
 
 ORDINARY_POLICY: CompiledPolicy = policy_from(ORDINARY_POLICY_YAML)
