@@ -137,10 +137,6 @@ REFUSED: dict[str, str] = {
     # (buildSidecarOutboundListeners, pilot/pkg/networking/core/listener.go), so an SE in
     # prod-us1 for a gateway-required host loses its egress-gateway route on 9080.
     "sidecar-ports/Sidecar/prod-us1/ratings": "sidecar-egress-listeners",
-    # "none" takes the Service out of the waypoint its namespace is bound to (getUseWaypoint,
-    # ambient/waypoints.go); the Service table keeps it refused (test_external_name
-    # "waypoint-none"), a named waypoint is admitted.
-    "istio-gateway-api-tasks/Service/bookinfo/ratings": "routing-labels",
     # The mTLS task's nginx runs in the unmeshed mesh-external namespace; an external
     # host's endpoint at an in-cluster name hands its traffic to a pod no egress policy
     # governs (test_service_entry_endpoints "endpoint-in-cluster"). A real nginx.example.com
