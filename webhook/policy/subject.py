@@ -129,6 +129,11 @@ class Subject(Generic[SpecT]):
         """Lower-case hosts the object makes usable in every namespace it is exported to."""
         return ()
 
+    def applies_within(self) -> frozenset[str] | None:
+        """Namespaces outside which the object acts on nothing, whatever its exportTo (None:
+        exportTo alone decides)."""
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceEntrySubject(Subject[ServiceEntrySpec]):
