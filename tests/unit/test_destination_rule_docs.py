@@ -34,12 +34,36 @@ def _export_fields(obj: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize(
     ("obj", "fields"),
     [
-        # Door: exported (the default is every namespace), the rule applies to other
-        # namespaces' traffic for payments' services, with payments' restricted names.
+        # Exported by default, a rule for an exact restricted host still applies only to
+        # ServiceEntries for that host (PushContext.destinationRule picks rules by the
+        # service's hostname), which export-scope keeps within payments and istio-system.
         pytest.param(
             destination_rule("db.example.com", "payments", trafficPolicy=tls("SIMPLE")),
-            ["spec.exportTo"],
+            [],
             id="restricted-host-default-export",
+        ),
+        pytest.param(
+            destination_rule(
+                "db.example.com", "payments", trafficPolicy=tls("SIMPLE", "db.example.com")
+            ),
+            [],
+            id="restricted-host-own-sni-default-export",
+        ),
+        # Door: an unrestricted host's rule applies to other namespaces' traffic for payments'
+        # entry of that host (exported everywhere), presenting payments' restricted name.
+        pytest.param(
+            destination_rule(
+                "api.github.com", "payments", trafficPolicy=tls("SIMPLE", "db.example.com")
+            ),
+            ["spec.exportTo"],
+            id="unrestricted-host-restricted-sni-default-export",
+        ),
+        pytest.param(
+            destination_rule(
+                "*.example.com", "payments", trafficPolicy=tls("SIMPLE", "db.example.com")
+            ),
+            ["spec.exportTo"],
+            id="wildcard-host-restricted-sni-default-export",
         ),
         pytest.param(
             destination_rule(

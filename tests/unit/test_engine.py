@@ -124,6 +124,24 @@ def test_spec_of_the_wrong_type_is_a_denial(spec: Any) -> None:
     assert decision.rules_hit == ("schema",)
 
 
+@pytest.mark.parametrize("field", ["labels", "annotations"])
+def test_null_labels_or_annotations_are_none(field: str) -> None:
+    # Helm renders an empty `annotations:` (samples/addons/kiali.yaml); the API server
+    # decodes null into a nil map, so the object it sends has no such key.
+    ok = tls_service_entry("api.github.com")
+    assert decide({**ok, "metadata": {**ok["metadata"], field: None}}).allowed
+    bad = decide({**BAD, "metadata": {**BAD["metadata"], field: None}})
+    assert bad.rules_hit == ("service-entry-hosts",)
+
+
+@pytest.mark.parametrize("value", ["a string", ["list"], 42])
+def test_labels_or_annotations_of_the_wrong_type_are_a_denial(value: Any) -> None:
+    ok = tls_service_entry("api.github.com")
+    decision = decide({**ok, "metadata": {**ok["metadata"], "annotations": value}})
+    assert not decision.allowed
+    assert decision.rules_hit == ("schema",)
+
+
 def test_unknown_route_field_is_refused() -> None:
     obj = {
         "apiVersion": "networking.istio.io/v1",

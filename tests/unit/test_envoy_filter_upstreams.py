@@ -283,6 +283,18 @@ BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["name", "typed_config.@type"],
     ),
     (
+        "inbound tcp_proxy sent to the cluster a client's SNI names (outbound|443||host)",
+        inbound(
+            filter_value(
+                "envoy.filters.network.sni_cluster",
+                "envoy.extensions.filters.network.sni_cluster.v3.SniCluster",
+            ),
+            apply_to="NETWORK_FILTER",
+            operation="INSERT_FIRST",
+        ),
+        ["name", "typed_config.@type"],
+    ),
+    (
         "outbound upstream SNI set by filter state (domain fronting)",
         envoy_filter(
             patch(

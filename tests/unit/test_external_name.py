@@ -146,10 +146,10 @@ BYPASSES = [
         id="network-gateway-label",
     ),
     pytest.param(
-        service(selector=SELECTOR, ports=HTTP, labels={"istio.io/use-waypoint": "none"}),
+        external_name("static.cdn.example.net", 443, labels={"istio.io/use-waypoint": "none"}),
         "routing-labels",
         "waypoint",
-        id="waypoint-none",
+        id="external-name-waypoint-none",
     ),
     pytest.param(
         service(selector=SELECTOR, ports=HTTP, annotations={"internal.istio.io/x": "y"}),
@@ -161,6 +161,12 @@ BYPASSES = [
 
 ORDINARY = [
     pytest.param(service(selector=SELECTOR, ports=HTTP), id="cluster-ip"),
+    # no waypoint (GetUseWaypoint isNone): its traffic goes to its endpoints, as in a
+    # namespace without a waypoint
+    pytest.param(
+        service(selector=SELECTOR, ports=HTTP, labels={"istio.io/use-waypoint": "none"}),
+        id="waypoint-none",
+    ),
     pytest.param(service(selector=SELECTOR, ports=HTTP, clusterIP="None"), id="headless"),
     pytest.param(service(type="NodePort", selector=SELECTOR, ports=HTTP), id="node-port"),
     pytest.param(

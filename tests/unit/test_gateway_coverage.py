@@ -486,3 +486,21 @@ def test_a_route_change_with_a_stale_view_is_refused() -> None:
     decision = _decide(route, [HTTP_SE, route], operation="DELETE", stale="not synced")
     assert not decision.allowed
     assert "view of the cluster is stale" in decision.message()
+
+
+def test_a_socket_only_entry_owes_no_coverage_even_when_every_host_needs_the_gateway() -> None:
+    # requireFor "*": every host is gateway-required, but a STATIC entry whose endpoints are
+    # all unix sockets in the caller's pod sends nothing out (mesh_workloads.py).
+    policy = policy_from(RULES_POLICY_YAML.replace("requireFor: [", 'requireFor: ["*", '))
+    uds = {"address": "unix:///var/run/example/socket"}
+    entry = tls_service_entry(
+        "example.unix.local", resolution="STATIC", endpoints=[uds], namespace="payments"
+    )
+    assert _decide(entry, [], policy=policy).allowed
+    leaking = tls_service_entry(
+        "example.unix.local",
+        resolution="STATIC",
+        endpoints=[uds, {"address": "192.168.1.10"}],
+        namespace="payments",
+    )
+    assert not _decide(leaking, [], policy=policy).allowed

@@ -69,3 +69,62 @@ def test_vm_service_entries(obj: dict[str, Any], allowed: bool) -> None:
     assert decision.handled
     assert "schema" not in decision.rules_hit
     assert decision.allowed is allowed, decision.message()
+
+
+UDS = [{"address": "unix:///var/run/example/socket"}]
+
+
+def _socket_entry(host: str = "example.unix.local", **spec: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "location": "MESH_EXTERNAL",
+        "resolution": "STATIC",
+        "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+        "endpoints": UDS,
+        **spec,
+    }
+    fields = {k: v for k, v in fields.items() if v is not None}
+    return service_entry(hosts=[host], **fields)
+
+
+@pytest.mark.parametrize(
+    ("obj", "allowed"),
+    [
+        # Ordinary: the ServiceEntry reference's unix-domain-socket-example (a pipe address
+        # in the caller's own pod: BuildAddress, pilot/pkg/networking/util/util.go).
+        pytest.param(_socket_entry(), True, id="uds-only"),
+        pytest.param(_socket_entry(location="MESH_INTERNAL"), True, id="uds-mesh-internal"),
+        pytest.param(
+            _socket_entry(endpoints=[*UDS, {"address": "unix://@abstract"}]), True, id="two-uds"
+        ),
+        # Doors nearby: an IP or name endpoint beside the socket leaves the pod; a network
+        # is another network's gateway; addresses bind listeners; an allowlisted (or
+        # in-cluster, or the gateway's) name would be captured from its real destination;
+        # NONE and DNS are not the socket; a selector brings other endpoints.
+        pytest.param(_socket_entry(endpoints=[*UDS, {"address": "8.8.8.8"}]), False, id="uds-ip"),
+        pytest.param(
+            _socket_entry(endpoints=[*UDS, {"address": "evil.example.org"}], resolution="DNS"),
+            False,
+            id="uds-and-name-dns",
+        ),
+        pytest.param(
+            _socket_entry(endpoints=[{**UDS[0], "network": "n2"}]), False, id="uds-network"
+        ),
+        pytest.param(_socket_entry(addresses=["8.8.8.8"]), False, id="uds-addresses"),
+        pytest.param(_socket_entry("api.github.com"), False, id="uds-allowlisted-host"),
+        pytest.param(_socket_entry("*.unix.local"), False, id="uds-wildcard"),
+        pytest.param(_socket_entry("Example.unix.local"), False, id="uds-upper-case"),
+        pytest.param(
+            _socket_entry("reviews.default.svc.cluster.local"), False, id="uds-in-cluster-name"
+        ),
+        pytest.param(_socket_entry(resolution=None), False, id="uds-resolution-none"),
+        pytest.param(
+            _socket_entry(workloadSelector={"labels": {"app": "x"}}), False, id="uds-selector"
+        ),
+        pytest.param(_socket_entry(endpoints=[]), False, id="no-endpoints"),
+    ],
+)
+def test_socket_service_entries(obj: dict[str, Any], allowed: bool) -> None:
+    decision = decide(obj)
+    assert decision.handled
+    assert "schema" not in decision.rules_hit
+    assert decision.allowed is allowed, decision.message()

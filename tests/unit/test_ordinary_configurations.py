@@ -31,8 +31,8 @@ allowlist:
     ports: [{number: 443}]
   - host: "*.wikipedia.org"
     ports: [{number: 443}]
-  - host: wikipedia.org               # "Egress Control for TCP" and the Endpoints task
-    ports: [{number: 443}]
+  - host: wikipedia.org               # "Egress Control for TCP" and the Endpoints task; 80: the
+    ports: [{number: 80}, {number: 443}]  # VirtualService reference's external-svc-wikipedia
     cidrs: [91.198.174.192/27, 103.102.166.224/27, 198.35.26.96/27, 208.80.153.224/27,
             208.80.154.224/27]
   - host: istio.io
@@ -82,12 +82,21 @@ allowlist:
     cidrs: [13.229.188.59/32, 13.250.177.223/32, 140.82.112.0/20, 18.194.104.89/32,
             18.195.85.27/32, 185.199.108.0/22, 192.30.252.0/22, 23.20.92.3/32,
             35.159.8.160/32, 52.74.223.119/32, 54.166.52.62/32, 54.87.5.173/32]
+  - host: reviews.com                 # the VirtualService reference's reviews-route-two-domains
+    ports: [{number: 80}]
+  - host: dev.reviews.com
+    ports: [{number: 80}]
+  - host: vm1.vpc01.corp.net          # the WorkloadEntry reference: a VM named by DNS
+    ports: [{number: 8080}]
+  - host: acme-v02.api.letsencrypt.org  # cert-manager's ACME client, through the egress gateway
+    ports: [{number: 443, protocols: [TLS]}]
 egressGateway:
   service: istio-egressgateway.istio-system.svc.cluster.local
   gateways: [istio-system/istio-egressgateway]
-  requireFor: [edition.cnn.com, "*.wikipedia.org", istio.io, nginx.example.com]
+  requireFor: [edition.cnn.com, "*.wikipedia.org", istio.io, nginx.example.com,
+               acme-v02.api.letsencrypt.org]
 exemptNamespaces: [istio-system]
-internalNetworks: [10.244.0.0/16, 10.96.0.0/12]
+internalNetworks: [10.244.0.0/16, 10.96.0.0/12, "fd00:10:244::/56", "fd00:10:96::/112"]
 """
 
 ORDINARY_POLICY: CompiledPolicy = policy_from(ORDINARY_POLICY_YAML)
@@ -128,10 +137,6 @@ REFUSED: dict[str, str] = {
     # (buildSidecarOutboundListeners, pilot/pkg/networking/core/listener.go), so an SE in
     # prod-us1 for a gateway-required host loses its egress-gateway route on 9080.
     "sidecar-ports/Sidecar/prod-us1/ratings": "sidecar-egress-listeners",
-    # "none" takes the Service out of the waypoint its namespace is bound to (getUseWaypoint,
-    # ambient/waypoints.go); the Service table keeps it refused (test_external_name
-    # "waypoint-none"), a named waypoint is admitted.
-    "istio-gateway-api-tasks/Service/bookinfo/ratings": "routing-labels",
     # The mTLS task's nginx runs in the unmeshed mesh-external namespace; an external
     # host's endpoint at an in-cluster name hands its traffic to a pod no egress policy
     # governs (test_service_entry_endpoints "endpoint-in-cluster"). A real nginx.example.com
@@ -163,6 +168,32 @@ REFUSED: dict[str, str] = {
     # (the namespace's Services, then the node's domains and the root), so it names no one
     # host; an in-cluster FQDN or an allowlisted registry is admitted (test_wasm_plugin_url).
     "request-authentication-wasm/WasmPlugin/istio-ingress/openid-connect-oci": "wasm-plugin-url",
+    # ext_authz's grpc_service names a cluster by name: any cluster the proxy has, an external
+    # host's own outbound|443||host among them, gets every request's headers, around the
+    # egress gateway (README: envoy-filter-upstreams). CUSTOM AuthorizationPolicy with a
+    # mesh-config extension provider is the platform's way.
+    "envoy-filter-reference/EnvoyFilter/myns/myns-ext-authz": "envoy-filter-upstreams",
+    "envoy-filter-reference/EnvoyFilter/myns/mysvc-ext-authz": "envoy-filter-upstreams",
+    # A Wasm filter (here the null VM's compiled-in attributegen): the webhook cannot tell
+    # which built-in plugins the proxy has, and istio-proxy has shipped one that exported to
+    # Google's APIs itself (stackdriver); modules can dispatch_http_call any cluster.
+    "envoy-filter-reference/EnvoyFilter/myns/reviews-request-operation": "envoy-filter-upstreams",
+    # README: LISTENER_FILTER is refused in any context. proxy_protocol on the inbound
+    # listener takes the connection's destination from the client's PROXY header, and that
+    # address is what the ORIGINAL_DST InboundPassthroughCluster dials; the webhook does
+    # not follow which listener filters are harmless.
+    "envoy-filter-reference/EnvoyFilter/myns/listener-filter-example": "envoy-filter-patches",
+    # *.wikipedia.org must use the egress gateway; this sends it to an in-cluster firewall
+    # instead (admitted when the host is not in requireFor).
+    "service-entry-reference-more/VirtualService/default/tls-routing": "mesh-routing",
+    # A backendRef kind Istio does not route (it answers 500) is another controller's:
+    # Envoy Gateway's Backend, say, reaches any FQDN or IP (README: route-backends).
+    "gateway-api-examples/HTTPRoute/default/default-match-route": "route-backends",
+    # A VM on another network is reached through that network's gateway (README: multi-network
+    # VMs are refused; exempt the namespace if the mesh spans networks).
+    "workload-entry-reference/WorkloadEntry/default/foo-workloads-cluster-2": (
+        "workload-entry-endpoint"
+    ),
 }
 
 #: Pages whose objects need a policy other than ORDINARY_POLICY.

@@ -143,9 +143,11 @@ def _service(labels: dict[str, str], **spec: object) -> dict[str, object]:
             ),
             False,
         ),
-        (_service({"istio.io/use-waypoint": "none"}), True),  # leaves the namespace's waypoint
+        # no waypoint (GetUseWaypoint isNone): straight to the endpoints, as in a namespace
+        # without one; ingress gateways then call the namespace's waypoint, if any
+        (_service({"istio.io/use-waypoint": "none"}), False),
         (_service({"istio.io/use-waypoint-namespace": "wp"}), True),
-        (_service({"istio.io/ingress-use-waypoint": "true"}), True),
+        (_service({"istio.io/ingress-use-waypoint": "true"}), False),
         (
             _service(
                 {"istio.io/use-waypoint": "waypoint", "istio.io/ingress-use-waypoint": "true"}
@@ -181,7 +183,24 @@ def _service(labels: dict[str, str], **spec: object) -> dict[str, object]:
             ),
             False,
         ),
-        (_service({"istio.io/use-waypoint": "none", "istio.io/use-waypoint-canary": "w"}), True),
+        (_service({"istio.io/use-waypoint": "none", "istio.io/use-waypoint-canary": "w"}), False),
+        # an ExternalName alias keeps the rule for none and ingress-use-waypoint too
+        (
+            _service(
+                {"istio.io/use-waypoint": "none"},
+                type="ExternalName",
+                externalName="api.github.com",
+            ),
+            True,
+        ),
+        (
+            _service(
+                {"istio.io/ingress-use-waypoint": "true"},
+                type="ExternalName",
+                externalName="api.github.com",
+            ),
+            True,
+        ),
         (
             _service(
                 {"istio.io/use-waypoint-canary": "waypoint-v2"},

@@ -74,6 +74,36 @@ BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["spec.egress[0].port"],
     ),
     (
+        "a direct host's listener on a port its entry does not open",
+        sidecar(egress=[listener(8443, "TLS", "*/assets.cdn.example.net")]),
+        ["spec.egress[0].port"],
+    ),
+    (
+        "a direct host's listener that also imports a gateway-required host",
+        sidecar(egress=[listener(443, "TLS", "*/assets.cdn.example.net", "*/api.github.com")]),
+        ["spec.egress[0].port"],
+    ),
+    (
+        "a wildcard that overlaps a gateway-required host (*.googleapis.com)",
+        sidecar(egress=[listener(443, "TLS", "*/*.googleapis.com")]),
+        ["spec.egress[0].port"],
+    ),
+    (
+        "a host off the allowlist",
+        sidecar(egress=[listener(443, "TLS", "*/evil.example.org")]),
+        ["spec.egress[0].port"],
+    ),
+    (
+        "a host spelled in another case (imports compare case-sensitively)",
+        sidecar(egress=[listener(443, "TLS", "*/Assets.cdn.example.net")]),
+        ["spec.egress[0].port"],
+    ),
+    (
+        "HTTP_PROXY over a direct host: it imports every port (needsPortMatch)",
+        sidecar(egress=[listener(443, "HTTP_PROXY", "*/assets.cdn.example.net")]),
+        ["spec.egress[0].port"],
+    ),
+    (
         "istio.io sidecar reference (ratings): HTTP 9080 over a namespace's imports",
         sidecar(
             "prod-us1",
@@ -136,6 +166,28 @@ ORDINARY: list[tuple[str, dict[str, Any]]] = [
         ),
     ),
     ("a Sidecar that only selects pods", sidecar(workloadSelector={"labels": {"app": "a"}})),
+    (
+        "sidecar reference (no-ip-tables): a loopback port for one host that needs no gateway",
+        sidecar(
+            egress=[
+                {
+                    **listener(443, "TLS", "*/assets.cdn.example.net"),
+                    "captureMode": "NONE",
+                    "bind": "127.0.0.1",
+                }
+            ]
+        ),
+    ),
+    (
+        "a port listener over in-cluster names only",
+        sidecar(
+            egress=[
+                listener(9080, "HTTP", "prod-us1/ratings.prod-us1.svc.cluster.local"),
+                listener(8080, "HTTP", "./*.svc.cluster.local", "~istio-system/*"),
+                {"hosts": ["./*"]},
+            ]
+        ),
+    ),
 ]
 
 

@@ -44,7 +44,7 @@ from pydantic import ValidationError
 from webhook.policy.gateway_routes import egress_gateway_services, rules_of
 from webhook.policy.hosts import host_within, wildcard_suffix
 from webhook.policy.index import CompiledPolicy
-from webhook.policy.mesh_workloads import names_mesh_workloads
+from webhook.policy.mesh_workloads import names_local_sockets, names_mesh_workloads
 from webhook.policy.names import resolve_service_host
 from webhook.policy.routes import Leg, legs_of
 from webhook.policy.view import (
@@ -125,6 +125,22 @@ def guarded_ports(entry: Object, policy: CompiledPolicy) -> list[GuardedPort]:
         policy=policy,
     ):
         return []  # names its namespace's mesh workloads: nothing leaves
+    endpoints = spec.get("endpoints") if isinstance(spec, dict) else None
+    if isinstance(spec, dict) and names_local_sockets(
+        hosts,
+        resolution=spec.get("resolution") or "NONE",
+        selects_workloads=spec.get("workloadSelector") is not None,
+        has_addresses=bool(spec.get("addresses")),
+        endpoints=[
+            (str(e.get("address") or ""), str(e.get("network") or ""))
+            for e in endpoints
+            if isinstance(e, dict)
+        ]
+        if isinstance(endpoints, list) and all(isinstance(e, dict) for e in endpoints)
+        else [],
+        policy=policy,
+    ):
+        return []  # sockets in the caller's own pod: nothing leaves
     return [
         GuardedPort(host, number, protocol)
         for host in hosts

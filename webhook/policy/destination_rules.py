@@ -75,6 +75,28 @@ class DestinationRuleSubject(Subject[DestinationRuleSpec]):
             return ["."]
         return self.spec.export_to
 
+    def applies_within(self) -> frozenset[str] | None:
+        """For an exact external host that every allowlist entry restricts to some
+        namespaces: those namespaces, this one and the egress gateway's.
+
+        Istio picks a rule for a service by the service's hostname, from the client's own
+        namespace, then the service's, then the root namespace (`PushContext.destinationRule`
+        in pilot/pkg/model/push_context.go), so wherever an exported rule for an exact
+        host applies, it applies to a ServiceEntry for that very host. Such entries are
+        declared only where the allowlist gives the host, and export-scope keeps each
+        within the namespaces its entries allow and the egress gateway's: so is the rule,
+        whatever its own exportTo. (A wildcard host, or an unrestricted one, reaches the
+        services of hosts the allowlist gives every namespace.)
+        """
+        host = self.resolve(self.spec.host)
+        if not host or host.startswith("*") or not self.is_external(host):
+            return None
+        found = self.policy.entries_for(host)
+        if not found or any(e.namespaces is None for e in found):
+            return None
+        namespaces = {ns for e in found for ns in e.namespaces or ()}
+        return frozenset({self.namespace, *namespaces, *self.policy.egress_gateway_namespaces})
+
     def exported_hosts(self) -> Sequence[str]:
         """The external names the rule applies to or sends: its host, SNI and tunnel targets.
 

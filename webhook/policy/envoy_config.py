@@ -66,6 +66,9 @@ UPSTREAM_EXTENSIONS: dict[str, str] = {
     "ratelimit": "calls a rate limit service of its own (local_ratelimit does not)",
     "rate_limit_quota": "calls a rate limit quota service of its own",
     "tcp_proxy": "forwards connections to a cluster of its own choosing",
+    # sni_cluster sets envoy.tcp_proxy.cluster to the client's TLS SNI: before an inbound
+    # tcp_proxy, a client naming "outbound|443||<host>" is dialled there by the proxy itself.
+    "sni_cluster": "sends each TLS connection to whichever cluster its SNI names",
     "udp_proxy": "forwards datagrams to a cluster of its own choosing",
     "original_dst": "forwards to whatever address the connection was headed for",
     "redis_proxy": "routes commands to clusters of its own choosing",

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from webhook.policy.egress_pods import may_pick_egress_pods
 from webhook.policy.index import CompiledPolicy
-from webhook.policy.mesh_workloads import names_mesh_workloads
+from webhook.policy.mesh_workloads import names_local_sockets, names_mesh_workloads
 from webhook.policy.model import AllowlistEntry
 from webhook.policy.names import is_in_cluster, resolve_service_host
 from webhook.policy.routes import Leg, legs_of
@@ -133,6 +133,11 @@ class Subject(Generic[SpecT]):
         """Lower-case hosts the object makes usable in every namespace it is exported to."""
         return ()
 
+    def applies_within(self) -> frozenset[str] | None:
+        """Namespaces outside which the object acts on nothing, whatever its exportTo (None:
+        exportTo alone decides)."""
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceEntrySubject(Subject[ServiceEntrySpec]):
@@ -161,6 +166,23 @@ class ServiceEntrySubject(Subject[ServiceEntrySpec]):
                 resolution=spec.effective_resolution,
                 selects_workloads=spec.workload_selector is not None,
                 lists_endpoints=bool(spec.endpoints or spec.addresses),
+                policy=self.policy,
+            )
+        return bool(self.memo[key])
+
+    @property
+    def names_local_sockets(self) -> bool:
+        """True when the entry's endpoints are all unix sockets in the caller's own pod
+        (webhook/policy/mesh_workloads.py): its hosts are then no egress."""
+        key = ("names_local_sockets",)
+        if key not in self.memo:
+            spec = self.spec
+            self.memo[key] = names_local_sockets(
+                spec.hosts,
+                resolution=spec.effective_resolution,
+                selects_workloads=spec.workload_selector is not None,
+                has_addresses=bool(spec.addresses),
+                endpoints=[(e.address or "", e.network or "") for e in spec.endpoints],
                 policy=self.policy,
             )
         return bool(self.memo[key])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: The API group and versions the webhook checks.
 ISTIO_NETWORKING_GROUP = "networking.istio.io"
@@ -40,6 +40,15 @@ class ObjectMeta(BaseModel):
     namespace: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("labels", "annotations", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        # Helm charts render an empty `annotations:` key (Kiali's and Loki's Services in
+        # istio/istio samples/addons): YAML null. ObjectMeta.Labels and .Annotations are
+        # Go maps (k8s.io/apimachinery meta/v1 types.go), which encoding/json decodes from
+        # null as nil, and the API server stores and sends no key at all: null is "none".
+        return {} if value is None else value
 
 
 def any_field() -> Any:

@@ -2,7 +2,8 @@
 
 An HTTP filter runs in whatever context it is placed, and some open their own upstream
 connections: Lua's `httpCall`, Wasm's `dispatch_http_call`, ext_authz/ext_proc services,
-the dynamic forward proxy, tap sinks, global rate limit services, OAuth2 and JWKS fetches,
+the dynamic forward proxy, sni_cluster (the client's SNI names the tcp_proxy's cluster), tap
+sinks, global rate limit services, OAuth2 and JWKS fetches,
 the AWS filters' credential fetches, and tracers set on an inbound HTTP connection manager
 (X-Ray's DaemonBrokerImpl sends spans over a UDP socket of its own to `daemon_endpoint`,
 an address no cluster names; OpenCensus exporters dial theirs). `set_filter_state` (HTTP

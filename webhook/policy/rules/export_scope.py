@@ -9,6 +9,11 @@ destination_rule.proto ("~" exports nowhere); an empty list takes the mesh defau
 push_context.go, ``exportToDefaults``). A Service's scope is its
 ``networking.istio.io/exportTo`` annotation (pilot/pkg/serviceregistry/kube/conversion.go).
 
+An object may act in fewer namespaces than its exportTo names (`Subject.applies_within`):
+a DestinationRule for an exact restricted host applies only to ServiceEntries for that
+host, which are themselves kept within the namespaces allowed to use it, so its default
+exportTo shares nothing (destination_rules.py).
+
 A ServiceEntry hands every namespace it is exported to the whole service: each of its
 ports (and targetPorts, endpoint port maps) and addresses (push_context.go
 ``ServiceIndex``: one Service per hostname and visible namespace; the sidecars there get
@@ -51,6 +56,9 @@ def check(subject: Subject[Any]) -> Iterator[Violation]:
     if allowed is None:
         return
     allowed |= {subject.namespace, *subject.policy.egress_gateway_namespaces}
+    within = subject.applies_within()
+    if within is not None and within <= allowed:
+        return  # it acts only where every name it uses is allowed (a DestinationRule's host)
     requested = export_to if export_to else ["*"]
     for k, target in enumerate(requested):
         namespace = subject.namespace if target == "." else target

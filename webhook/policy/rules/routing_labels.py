@@ -9,14 +9,19 @@ Istio: the ``istio.io/use-waypoint`` label (istio/api label package,
 pilot/pkg/serviceregistry/kube/controller/ambient/waypoints.go.
 
 An in-cluster Service (any type but ``ExternalName``) may name any waypoint (with its
-namespace, and ``istio.io/ingress-use-waypoint``), but not ``none``: the waypoint
+namespace, and ``istio.io/ingress-use-waypoint``), or ``none``: the waypoint
 only forwards the Service's own traffic to its endpoints (checked by endpoint-addresses)
 or to the backends of the routes attached to it (checked as routes), so the waypoint
 keys open nothing there; this is how the ambient docs label Services
-(docs/ambient/usage/waypoint/). ``none`` would take the Service out of the waypoint its
-namespace is bound to, and an ``ExternalName`` Service is an alias for an outside host:
-both keep the general rule. So may its canary (below) when its primary comes from its
-namespace: the canary takes a share of the same traffic (ResolveUseWaypointCanary).
+(docs/ambient/usage/waypoint/). ``none`` (GetUseWaypoint's isNone) leaves the Service with
+no waypoint, so its traffic goes straight to those same endpoints: the state of every
+Service in a namespace without a waypoint, or whose waypoint is for workloads only
+(fetchWaypointForService returns none for it), which the webhook admits unlabelled. A
+bare ``istio.io/ingress-use-waypoint`` (ingressUseWaypointFromLabels) only makes ingress
+gateways call the waypoint the Service already has, from its namespace if not its own.
+An ``ExternalName`` Service is an alias for an outside host: it keeps the general rule.
+So may its canary (below): the canary takes a share of the same traffic
+(ResolveUseWaypointCanary).
 
 ``istio.io/use-waypoint-canary`` (with ``istio.io/use-waypoint-canary-namespace``) names a
 second waypoint that takes the share of connections the ``istio.io/use-waypoint-canary-weight``
@@ -77,9 +82,9 @@ def check(subject: Subject[Any]) -> Iterator[Violation]:
                 "which Istio sends through no waypoint; remove it",
             )
         waypoint = mapping.get(USE_WAYPOINT)
-        if in_cluster and waypoint not in (None, "none"):
+        if in_cluster and waypoint is not None:
             continue
-        if INGRESS_USE_WAYPOINT in mapping:
+        if INGRESS_USE_WAYPOINT in mapping and not in_cluster:
             yield Violation(
                 RULE,
                 f"{where}[{INGRESS_USE_WAYPOINT}]",
@@ -89,7 +94,7 @@ def check(subject: Subject[Any]) -> Iterator[Violation]:
             (USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, True),
             (USE_WAYPOINT_CANARY, USE_WAYPOINT_CANARY_NAMESPACE, False),
         ):
-            if in_cluster and name_key == USE_WAYPOINT_CANARY and waypoint != "none":
+            if in_cluster and name_key == USE_WAYPOINT_CANARY:
                 # under the namespace's primary (ResolveUseWaypointCanary): a share of the
                 # Service's own traffic, like the primary an in-cluster Service may name
                 continue

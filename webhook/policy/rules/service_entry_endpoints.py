@@ -60,6 +60,8 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
                 "that network's gateway, and leaves from another cluster; remove network",
             )
         elif address.startswith("unix://"):
+            if subject.names_local_sockets:
+                continue  # a socket in the caller's own pod, for a name that is no egress
             yield Violation(
                 RULE,
                 field,

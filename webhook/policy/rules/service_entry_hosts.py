@@ -32,8 +32,8 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
     """A host outside the allowlist, in the cluster domain, or read differently by Istio."""
     if not subject.spec.hosts:
         yield Violation(RULE, "spec.hosts", "a ServiceEntry must name at least one host")
-    if subject.names_mesh_workloads:
-        return  # names for its own namespace's VMs and pods, no egress
+    if subject.names_mesh_workloads or subject.names_local_sockets:
+        return  # names for its own namespace's VMs and pods, or the pod's own sockets
     for i, raw in enumerate(subject.spec.hosts):
         host = raw.lower()
         problem = external_host_problem(subject, raw, host)

@@ -57,6 +57,8 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
     resolution = spec.effective_resolution
     if subject.names_mesh_workloads:
         return  # its endpoints are its namespace's WorkloadEntries and pods, judged there
+    if subject.names_local_sockets:
+        return  # STATIC, to sockets in the caller's own pod
     if spec.effective_location != "MESH_EXTERNAL":
         yield Violation(
             RULE,
