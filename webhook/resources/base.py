@@ -12,7 +12,7 @@ ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 #: RequestAuthentication's group and served versions (istio/api security).
 ISTIO_SECURITY_GROUP = "security.istio.io"
 ISTIO_SECURITY_VERSIONS = ("v1", "v1beta1")
-#: WasmPlugin's group and served version (istio/api extensions).
+#: WasmPlugin's and TrafficExtension's group and served version (istio/api extensions).
 ISTIO_EXTENSIONS_GROUP = "extensions.istio.io"
 ISTIO_EXTENSIONS_VERSIONS = ("v1alpha1",)
 

@@ -32,18 +32,16 @@ class PortSelector(IstioSpec):
 
 
 class TrafficSelector(IstioSpec):
-    """WasmPlugin.TrafficSelector: which listeners (direction, ports) get the filter."""
+    """TrafficSelector (WasmPlugin's and TrafficExtension's): which listeners get the filter."""
 
     mode: Literal["UNDEFINED", "CLIENT", "SERVER", "CLIENT_AND_SERVER"] | None = None
     ports: list[PortSelector] = Field(default_factory=list)
 
 
-class WasmPluginSpec(IstioSpec):
-    """WasmPlugin.spec."""
+class WasmModule(IstioSpec):
+    """Where a Wasm module comes from and how it runs: a WasmPlugin's own fields, and
+    TrafficExtension.wasm (WasmConfig in traffic_extension.proto, the same fields)."""
 
-    selector: WorkloadSelector | None = None
-    target_ref: PolicyTargetReference | None = Field(default=None, alias="targetRef")
-    target_refs: list[PolicyTargetReference] = Field(default_factory=list, alias="targetRefs")
     #: Where istio-agent fetches the module (oci://, https://, http://; no scheme is oci),
     #: or file:// for a file already in the proxy container.
     url: str = ""
@@ -56,11 +54,19 @@ class WasmPluginSpec(IstioSpec):
     #: Handed to the module as its configuration (a google.protobuf.Struct).
     plugin_config: dict[str, Any] | None = Field(default=None, alias="pluginConfig")
     plugin_name: str | None = Field(default=None, alias="pluginName")
-    phase: Literal["UNSPECIFIED_PHASE", "AUTHN", "AUTHZ", "STATS"] | None = None
-    priority: int | None = None
     fail_strategy: Literal["FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"] | None = Field(
         default=None, alias="failStrategy"
     )
     vm_config: VmConfig | None = Field(default=None, alias="vmConfig")
-    match: list[TrafficSelector] = Field(default_factory=list)
     type: Literal["UNSPECIFIED_PLUGIN_TYPE", "HTTP", "NETWORK"] | None = None
+
+
+class WasmPluginSpec(WasmModule):
+    """WasmPlugin.spec: a module (its url and settings at the top level) and where it runs."""
+
+    selector: WorkloadSelector | None = None
+    target_ref: PolicyTargetReference | None = Field(default=None, alias="targetRef")
+    target_refs: list[PolicyTargetReference] = Field(default_factory=list, alias="targetRefs")
+    phase: Literal["UNSPECIFIED_PHASE", "AUTHN", "AUTHZ", "STATS"] | None = None
+    priority: int | None = None
+    match: list[TrafficSelector] = Field(default_factory=list)
