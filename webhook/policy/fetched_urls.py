@@ -122,7 +122,7 @@ def discovery_url(issuer: str) -> str | None:
 
 
 def wasm_module_target(raw: str) -> FetchTarget | str | None:
-    """Where istio-agent fetches a WasmPlugin `url` from; None for a local file://.
+    """Where istio-agent fetches a Wasm module's `url` from; None for a local file://.
 
     No scheme means oci:// (pilot/pkg/model/extensions.go `buildWasmConfig`); file:// is
     a local file of the proxy (`buildDataSource`, DataSource_Filename); http and https go
