@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.unit.conftest import policy_from
+from tests.unit.fetch_objects import DOCS_WASM, FETCH_POLICY, traffic_extension, wasm_plugin
 from tests.unit.istio_objects import RULES_POLICY_YAML, findings, tls_service_entry
 from webhook.policy.rules.routing_labels import RULE
 
@@ -213,3 +216,34 @@ def _service(labels: dict[str, str], **spec: object) -> dict[str, object]:
 )
 def test_in_cluster_service_may_name_any_waypoint(obj: dict[str, object], denied: bool) -> None:
     assert any(findings(RULE, obj)) is denied
+
+
+def _labelled(obj: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    obj["metadata"]["labels"] = labels
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("obj", "denied"),
+    [
+        (wasm_plugin(DOCS_WASM), False),
+        (traffic_extension(wasm={"url": DOCS_WASM}), False),
+        # the same metadata keys are judged on every kind, as on a WasmPlugin
+        (_labelled(wasm_plugin(DOCS_WASM), {"istio.io/use-waypoint": "my-waypoint"}), True),
+        (
+            _labelled(
+                traffic_extension(wasm={"url": DOCS_WASM}), {"istio.io/use-waypoint": "none"}
+            ),
+            True,
+        ),
+        (
+            _labelled(
+                traffic_extension(wasm={"url": DOCS_WASM}),
+                {"app.kubernetes.io/name": "basic-auth", "istio.io/rev": "stable"},
+            ),
+            False,
+        ),
+    ],
+)
+def test_extensions_are_held_to_the_same_keys(obj: dict[str, object], denied: bool) -> None:
+    assert any(findings(RULE, obj, FETCH_POLICY)) is denied

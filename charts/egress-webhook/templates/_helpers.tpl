@@ -175,7 +175,7 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
 - apiGroups: ["extensions.istio.io"]
   apiVersions: ["v1alpha1"]
   operations: ["CREATE", "UPDATE"]
-  resources: ["wasmplugins"]
+  resources: ["wasmplugins", "trafficextensions"]
   scope: Namespaced
 - apiGroups: ["gateway.networking.k8s.io"]
   apiVersions: ["v1", "v1beta1"]
@@ -275,7 +275,7 @@ fails when the two differ.
   resources: ["requestauthentications"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["extensions.istio.io"]
-  resources: ["wasmplugins"]
+  resources: ["wasmplugins", "trafficextensions"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes", "grpcroutes", "tlsroutes", "tcproutes", "gateways", "backendtlspolicies"]
