@@ -75,6 +75,8 @@ allowlist:
     ports: [{number: 443}]
   - host: ghcr.io                     # "Distributing WebAssembly Modules"
     ports: [{number: 443}]
+  - host: gcr.io                      # traffic_extension.proto's WasmConfig example
+    ports: [{number: 443}]
   - host: github.com                  # samples/external/github.yaml
     ports: [{number: 443}]
   - host: "*.github.com"
