@@ -177,6 +177,36 @@ def test_stdin_with_mixed_kinds_in_a_list() -> None:
     assert proc.stdout.endswith("2 objects checked: 1 allowed, 1 denied, 1 skipped\n")
 
 
+TRAFFIC_EXTENSIONS = """\
+apiVersion: extensions.istio.io/v1alpha1
+kind: TrafficExtension
+metadata: {name: openid-connect}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  wasm: {url: "file:///opt/filters/openid.wasm"}
+---
+apiVersion: extensions.istio.io/v1alpha1
+kind: TrafficExtension
+metadata: {name: header-logger}
+spec:
+  targetRefs: [{kind: Service, name: reviews}]
+  lua:
+    inlineCode: |
+      function envoy_on_request(h) h:logInfo("hi") end
+"""
+
+
+def test_traffic_extensions_are_checked_like_any_kind() -> None:
+    """A kind Istio serves after the e2e suite's pinned CRDs: the checker still judges it."""
+    proc = check("-f", "-", stdin=TRAFFIC_EXTENSIONS)
+    assert proc.returncode == 1, proc.stderr
+    assert "ALLOWED TrafficExtension default/openid-connect (<stdin>:1)" in proc.stdout
+    assert "DENIED  TrafficExtension default/header-logger (<stdin>:8)" in proc.stdout
+    assert "spec.lua.inlineCode" in proc.stdout
+    assert "[traffic-extension-lua]" in proc.stdout
+    assert proc.stdout.endswith("2 objects checked: 1 allowed, 1 denied, 0 skipped\n")
+
+
 def test_namespace_option_applies_to_objects_without_one(tmp_path: Path) -> None:
     db = (ALLOWED / "payments-db.yaml").read_text().replace("  namespace: payments\n", "")
     (tmp_path / "db.yaml").write_text(db)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import pytest
 
 from tests.unit.istio_objects import tls_service_entry, virtual_service
-from webhook.cluster.kinds import watched_kinds
+from webhook.cluster import watch
+from webhook.cluster.client import ApiException
+from webhook.cluster.kinds import WatchedKind, watched_kinds
 from webhook.cluster.view import ClusterView
 from webhook.policy.view import StaticMeshView, meta
 
@@ -86,6 +90,45 @@ def test_a_missing_kind_is_reported_not_waited_for() -> None:
     assert view.synced
     assert not view.stale
     assert view.status()["kinds"]["Gateway"]["missing"]
+
+
+def test_traffic_extension_is_watched_and_a_cluster_without_its_crd_still_syncs() -> None:
+    """Istio 1.28's CRDs (the e2e suite's pin) have no TrafficExtension: a 404, not a wait."""
+    [watched] = [w for w in watched_kinds() if w.kind == "TrafficExtension"]
+    assert (watched.api_version, watched.resource) == (
+        "extensions.istio.io/v1alpha1",
+        "trafficextensions",
+    )
+    view = ClusterView(watched_kinds(), clock=Clock())
+    for other in watched_kinds():
+        if other.key != "TrafficExtension":
+            view.listed(other.key, [])
+    assert not view.synced
+    view.kind_missing("TrafficExtension", "not served")
+    assert view.synced
+    assert not view.stale
+
+
+async def test_the_watch_marks_an_unserved_kind_missing_and_looks_again_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def not_served(api: object, kind: WatchedKind) -> tuple[list[Any], str]:
+        raise ApiException(status=404, reason="Not Found")
+
+    monkeypatch.setattr(watch, "list_kind", not_served)
+    [kind] = [w for w in watched_kinds() if w.kind == "TrafficExtension"]
+    view = ClusterView(watched_kinds(), clock=Clock())
+    synced = asyncio.Event()
+    task = asyncio.create_task(watch.follow(None, kind, view, lambda _: synced.set()))  # type: ignore[arg-type]
+    try:
+        await asyncio.wait_for(synced.wait(), timeout=5)
+        state = view.status()["kinds"]["TrafficExtension"]
+        assert state["missing"] == "trafficextensions.extensions.istio.io/v1alpha1 is not served"
+        assert not task.done()  # asleep until MISSING_RETRY, then it lists again
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _http_route(namespace: str, name: str, *parents: dict[str, str]) -> dict[str, Any]:
