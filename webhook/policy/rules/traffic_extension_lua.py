@@ -14,11 +14,12 @@ field is refused whatever it holds.
 Where it runs (pilot/pkg/model/push_context.go `TrafficExtensionsByListenerInfo`, which
 looks in the proxy's own namespace, the root namespace, and for a waypoint the namespaces
 of the Services it serves; attachment by model/policyattachment.go `ShouldAttachPolicy`):
-with a ``selector``, or neither selector nor targetRefs, every sidecar and gateway pod of
-the namespace it selects; with ``targetRefs``, a Gateway API Gateway of the namespace, or
-the waypoint serving a ``Service`` or ``ServiceEntry`` of the namespace, wherever that
-waypoint lives (an approved egress waypoint is shared by every namespace using it). The
-HTTP filter is added to sidecar outbound and inbound and gateway HTTP listeners
+with a ``selector`` (or neither field), the sidecars and Istio gateway pods of its
+namespace whose labels match (all of them without a selector); with ``targetRefs``, the
+pods of a Gateway API Gateway of the namespace, or the waypoint serving a ``Service`` or
+``ServiceEntry`` of the namespace, wherever that waypoint lives (an approved egress
+waypoint is shared by every namespace using it). The HTTP filter is added to sidecar
+outbound and inbound and gateway HTTP listeners
 (listener_builder.go `buildHTTPConnectionManager`) and to waypoints
 (listener_waypoint.go `buildWaypointHTTPFilters`); ``match`` picks listeners by direction
 and port (model/extensions.go `matchTrafficExtensionSelectors`), but httpCall's cluster
