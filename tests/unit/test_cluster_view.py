@@ -116,3 +116,18 @@ def test_routes_are_indexed_by_the_service_entry_they_attach_to() -> None:
     assert view.service_entry_routes("HTTPRoute", "b", "cnn") == [detached]
     view.event("HTTPRoute", "DELETED", detached)
     assert view.service_entry_routes("HTTPRoute", "b", "cnn") == []
+
+
+def test_sidecars_by_namespace_and_every_entry_match_a_scan() -> None:
+    def sidecar(namespace: str, name: str) -> dict[str, Any]:
+        return {"kind": "Sidecar", "metadata": {"namespace": namespace, "name": name}, "spec": {}}
+
+    objects = [*_objects(), sidecar("n1", "b"), sidecar("n1", "a"), sidecar("n2", "default")]
+    view, scan = _synced(objects), StaticMeshView(objects)
+    for namespace in ("n1", "n2", "elsewhere", None):
+        assert view.sidecars(namespace) == scan.sidecars(namespace)
+    assert [meta(s) for s in view.sidecars("n1")] == [("n1", "a"), ("n1", "b")]
+    assert len(view.sidecars(None)) == 3
+    # "*" is every ServiceEntry (a Sidecar importing */* may take any of them)
+    assert view.service_entries("*") == sorted(scan.service_entries("*"), key=meta)
+    assert len(view.service_entries("*")) == len(HOSTS)

@@ -486,3 +486,103 @@ def test_a_route_change_with_a_stale_view_is_refused() -> None:
     decision = _decide(route, [HTTP_SE, route], operation="DELETE", stale="not synced")
     assert not decision.allowed
     assert "view of the cluster is stale" in decision.message()
+
+
+def _sidecar(
+    namespace: str = "payments", name: str = "default", hosts: list[str] | None = None, **spec: Any
+) -> dict[str, Any]:
+    if hosts is not None:
+        spec["egress"] = [{"hosts": hosts}]
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Sidecar",
+        "metadata": {"namespace": namespace, "name": name},
+        "spec": spec,
+    }
+
+
+#: A VirtualService of another namespace, exported everywhere, that covers SE.
+PLATFORM = _vs("platform", "github-egress")
+
+
+@pytest.mark.parametrize(
+    ("objects", "covered"),
+    [
+        ([PLATFORM], True),
+        # Door: pods whose Sidecar imports only their own namespace get the entry and not
+        # the VirtualService (convertIstioListenerToWrapper: selectServices and
+        # SelectVirtualServices both go by the namespace each object lives in)
+        ([PLATFORM, _sidecar(hosts=["./*", "istio-system/*"])], False),
+        ([PLATFORM, _sidecar(hosts=["./*"], workloadSelector={"labels": {"app": "a"}})], False),
+        ([PLATFORM, _sidecar(hosts=["*/*", "~platform/*"])], False),
+        ([PLATFORM, _sidecar(hosts=["./*", "platform/*"])], True),
+        ([PLATFORM, _sidecar(hosts=["*/api.github.com"])], True),
+        ([PLATFORM, _sidecar()], True),  # no egress listener: */*
+        # the VirtualService beside the entry: no hosts list takes one without the other
+        ([COVERING, _sidecar(hosts=["./*"])], True),
+        ([COVERING, _sidecar(hosts=["./api.github.com"])], True),
+        # a Sidecar that does not import the entry needs nothing from it
+        ([PLATFORM, _sidecar(hosts=["./other.example.com"])], True),
+        # Door: another namespace the entry reaches (exportTo unset) whose Sidecar imports
+        # the entry but not the covering VirtualService's namespace
+        ([PLATFORM, _sidecar("shop", hosts=["payments/*"])], False),
+        ([COVERING, _sidecar("shop", hosts=["payments/*"])], True),
+        ([COVERING, _sidecar("shop", hosts=["./*", "istio-system/*"])], True),
+    ],
+    ids=["platform-vs", "own-ns-only", "selected-pods", "excluded-ns", "imports-platform",
+         "imports-host", "no-egress", "same-ns", "same-ns-exact", "entry-not-imported",
+         "other-ns-sidecar", "other-ns-sidecar-same-ns-vs", "other-ns-sidecar-not-importing"],
+)  # fmt: skip
+def test_a_sidecar_that_drops_the_covering_virtual_service_leaves_the_entry_uncovered(
+    objects: list[dict[str, Any]], covered: bool
+) -> None:
+    decision = _decide(SE, objects)
+    assert ("gateway-coverage" not in _rules(decision)) is covered, decision.message()
+
+
+@pytest.mark.parametrize(
+    ("objects", "sidecar", "kept"),
+    [
+        ([SE, PLATFORM], _sidecar(hosts=["./*", "istio-system/*"]), False),
+        ([SE, PLATFORM], _sidecar(hosts=["./*"], workloadSelector={"labels": {"app": "a"}}),
+         False),
+        ([SE, PLATFORM], _sidecar(hosts=["*/*", "~platform/*"]), False),
+        ([SE, PLATFORM], _sidecar("shop", hosts=["payments/*"]), False),
+        ([SE, PLATFORM], _sidecar(hosts=["./*", "platform/*"]), True),
+        ([SE, COVERING], _sidecar(hosts=["./*", "istio-system/*"]), True),
+        ([SE, COVERING], _sidecar("shop", hosts=["./*", "istio-system/*"]), True),
+        ([PLATFORM], _sidecar(hosts=["./*"]), True),  # no entry to uncover
+    ],
+    ids=["own-ns-only", "selected-pods", "excluded-ns", "other-ns", "imports-platform",
+         "same-ns-vs", "other-ns-not-importing", "no-entry"],
+)  # fmt: skip
+def test_a_sidecar_may_not_drop_the_virtual_service_covering_an_entry_it_imports(
+    objects: list[dict[str, Any]], sidecar: dict[str, Any], kept: bool
+) -> None:
+    decision = _decide(sidecar, objects)
+    assert ("coverage-kept" not in _rules(decision)) is kept, decision.message()
+    if not kept:
+        assert "ServiceEntry payments/se" in decision.message()
+        assert "import the namespace of the VirtualService" in decision.message()
+    # the same change as an UPDATE of an importing-everything Sidecar
+    old = {**sidecar, "spec": {}}
+    decision = _decide(sidecar, [*objects, old], operation="UPDATE", old=old)
+    assert ("coverage-kept" not in _rules(decision)) is kept, decision.message()
+
+
+def test_a_consumer_route_does_not_reach_pods_whose_sidecar_leaves_its_namespace_out() -> None:
+    # The route's VirtualService sits in shop; a shop Sidecar importing payments/* only
+    # gets the entry and not the route (SelectVirtualServices).
+    consumer = _route(namespace="shop", parents=[{**_SE_PARENT, "namespace": "payments"}])
+    entry = {**HTTP_SE, "spec": {**HTTP_SE["spec"], "exportTo": ["shop"]}}
+    assert "gateway-coverage" not in _rules(_decide(entry, [consumer]))
+    assert "gateway-coverage" in _rules(
+        _decide(entry, [consumer, _sidecar("shop", hosts=["payments/*"])])
+    )
+    both = _sidecar("shop", hosts=["payments/*", "./*"])
+    assert "gateway-coverage" not in _rules(_decide(entry, [consumer, both]))
+    sidecar = _sidecar("shop", hosts=["payments/*"])
+    assert "coverage-kept" in _rules(_decide(sidecar, [entry, consumer]))
+    # a producer route (beside the entry) is imported with it
+    producer = _route()
+    assert _decide(sidecar, [HTTP_SE, producer]).allowed

@@ -15,7 +15,7 @@ from typing import Any
 
 from webhook.cluster.index import MeshIndex
 from webhook.cluster.kinds import WatchedKind
-from webhook.policy.view import Object, visible_to
+from webhook.policy.view import Object, meta, visible_to
 
 
 @dataclass(slots=True)
@@ -127,6 +127,8 @@ class ClusterView:
         ]
 
     def service_entries(self, host: str) -> Sequence[Object]:
+        if host == "*":
+            return sorted(self.index.all("ServiceEntry"), key=meta)
         return self.index.by_host("ServiceEntry", host)
 
     def gateway(self, namespace: str, name: str) -> Object | None:
@@ -137,6 +139,12 @@ class ClusterView:
 
     def service_entry_routes(self, kind: str, namespace: str, name: str) -> Sequence[Object]:
         return self.index.by_parent(kind, (namespace, name)) if kind in self.state else []
+
+    def sidecars(self, namespace: str | None) -> Sequence[Object]:
+        if "Sidecar" not in self.state:
+            return []
+        found = (o for o in self.index.all("Sidecar") if namespace in (None, meta(o)[0]))
+        return sorted(found, key=meta)
 
     def status(self) -> dict[str, Any]:
         """What /readyz shows: sync state, staleness, and per kind counts and event age."""

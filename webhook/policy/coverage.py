@@ -25,6 +25,15 @@ VirtualServices by its own namespace (SelectVirtualServices, virtualservice.go),
 entry exported everywhere with a VirtualService exported only to its own namespace goes
 straight out from every other namespace.
 
+A Sidecar narrows what its pods import: `convertIstioListenerToWrapper`
+(pilot/pkg/model/sidecar.go) picks the services (`selectServices`) and the VirtualServices
+(`SelectVirtualServices`) by the namespace each lives in, so ``hosts: ["./*"]`` imports a
+ServiceEntry of its own namespace and leaves out the VirtualService of another namespace
+that sent it to the egress gateway: the pods it applies to go straight out. So in each
+namespace, coverage is judged once per Sidecar there that imports the entry (and once for
+the pods no namespace-wide Sidecar takes), counting only what that Sidecar imports; see
+`SidecarScope`.
+
 A Gateway API route whose parentRef names the ServiceEntry (GAMMA) counts too, as the
 VirtualService Istio makes of it (route_collections.go HTTPRouteCollection and
 TLSRouteCollection: one VirtualService per entry host, in the route's namespace, bound to
@@ -35,14 +44,14 @@ TLSRouteCollection: one VirtualService per entry host, in the route's namespace,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from webhook.policy.gateway_routes import egress_gateway_services, rules_of
-from webhook.policy.hosts import host_within, wildcard_suffix
+from webhook.policy.hosts import host_within, hosts_overlap, wildcard_suffix
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.mesh_workloads import names_mesh_workloads
 from webhook.policy.names import resolve_service_host
@@ -276,6 +285,111 @@ def route_covers(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Imports:
+    """One namespace's part of a Sidecar egress listener's `hosts` (a hostClassification)."""
+
+    hosts: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+
+def _listeners(sidecar: Object) -> list[dict[str, _Imports]]:
+    """Each egress listener's `hosts` by namespace (``*`` for ``*/``), as
+    convertIstioListenerToWrapper reads them: ``.`` is the Sidecar's namespace, a ``~``
+    prefix excludes (``~/`` from every namespace), an entry without exactly one ``/`` is
+    ignored; a Sidecar without egress listeners imports ``*/*``
+    (initSidecarScopeInternalIndexes)."""
+    own, _ = meta(sidecar)
+    spec = sidecar.get("spec")
+    egress = spec.get("egress") if isinstance(spec, dict) else None
+    listeners = [e for e in egress if isinstance(e, dict)] if isinstance(egress, list) else []
+    out = []
+    for listener in listeners or [{"hosts": ["*/*"]}]:
+        hosts = listener.get("hosts")
+        found: dict[str, tuple[list[str], list[str]]] = {}
+        for entry in hosts if isinstance(hosts, list) else ():
+            if not isinstance(entry, str) or entry.count("/") != 1:
+                continue
+            namespace, name = entry.split("/")
+            excluded = namespace.startswith("~")
+            namespace = namespace.removeprefix("~") or ("*" if excluded else "")
+            namespace = own if namespace == "." else namespace
+            found.setdefault(namespace, ([], []))[1 if excluded else 0].append(name)
+        out.append({ns: _Imports(tuple(h), tuple(x)) for ns, (h, x) in found.items()})
+    return out
+
+
+def _imports_service(listener: dict[str, _Imports], namespace: str, host: str) -> bool:
+    """True when the listener imports the service `host` of `namespace` (selectServices:
+    no ``~`` entry of its namespace or ``*`` contains it, and an entry does:
+    hostClassification.Matches). Compared without case, so an entry is never taken to
+    leave out a ServiceEntry it may import."""
+    host = host.lower()
+    parts = [listener[n] for n in (namespace, "*") if n in listener]
+    if any(host_within(host, x.lower()) for p in parts for x in p.excluded):
+        return False
+    return any(host_within(host, h.lower()) for p in parts for h in p.hosts)
+
+
+def _imports_virtual_service(
+    listener: dict[str, _Imports], namespace: str, hosts: Sequence[str], gateway_semantics: bool
+) -> bool:
+    """True when the listener imports a VirtualService of `namespace` with `hosts`
+    (SelectVirtualServices: some host matches an entry of its namespace or of ``*``,
+    hostClassification.VSMatches, both ways or, for a route's VirtualService, within it,
+    and no ``~`` entry of those contains it). Case-sensitive, as Istio compares."""
+    parts = [listener[n] for n in (namespace, "*") if n in listener]
+    matches = host_within if gateway_semantics else hosts_overlap
+    return any(
+        any(matches(host, h) for p in parts for h in p.hosts)
+        and not any(host_within(host, x) for p in parts for x in p.excluded)
+        for host in hosts
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarScope:
+    """What the pods one Sidecar applies to import (None: the pods no namespace-wide
+    Sidecar takes, which import everything exported to them)."""
+
+    sidecar: Object | None
+
+    def imports_entry(self, namespace: str, host: str) -> bool:
+        """True when these pods get the entry's service (then they need its coverage)."""
+        if self.sidecar is None:
+            return True
+        return any(_imports_service(ls, namespace, host) for ls in _listeners(self.sidecar))
+
+    def sees(self, obj: Object, entry_namespace: str, host: str) -> bool:
+        """True when every listener of the Sidecar that imports the entry imports `obj`:
+        a VirtualService, or a Gateway API route (whose VirtualService sits in the
+        route's namespace and names the entry's hosts with gateway semantics)."""
+        if self.sidecar is None:
+            return True
+        namespace, _ = meta(obj)
+        route = obj.get("kind") != "VirtualService"
+        spec = obj.get("spec")
+        raw = spec.get("hosts") if isinstance(spec, dict) and not route else [host]
+        hosts = [h for h in raw if isinstance(h, str)] if isinstance(raw, list) else []
+        return all(
+            _imports_virtual_service(ls, namespace, hosts, route)
+            for ls in _listeners(self.sidecar)
+            if _imports_service(ls, entry_namespace, host)
+        )
+
+
+def sidecar_scopes(sidecars: Iterable[Object]) -> list[SidecarScope]:
+    """The import scopes of a namespace's pods: one per Sidecar, and the default one unless
+    some Sidecar has no workloadSelector (it then takes every pod no other one picks:
+    getSidecarScope, pilot/pkg/model/push_context.go). The mesh root namespace's Sidecar,
+    the default of namespaces without one, is the platform's and is not looked at."""
+    found = list(sidecars)
+    namespace_wide = any(
+        not (isinstance(s.get("spec"), dict) and s["spec"].get("workloadSelector")) for s in found
+    )
+    return [*([] if namespace_wide else [SidecarScope(None)]), *map(SidecarScope, found)]
+
+
 #: Stands for "any namespace no exportTo names" in `audience`: only a VirtualService
 #: exported to every namespace is visible there (`visible_to`).
 EVERY_NAMESPACE = "*"
@@ -310,10 +424,20 @@ def uncovered_namespace(
 ) -> str | None:
     """The first namespace the entry (`name` in `namespace`, exported to `export_to`)
     reaches where no VirtualService or route covers `guarded` (`EVERY_NAMESPACE` for the
-    unnamed ones), or None when each is covered."""
+    unnamed ones), or None when each is covered. A namespace with a Sidecar is judged on
+    its own, even when only `EVERY_NAMESPACE` names it (its imports are its own)."""
     entry = (namespace, name) if name else None
-    for reader in audience(namespace, export_to, policy):
-        if not covered(view, reader, guarded, policy, entry=entry, without=without, extra=extra):
+    readers = audience(namespace, export_to, policy)
+    added = [o for o in extra if o.get("kind") == "Sidecar"]
+    for sidecar in [*view.sidecars(None), *added]:
+        where, _ = meta(sidecar)
+        reached = where in readers or EVERY_NAMESPACE in readers
+        if reached and where not in readers and where not in policy.exempt_namespaces:
+            readers.append(where)
+    for reader in readers:
+        if not covered(
+            view, reader, guarded, policy, home=namespace, entry=entry, without=without, extra=extra
+        ):
             return reader
     return None
 
@@ -324,12 +448,15 @@ def covered(
     guarded: GuardedPort,
     policy: CompiledPolicy,
     *,
+    home: str,
     entry: tuple[str, str] | None = None,
     without: tuple[str, str, str] | None = None,
     extra: Iterable[Object] = (),
 ) -> bool:
     """True when a VirtualService visible to `namespace`, or a Gateway API route attached
-    to the ServiceEntry `entry` (namespace, name) that applies there, covers `guarded`.
+    to the ServiceEntry `entry` (namespace, name) that applies there, covers `guarded` (an
+    entry of `home`) for every Sidecar scope of `namespace` that imports the entry, counting
+    only what that scope imports (`SidecarScope`).
 
     `without` leaves one object (kind, namespace, name) out and `extra` adds candidates
     (with their `kind`): the view as it would be after an UPDATE or DELETE. An added
@@ -347,10 +474,11 @@ def covered(
         ),
         *(vs for vs in added if vs.get("kind") == "VirtualService" and visible_to(vs, namespace)),
     ]
-
-    def routed(kind: RouteKind) -> bool:
+    routes: dict[RouteKind, list[Object]] = {}
+    for kind in route_kinds(guarded.protocol):
+        routes[kind] = []
         if entry is None:
-            return False
+            continue
         for route_kind, _ in GATEWAY_API_ROUTES[kind]:
             found = [
                 r
@@ -358,18 +486,32 @@ def covered(
                 if (route_kind, *meta(r)) != without
             ]
             found += [r for r in added if r.get("kind") == route_kind]
-            if any(
-                route_applies(r, entry[0], namespace)
-                and route_covers(r, route_kind, entry, guarded, policy)
+            routes[kind] += [
+                r
                 for r in found
-            ):
-                return True
-        return False
-
+                if route_applies(r, entry[0], namespace)
+                and route_covers(r, route_kind, entry, guarded, policy)
+            ]
+    if namespace == EVERY_NAMESPACE:
+        scopes = [SidecarScope(None)]
+    else:
+        sidecars = [s for s in view.sidecars(namespace) if ("Sidecar", *meta(s)) != without] + [
+            s for s in added if s.get("kind") == "Sidecar" and meta(s)[0] == namespace
+        ]
+        scopes = sidecar_scopes(sidecars)
+    host = guarded.host
+    covering = {
+        kind: [
+            *(vs for vs in candidates if covers(vs, host, guarded.port, policy, kind)),
+            *routes[kind],
+        ]
+        for kind in routes
+    }
     return all(
-        any(covers(vs, guarded.host, guarded.port, policy, kind) for vs in candidates)
-        or routed(kind)
-        for kind in route_kinds(guarded.protocol)
+        any(scope.sees(obj, home, host) for obj in covering[kind])
+        for scope in scopes
+        if scope.imports_entry(home, host)
+        for kind in covering
     )
 
 

@@ -32,7 +32,8 @@ class MeshView(Protocol):
         """VirtualServices visible to `namespace` (exportTo) with a host overlapping `host`."""
 
     def service_entries(self, host: str) -> Sequence[Object]:
-        """ServiceEntries (every namespace) with a host overlapping the lower-case `host`."""
+        """ServiceEntries (every namespace) with a host overlapping the lower-case `host`
+        (``*``: every ServiceEntry)."""
 
     def gateway(self, namespace: str, name: str) -> Object | None:
         """The Istio Gateway object ``namespace/name``, or None when there is none."""
@@ -43,6 +44,9 @@ class MeshView(Protocol):
     def service_entry_routes(self, kind: str, namespace: str, name: str) -> Sequence[Object]:
         """Gateway API routes of `kind` (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute), every
         namespace, with a parentRef naming the ServiceEntry ``namespace/name``."""
+
+    def sidecars(self, namespace: str | None) -> Sequence[Object]:
+        """The Sidecars of `namespace` (None: of every namespace), in (namespace, name) order."""
 
 
 def meta(obj: Object) -> tuple[str, str]:
@@ -145,3 +149,7 @@ class StaticMeshView:
 
     def service_entry_routes(self, kind: str, namespace: str, name: str) -> Sequence[Object]:
         return [o for o in self._of_kind(kind) if (namespace, name) in service_entry_parents(o)]
+
+    def sidecars(self, namespace: str | None) -> Sequence[Object]:
+        found = (o for o in self._of_kind("Sidecar") if namespace in (None, meta(o)[0]))
+        return sorted(found, key=meta)

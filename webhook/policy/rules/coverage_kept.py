@@ -7,6 +7,14 @@ must carry is covered now (by this object or another) and would not be after the
 Delete the ServiceEntry first. Same modes as gateway-coverage (egressGateway.coverage), and
 a stale view refuses the change (fail closed).
 
+A Sidecar CREATE or UPDATE is judged the same way: its egress `hosts` choose the services
+and the VirtualServices its pods import by the namespace each lives in
+(convertIstioListenerToWrapper, selectServices and SelectVirtualServices in
+pilot/pkg/model/), so ``hosts: ["./*"]`` keeps a ServiceEntry of its namespace and drops
+the VirtualService of another namespace that sent it to the egress gateway: those pods
+reach the host directly. Such a Sidecar is refused; import the VirtualService's namespace
+too, or keep the VirtualService beside the ServiceEntry.
+
 Istio: a sidecar picks the VirtualServices visible to its namespace (exportTo, in
 pilot/pkg/model/push_context.go) whose hosts match a service (core/httproute.go
 selectVirtualServices); with none left for a registered external host, the outbound
@@ -26,7 +34,15 @@ from webhook.policy.decision import Violation
 from webhook.policy.gateway_routes import GatewayRouteSubject
 from webhook.policy.hosts import hosts_overlap
 from webhook.policy.subject import Subject, VirtualServiceSubject
-from webhook.policy.view import Object, export_to, meta, service_entry_parents, spec_hosts
+from webhook.policy.view import (
+    Object,
+    export_to,
+    meta,
+    service_entry_parents,
+    spec_hosts,
+    visible_to,
+)
+from webhook.resources.sidecar import SidecarSpec
 
 RULE = "coverage-kept"
 
@@ -61,6 +77,29 @@ def check_route(subject: GatewayRouteSubject) -> Iterator[Violation]:
     yield from _kept(subject, subject.kind, entries, lambda host: True)
 
 
+def check_sidecar(subject: Subject[SidecarSpec]) -> Iterator[Violation]:
+    """A live ServiceEntry this Sidecar would import without the VirtualService or route
+    that sends it to the egress gateway."""
+    view, policy = subject.view, subject.policy
+    mode = policy.policy.egress_gateway.coverage
+    if view is None or mode == "off" or subject.operation not in ("CREATE", "UPDATE"):
+        return
+    names = {
+        entry.split("/", 1)[1].lower()
+        for listener in subject.spec.egress
+        for entry in listener.hosts
+        if entry.count("/") == 1 and not entry.startswith("~")
+    } or {"*"}  # no egress listener: */* (initSidecarScopeInternalIndexes)
+    names = {"*"} if "*" in names else names
+    entries = {
+        meta(e): e
+        for name in sorted(names)
+        for e in view.service_entries(name)
+        if visible_to(e, subject.namespace)
+    }
+    yield from _kept(subject, "Sidecar", entries, lambda host: True)
+
+
 def _applies(subject: Subject[Any]) -> bool:
     mode = subject.policy.policy.egress_gateway.coverage
     return subject.view is not None and mode != "off" and subject.operation in ("UPDATE", "DELETE")
@@ -85,7 +124,7 @@ def _kept(
     advisory = policy.policy.egress_gateway.coverage == "warn"
     me = (kind, subject.namespace, subject.name)
     after: tuple[Object, ...] = ()
-    if subject.operation == "UPDATE":
+    if subject.operation != "DELETE":
         after = (
             {
                 "kind": kind,
@@ -102,7 +141,7 @@ def _kept(
             advisory=advisory,
         )
         return
-    verb = "deleting" if subject.operation == "DELETE" else "this change to"
+    verb = {"DELETE": "deleting", "CREATE": "creating"}.get(subject.operation, "this change to")
     for (namespace, name), entry in sorted(entries.items()):
         if namespace in policy.exempt_namespaces:
             continue
@@ -125,8 +164,13 @@ def _kept(
                 f"{verb} {kind} {subject.namespace}/{subject.name} would leave "
                 f'ServiceEntry {namespace}/{name} host "{port.host}" port {port.port} '
                 "without a route to the egress gateway, so sidecars would reach it directly; "
-                f"delete ServiceEntry {namespace}/{name} first (or keep a VirtualService "
-                "or route that covers it)",
+                + (
+                    "import the namespace of the VirtualService or route that sends it "
+                    "to the egress gateway in every egress listener that imports it"
+                    if kind == "Sidecar"
+                    else f"delete ServiceEntry {namespace}/{name} first (or keep a "
+                    "VirtualService or route that covers it)"
+                ),
                 advisory=advisory,
             )
             break
