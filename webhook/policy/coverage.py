@@ -424,20 +424,46 @@ def uncovered_namespace(
 ) -> str | None:
     """The first namespace the entry (`name` in `namespace`, exported to `export_to`)
     reaches where no VirtualService or route covers `guarded` (`EVERY_NAMESPACE` for the
-    unnamed ones), or None when each is covered. A namespace with a Sidecar is judged on
-    its own, even when only `EVERY_NAMESPACE` names it (its imports are its own)."""
+    unnamed ones), or None when each is covered.
+
+    A namespace with a Sidecar that imports the entry is judged on its own even when only
+    `EVERY_NAMESPACE` names it: its pods import what their Sidecar says. Its pods without
+    such a Sidecar see at least what every namespace sees, so the others need no look.
+    """
     entry = (namespace, name) if name else None
+    added = list(extra)
+    sidecars: dict[str, list[Object]] = {}
+    kept = (s for s in view.sidecars(None) if ("Sidecar", *meta(s)) != without)
+    for sidecar in [*kept, *(o for o in added if o.get("kind") == "Sidecar")]:
+        sidecars.setdefault(meta(sidecar)[0], []).append(sidecar)
     readers = audience(namespace, export_to, policy)
-    added = [o for o in extra if o.get("kind") == "Sidecar"]
-    for sidecar in [*view.sidecars(None), *added]:
-        where, _ = meta(sidecar)
+    for where, found in sidecars.items():
         reached = where in readers or EVERY_NAMESPACE in readers
-        if reached and where not in readers and where not in policy.exempt_namespaces:
-            readers.append(where)
-    for reader in readers:
-        if not covered(
-            view, reader, guarded, policy, home=namespace, entry=entry, without=without, extra=extra
+        if (
+            reached
+            and where not in readers
+            and where not in policy.exempt_namespaces
+            and any(SidecarScope(s).imports_entry(namespace, guarded.host) for s in found)
         ):
+            readers.append(where)
+    judged: dict[tuple[int, RouteKind], bool] = {}
+
+    def covering(vs: Object, kind: RouteKind) -> bool:
+        key = (id(vs), kind)
+        if key not in judged:
+            judged[key] = covers(vs, guarded.host, guarded.port, policy, kind)
+        return judged[key]
+
+    for reader in readers:
+        scopes = (
+            [SidecarScope(None)]
+            if reader == EVERY_NAMESPACE
+            else sidecar_scopes(sidecars.get(reader, ()))
+        )
+        if not covered(
+            view, reader, guarded, policy, home=namespace, scopes=scopes, entry=entry,
+            without=without, extra=added, covers_vs=covering,
+        ):  # fmt: skip
             return reader
     return None
 
@@ -449,70 +475,74 @@ def covered(
     policy: CompiledPolicy,
     *,
     home: str,
+    scopes: Iterable[SidecarScope],
     entry: tuple[str, str] | None = None,
     without: tuple[str, str, str] | None = None,
     extra: Iterable[Object] = (),
+    covers_vs: Callable[[Object, RouteKind], bool] | None = None,
 ) -> bool:
     """True when a VirtualService visible to `namespace`, or a Gateway API route attached
     to the ServiceEntry `entry` (namespace, name) that applies there, covers `guarded` (an
-    entry of `home`) for every Sidecar scope of `namespace` that imports the entry, counting
-    only what that scope imports (`SidecarScope`).
+    entry of `home`) for each of the namespace's Sidecar `scopes` that imports the entry,
+    counting only what that scope imports (`SidecarScope`).
 
     `without` leaves one object (kind, namespace, name) out and `extra` adds candidates
     (with their `kind`): the view as it would be after an UPDATE or DELETE. An added
     VirtualService counts only where its own exportTo makes it visible, as the view's do
     (SelectVirtualServices, pilot/pkg/model/virtualservice.go, reads the index exportTo
     built): an UPDATE that narrows exportTo takes the route away from the namespaces it
-    leaves out.
+    leaves out. `covers_vs` may stand in for `covers` (a cache across namespaces).
     """
+    host = guarded.host
+    scopes = [scope for scope in scopes if scope.imports_entry(home, host)]
+    if not scopes:
+        return True  # no pod here imports the entry
     added = list(extra)
     candidates: list[Object] = [
         *(
             vs
-            for vs in view.virtual_services(namespace, guarded.host)
+            for vs in view.virtual_services(namespace, host)
             if ("VirtualService", *meta(vs)) != without
         ),
         *(vs for vs in added if vs.get("kind") == "VirtualService" and visible_to(vs, namespace)),
     ]
-    routes: dict[RouteKind, list[Object]] = {}
+    judge = covers_vs or (lambda vs, kind: covers(vs, host, guarded.port, policy, kind))
     for kind in route_kinds(guarded.protocol):
-        routes[kind] = []
-        if entry is None:
-            continue
-        for route_kind, _ in GATEWAY_API_ROUTES[kind]:
-            found = [
-                r
-                for r in view.service_entry_routes(route_kind, *entry)
-                if (route_kind, *meta(r)) != without
-            ]
-            found += [r for r in added if r.get("kind") == route_kind]
-            routes[kind] += [
-                r
-                for r in found
-                if route_applies(r, entry[0], namespace)
-                and route_covers(r, route_kind, entry, guarded, policy)
-            ]
-    if namespace == EVERY_NAMESPACE:
-        scopes = [SidecarScope(None)]
-    else:
-        sidecars = [s for s in view.sidecars(namespace) if ("Sidecar", *meta(s)) != without] + [
-            s for s in added if s.get("kind") == "Sidecar" and meta(s)[0] == namespace
+        found = [vs for vs in candidates if judge(vs, kind)]
+        if entry is not None:
+            found += _covering_routes(view, kind, namespace, guarded, policy, entry, without, added)
+        if not all(any(scope.sees(obj, home, host) for obj in found) for scope in scopes):
+            return False
+    return True
+
+
+def _covering_routes(
+    view: MeshView,
+    kind: RouteKind,
+    namespace: str,
+    guarded: GuardedPort,
+    policy: CompiledPolicy,
+    entry: tuple[str, str],
+    without: tuple[str, str, str] | None,
+    added: list[Object],
+) -> list[Object]:
+    """The Gateway API routes attached to `entry` whose `kind` routes cover `guarded` in
+    `namespace` (route_applies, route_covers)."""
+    found = []
+    for route_kind, _ in GATEWAY_API_ROUTES[kind]:
+        routes = [
+            r
+            for r in view.service_entry_routes(route_kind, *entry)
+            if (route_kind, *meta(r)) != without
         ]
-        scopes = sidecar_scopes(sidecars)
-    host = guarded.host
-    covering = {
-        kind: [
-            *(vs for vs in candidates if covers(vs, host, guarded.port, policy, kind)),
-            *routes[kind],
+        routes += [r for r in added if r.get("kind") == route_kind]
+        found += [
+            r
+            for r in routes
+            if route_applies(r, entry[0], namespace)
+            and route_covers(r, route_kind, entry, guarded, policy)
         ]
-        for kind in routes
-    }
-    return all(
-        any(scope.sees(obj, home, host) for obj in covering[kind])
-        for scope in scopes
-        if scope.imports_entry(home, host)
-        for kind in covering
-    )
+    return found
 
 
 def _name(host: str) -> str:
