@@ -586,3 +586,16 @@ def test_a_consumer_route_does_not_reach_pods_whose_sidecar_leaves_its_namespace
     # a producer route (beside the entry) is imported with it
     producer = _route()
     assert _decide(sidecar, [HTTP_SE, producer]).allowed
+
+
+def test_a_sidecar_update_that_starts_importing_an_entry_needs_its_covering_route() -> None:
+    # Before: the pods import only their namespace, so shared's entry never reaches them.
+    # After: they import it, and not platform's VirtualService that covers it.
+    shared = tls_service_entry("api.github.com", namespace="shared")
+    old = _sidecar(hosts=["./*"])
+    new = _sidecar(hosts=["./*", "shared/*"])
+    decision = _decide(new, [shared, PLATFORM, old], operation="UPDATE", old=old)
+    assert _rules(decision) == {"coverage-kept"}, decision.message()
+    assert "ServiceEntry shared/se" in decision.message()
+    both = _sidecar(hosts=["./*", "shared/*", "platform/*"])
+    assert _decide(both, [shared, PLATFORM, old], operation="UPDATE", old=old).allowed
