@@ -124,10 +124,16 @@ def test_a_service_entry_needs_a_covering_virtual_service(
         (["*"], [_vs(exportTo=["*"])], True),
         # the egress gateway's namespace and other exempt ones are trusted
         ([".", "istio-system"], [_vs(exportTo=["."])], True),
+        # Door: a VirtualService whose exportTo holds ~ beside names is indexed nowhere
+        # (initVirtualServices skips a set containing ~ unless it holds *); only Istio's
+        # own validating webhook refuses the list
+        (["."], [_vs(exportTo=[".", "~"])], False),
+        (["."], [_vs(exportTo=["payments", "~"])], False),
+        (["."], [_vs(exportTo=["*", "~"])], True),
     ],
     ids=["private", "private-by-other-ns", "own-ns-by-name", "nowhere", "shop-uncovered",
          "shop-by-export", "shop-by-its-own", "everywhere-uncovered", "everywhere",
-         "exempt-ns"],
+         "exempt-ns", "vs-private-and-none", "vs-named-and-none", "vs-public-and-none"],
 )  # fmt: skip
 def test_coverage_is_owed_in_every_namespace_the_entry_is_exported_to(
     entry_export: list[str], objects: list[dict[str, Any]], covered: bool
@@ -136,7 +142,9 @@ def test_coverage_is_owed_in_every_namespace_the_entry_is_exported_to(
     decision = _decide(entry, objects)
     assert ("gateway-coverage" not in _rules(decision)) is covered, decision.message()
     if not covered:
-        assert "every namespace" in decision.message() or '"shop"' in decision.message()
+        assert any(
+            where in decision.message() for where in ("every namespace", '"shop"', '"payments"')
+        )
 
 
 def _l4(**match: Any) -> list[dict[str, Any]]:
@@ -255,9 +263,12 @@ def test_an_update_that_drops_the_mesh_leg_is_refused() -> None:
         (_vs("other"), _vs("other", exportTo=["payments"]), False),
         (COVERING, _vs(exportTo=["."]), False),
         (COVERING, _vs(exportTo=["*"]), True),
+        # Door: ~ beside * is still public, beside names it hides the VirtualService
+        (COVERING, _vs(exportTo=["*", "~"]), True),
     ],
     ids=["unchanged", "export-nowhere", "export-elsewhere", "other-ns-made-private",
-         "other-ns-exported-to-entry", "same-ns-private", "exported-everywhere"],
+         "other-ns-exported-to-entry", "same-ns-private", "exported-everywhere",
+         "public-and-none"],
 )  # fmt: skip
 def test_an_update_narrowing_export_to_keeps_coverage_only_where_it_still_reaches(
     old: dict[str, Any], updated: dict[str, Any], kept: bool
@@ -599,3 +610,12 @@ def test_a_sidecar_update_that_starts_importing_an_entry_needs_its_covering_rout
     assert "ServiceEntry shared/se" in decision.message()
     both = _sidecar(hosts=["./*", "shared/*", "platform/*"])
     assert _decide(both, [shared, PLATFORM, old], operation="UPDATE", old=old).allowed
+
+
+def test_an_update_adding_none_beside_names_hides_the_virtual_service() -> None:
+    # initVirtualServices: a set holding ~ (and not *) is indexed for no namespace
+    entry = tls_service_entry("api.github.com", namespace="payments", exportTo=["."])
+    old = _vs(exportTo=["."])
+    for export, kept in [([".", "~"], False), (["payments", "~"], False), (["payments"], True)]:
+        decision = _decide(_vs(exportTo=export), [entry, old], operation="UPDATE", old=old)
+        assert ("coverage-kept" not in _rules(decision)) is kept, (export, decision.message())

@@ -88,17 +88,22 @@ def service_entry_parents(obj: Object) -> list[tuple[str, str]]:
 
 
 def visible_to(obj: Object, namespace: str) -> bool:
-    """True when `obj` is exported to `namespace`.
+    """True when the VirtualService `obj` is exported to `namespace`.
 
     Istio's exportTo: unset or ``*`` is every namespace, ``.`` the object's own, ``~``
     none, anything else a namespace name (networking/v1 VirtualService.export_to). The
-    mesh-wide defaultVirtualServiceExportTo is taken at its default, ``*``.
+    mesh-wide defaultVirtualServiceExportTo is taken at its default, ``*``. A list that
+    holds ``~`` beside names (Istio's validation refuses it, nothing else does) is indexed
+    nowhere unless it also holds ``*``: initVirtualServices (pilot/pkg/model/
+    push_context.go) tests for ``*`` first, then skips any set containing ``~``.
     """
     targets = export_to(obj)
-    if not targets:
+    if not targets or "*" in targets:
         return True
+    if "~" in targets:
+        return False
     own, _ = meta(obj)
-    return "*" in targets or namespace in targets or ("." in targets and own == namespace)
+    return namespace in targets or ("." in targets and own == namespace)
 
 
 class StaticMeshView:

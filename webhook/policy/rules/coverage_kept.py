@@ -29,10 +29,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from webhook.policy.coverage import guarded_ports, uncovered_namespace
+from webhook.policy.coverage import (
+    EVERY_NAMESPACE,
+    audience,
+    guarded_ports,
+    uncovered_namespace,
+)
 from webhook.policy.decision import Violation
 from webhook.policy.gateway_routes import GatewayRouteSubject
 from webhook.policy.hosts import hosts_overlap
+from webhook.policy.index import CompiledPolicy
 from webhook.policy.subject import Subject, VirtualServiceSubject
 from webhook.policy.view import (
     Object,
@@ -40,7 +46,6 @@ from webhook.policy.view import (
     meta,
     service_entry_parents,
     spec_hosts,
-    visible_to,
 )
 from webhook.resources.sidecar import SidecarSpec
 
@@ -95,9 +100,16 @@ def check_sidecar(subject: Subject[SidecarSpec]) -> Iterator[Violation]:
         meta(e): e
         for name in sorted(names)
         for e in view.service_entries(name)
-        if visible_to(e, subject.namespace)
+        if _reaches(e, subject.namespace, subject.policy)
     }
     yield from _kept(subject, "Sidecar", entries, lambda host: True)
+
+
+def _reaches(entry: Object, namespace: str, policy: CompiledPolicy) -> bool:
+    """True when the ServiceEntry is visible to `namespace` (IsServiceVisible: a ``~``
+    beside names does not hide it, unlike a VirtualService's)."""
+    readers = audience(meta(entry)[0], export_to(entry), policy)
+    return namespace in readers or EVERY_NAMESPACE in readers
 
 
 def _applies(subject: Subject[Any]) -> bool:
