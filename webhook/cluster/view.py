@@ -15,7 +15,7 @@ from typing import Any
 
 from webhook.cluster.index import MeshIndex
 from webhook.cluster.kinds import WatchedKind
-from webhook.policy.view import Object, meta, visible_to
+from webhook.policy.view import Object, visible_to
 
 
 @dataclass(slots=True)
@@ -128,7 +128,7 @@ class ClusterView:
 
     def service_entries(self, host: str) -> Sequence[Object]:
         if host == "*":
-            return sorted(self.index.all("ServiceEntry"), key=meta)
+            return self.index.ordered("ServiceEntry")
         return self.index.by_host("ServiceEntry", host)
 
     def gateway(self, namespace: str, name: str) -> Object | None:
@@ -143,8 +143,12 @@ class ClusterView:
     def sidecars(self, namespace: str | None) -> Sequence[Object]:
         if "Sidecar" not in self.state:
             return []
-        found = (o for o in self.index.all("Sidecar") if namespace in (None, meta(o)[0]))
-        return sorted(found, key=meta)
+        if namespace is None:
+            return self.index.ordered("Sidecar")
+        return self.index.in_namespace("Sidecar", namespace)
+
+    def sidecar_namespaces(self, importing: str) -> Sequence[str]:
+        return self.index.sidecar_namespaces(importing) if "Sidecar" in self.state else []
 
     def status(self) -> dict[str, Any]:
         """What /readyz shows: sync state, staleness, and per kind counts and event age."""

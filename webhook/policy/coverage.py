@@ -58,8 +58,10 @@ from webhook.policy.names import resolve_service_host
 from webhook.policy.routes import Leg, legs_of
 from webhook.policy.view import (
     SERVICE_ENTRY_PARENT,
+    EgressImports,
     MeshView,
     Object,
+    egress_imports,
     meta,
     spec_hosts,
     visible_to,
@@ -75,6 +77,8 @@ _TCP_PROTOCOLS = frozenset({"TCP", "MONGO", "REDIS", "MYSQL", "UDP"})
 
 RouteKind = Literal["http", "tls", "tcp"]
 Resolve = Callable[[str], str]
+#: One Sidecar egress listener's `hosts`, by namespace (`egress_imports`).
+Listener = dict[str, EgressImports]
 
 #: Where a leg's match sits in the VirtualService (Leg.field).
 _LEG_FIELD = re.compile(r"spec\.(http|tls|tcp)\[(\d+)\](?:\.match\[(\d+)\])?")
@@ -285,41 +289,7 @@ def route_covers(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Imports:
-    """One namespace's part of a Sidecar egress listener's `hosts` (a hostClassification)."""
-
-    hosts: tuple[str, ...]
-    excluded: tuple[str, ...]
-
-
-def _listeners(sidecar: Object) -> list[dict[str, _Imports]]:
-    """Each egress listener's `hosts` by namespace (``*`` for ``*/``), as
-    convertIstioListenerToWrapper reads them: ``.`` is the Sidecar's namespace, a ``~``
-    prefix excludes (``~/`` from every namespace), an entry without exactly one ``/`` is
-    ignored; a Sidecar without egress listeners imports ``*/*``
-    (initSidecarScopeInternalIndexes)."""
-    own, _ = meta(sidecar)
-    spec = sidecar.get("spec")
-    egress = spec.get("egress") if isinstance(spec, dict) else None
-    listeners = [e for e in egress if isinstance(e, dict)] if isinstance(egress, list) else []
-    out = []
-    for listener in listeners or [{"hosts": ["*/*"]}]:
-        hosts = listener.get("hosts")
-        found: dict[str, tuple[list[str], list[str]]] = {}
-        for entry in hosts if isinstance(hosts, list) else ():
-            if not isinstance(entry, str) or entry.count("/") != 1:
-                continue
-            namespace, name = entry.split("/")
-            excluded = namespace.startswith("~")
-            namespace = namespace.removeprefix("~") or ("*" if excluded else "")
-            namespace = own if namespace == "." else namespace
-            found.setdefault(namespace, ([], []))[1 if excluded else 0].append(name)
-        out.append({ns: _Imports(tuple(h), tuple(x)) for ns, (h, x) in found.items()})
-    return out
-
-
-def _imports_service(listener: dict[str, _Imports], namespace: str, host: str) -> bool:
+def _imports_service(listener: Listener, namespace: str, host: str) -> bool:
     """True when the listener imports the service `host` of `namespace` (selectServices:
     no ``~`` entry of its namespace or ``*`` contains it, and an entry does:
     hostClassification.Matches). Compared without case, so an entry is never taken to
@@ -332,7 +302,7 @@ def _imports_service(listener: dict[str, _Imports], namespace: str, host: str) -
 
 
 def _imports_virtual_service(
-    listener: dict[str, _Imports], namespace: str, hosts: Sequence[str], gateway_semantics: bool
+    listener: Listener, namespace: str, hosts: Sequence[str], gateway_semantics: bool
 ) -> bool:
     """True when the listener imports a VirtualService of `namespace` with `hosts`
     (SelectVirtualServices: some host matches an entry of its namespace or of ``*``,
@@ -358,7 +328,7 @@ class SidecarScope:
         """True when these pods get the entry's service (then they need its coverage)."""
         if self.sidecar is None:
             return True
-        return any(_imports_service(ls, namespace, host) for ls in _listeners(self.sidecar))
+        return any(_imports_service(ls, namespace, host) for ls in egress_imports(self.sidecar))
 
     def sees(self, obj: Object, entry_namespace: str, host: str) -> bool:
         """True when every listener of the Sidecar that imports the entry imports `obj`:
@@ -373,7 +343,7 @@ class SidecarScope:
         hosts = [h for h in raw if isinstance(h, str)] if isinstance(raw, list) else []
         return all(
             _imports_virtual_service(ls, namespace, hosts, route)
-            for ls in _listeners(self.sidecar)
+            for ls in egress_imports(self.sidecar)
             if _imports_service(ls, entry_namespace, host)
         )
 
