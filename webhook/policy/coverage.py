@@ -289,16 +289,33 @@ def route_covers(
     )
 
 
-def _imports_service(listener: Listener, namespace: str, host: str) -> bool:
-    """True when the listener imports the service `host` of `namespace` (selectServices:
-    no ``~`` entry of its namespace or ``*`` contains it, and an entry does:
-    hostClassification.Matches). Compared without case, so an entry is never taken to
-    leave out a ServiceEntry it may import."""
-    host = host.lower()
-    parts = [listener[n] for n in (namespace, "*") if n in listener]
-    if any(host_within(host, x.lower()) for p in parts for x in p.excluded):
-        return False
-    return any(host_within(host, h.lower()) for p in parts for h in p.hosts)
+@dataclass(frozen=True, slots=True)
+class _ServiceImports:
+    """What one listener's `hosts` say of the services of one namespace, lower-cased: its
+    entries for that namespace and for ``*``."""
+
+    hosts: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+    @classmethod
+    def of(cls, listener: Listener, namespace: str) -> _ServiceImports:
+        parts = [listener[n] for n in (namespace, "*") if n in listener]
+        return cls(
+            tuple(h.lower() for p in parts for h in p.hosts),
+            tuple(x.lower() for p in parts for x in p.excluded),
+        )
+
+    def imports(self, host: str) -> bool:
+        """True when the listener imports the service `host` (selectServices: no ``~``
+        entry of its namespace or ``*`` contains it, and an entry does:
+        hostClassification.Matches). Compared without case, so an entry is never taken to
+        leave out a ServiceEntry it may import."""
+        if not self.hosts:
+            return False
+        host = host.lower()
+        if any(host_within(host, x) for x in self.excluded):
+            return False
+        return "*" in self.hosts or any(host_within(host, h) for h in self.hosts)
 
 
 def _imports_virtual_service(
@@ -317,18 +334,42 @@ def _imports_virtual_service(
     )
 
 
-@dataclass(frozen=True, slots=True)
+def _imports_everything(listener: Listener) -> bool:
+    """True when the listener imports every VirtualService and route with a host: it holds
+    ``*/*`` and no ``~`` entry (`_imports_virtual_service` then holds for any of them)."""
+    every = listener.get("*")
+    return (
+        every is not None
+        and "*" in every.hosts
+        and not any(part.excluded for part in listener.values())
+    )
+
+
 class SidecarScope:
     """What the pods one Sidecar applies to import (None: the pods no namespace-wide
-    Sidecar takes, which import everything exported to them)."""
+    Sidecar takes, which import everything exported to them). The Sidecar's egress hosts
+    are read once, when the scope is made, and what they say of a namespace's services
+    once per namespace."""
 
-    sidecar: Object | None
+    __slots__ = ("_everything", "_listeners", "_services", "sidecar")
+
+    def __init__(self, sidecar: Object | None) -> None:
+        self.sidecar = sidecar
+        self._listeners = [] if sidecar is None else egress_imports(sidecar)
+        self._everything = [_imports_everything(ls) for ls in self._listeners]
+        self._services: dict[str, list[_ServiceImports]] = {}
+
+    def _importing(self, namespace: str, host: str) -> list[bool]:
+        """Whether each listener imports the service `host` of `namespace`."""
+        services = self._services.get(namespace)
+        if services is None:
+            services = [_ServiceImports.of(ls, namespace) for ls in self._listeners]
+            self._services[namespace] = services
+        return [s.imports(host) for s in services]
 
     def imports_entry(self, namespace: str, host: str) -> bool:
         """True when these pods get the entry's service (then they need its coverage)."""
-        if self.sidecar is None:
-            return True
-        return any(_imports_service(ls, namespace, host) for ls in egress_imports(self.sidecar))
+        return self.sidecar is None or any(self._importing(namespace, host))
 
     def sees(self, obj: Object, entry_namespace: str, host: str) -> bool:
         """True when every listener of the Sidecar that imports the entry imports `obj`:
@@ -341,11 +382,20 @@ class SidecarScope:
         spec = obj.get("spec")
         raw = spec.get("hosts") if isinstance(spec, dict) and not route else [host]
         hosts = [h for h in raw if isinstance(h, str)] if isinstance(raw, list) else []
+        importing = self._importing(entry_namespace, host)
         return all(
             _imports_virtual_service(ls, namespace, hosts, route)
-            for ls in egress_imports(self.sidecar)
-            if _imports_service(ls, entry_namespace, host)
+            for ls, imports in zip(self._listeners, importing, strict=True)
+            if imports
         )
+
+    def sees_everything(self, entry_namespace: str, host: str) -> bool:
+        """True when `sees` holds for every VirtualService and route with a host: each
+        listener that imports the entry imports ``*/*`` and excludes nothing."""
+        if self.sidecar is None or all(self._everything):
+            return True
+        importing = self._importing(entry_namespace, host)
+        return all(e or not i for e, i in zip(self._everything, importing, strict=True))
 
 
 def sidecar_scopes(sidecars: Iterable[Object]) -> list[SidecarScope]:
@@ -381,6 +431,22 @@ def audience(namespace: str, export_to: list[str] | None, policy: CompiledPolicy
     ]
 
 
+def _covering_cache(
+    guarded: GuardedPort, policy: CompiledPolicy
+) -> Callable[[Object, RouteKind], bool]:
+    """`covers` for `guarded`, each (VirtualService, kind) judged once: the objects are the
+    view's, alive for the whole call, so their ids stay theirs."""
+    judged: dict[tuple[int, RouteKind], bool] = {}
+
+    def covering(vs: Object, kind: RouteKind) -> bool:
+        key = (id(vs), kind)
+        if key not in judged:
+            judged[key] = covers(vs, guarded.host, guarded.port, policy, kind)
+        return judged[key]
+
+    return covering
+
+
 def uncovered_namespace(
     view: MeshView,
     namespace: str,
@@ -398,42 +464,60 @@ def uncovered_namespace(
 
     A namespace with a Sidecar that imports the entry is judged on its own even when only
     `EVERY_NAMESPACE` names it: its pods import what their Sidecar says. Its pods without
-    such a Sidecar see at least what every namespace sees, so the others need no look.
+    such a Sidecar see at least what every namespace sees, so the others need no look; and
+    only the namespaces whose Sidecars name the entry's namespace or ``*`` may import it
+    (`MeshView.sidecar_namespaces`). Once every namespace is covered, so is one whose pods
+    that import the entry import every VirtualService and route too: it sees all that
+    every namespace sees.
     """
     entry = (namespace, name) if name else None
+    host = guarded.host
     added = list(extra)
-    sidecars: dict[str, list[Object]] = {}
-    kept = (s for s in view.sidecars(None) if ("Sidecar", *meta(s)) != without)
-    for sidecar in [*kept, *(o for o in added if o.get("kind") == "Sidecar")]:
-        sidecars.setdefault(meta(sidecar)[0], []).append(sidecar)
+    added_sidecars = [o for o in added if o.get("kind") == "Sidecar"]
+    scopes: dict[str, list[SidecarScope]] = {}
+
+    def scopes_of(where: str) -> list[SidecarScope]:
+        if where not in scopes:
+            kept = (s for s in view.sidecars(where) if ("Sidecar", *meta(s)) != without)
+            scopes[where] = sidecar_scopes(
+                [*kept, *(s for s in added_sidecars if meta(s)[0] == where)]
+            )
+        return scopes[where]
+
     readers = audience(namespace, export_to, policy)
-    for where, found in sidecars.items():
-        reached = where in readers or EVERY_NAMESPACE in readers
-        if (
-            reached
-            and where not in readers
+    if EVERY_NAMESPACE in readers:
+        importers = [*view.sidecar_namespaces(namespace), *(meta(s)[0] for s in added_sidecars)]
+        readers += [
+            where
+            for where in dict.fromkeys(importers)
+            if where not in readers
             and where not in policy.exempt_namespaces
-            and any(SidecarScope(s).imports_entry(namespace, guarded.host) for s in found)
-        ):
-            readers.append(where)
-    judged: dict[tuple[int, RouteKind], bool] = {}
+            and any(
+                s.sidecar is not None and s.imports_entry(namespace, host) for s in scopes_of(where)
+            )
+        ]
+    covering = _covering_cache(guarded, policy)
 
-    def covering(vs: Object, kind: RouteKind) -> bool:
-        key = (id(vs), kind)
-        if key not in judged:
-            judged[key] = covers(vs, guarded.host, guarded.port, policy, kind)
-        return judged[key]
+    def judged(reader: str) -> bool:
+        return covered(
+            view, reader, guarded, policy, home=namespace,
+            scopes=[SidecarScope(None)] if reader == EVERY_NAMESPACE else scopes_of(reader),
+            entry=entry, without=without, extra=added, covers_vs=covering,
+        )  # fmt: skip
 
+    every = EVERY_NAMESPACE in readers and judged(EVERY_NAMESPACE)
     for reader in readers:
-        scopes = (
-            [SidecarScope(None)]
-            if reader == EVERY_NAMESPACE
-            else sidecar_scopes(sidecars.get(reader, ()))
-        )
-        if not covered(
-            view, reader, guarded, policy, home=namespace, scopes=scopes, entry=entry,
-            without=without, extra=added, covers_vs=covering,
-        ):  # fmt: skip
+        if reader == EVERY_NAMESPACE:
+            if not every:
+                return reader
+            continue
+        if every and all(
+            s.sees_everything(namespace, host)
+            for s in scopes_of(reader)
+            if s.imports_entry(namespace, host)
+        ):
+            continue  # sees all that every namespace sees, where the entry is covered
+        if not judged(reader):
             return reader
     return None
 
