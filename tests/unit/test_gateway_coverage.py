@@ -619,3 +619,17 @@ def test_an_update_adding_none_beside_names_hides_the_virtual_service() -> None:
     for export, kept in [([".", "~"], False), (["payments", "~"], False), (["payments"], True)]:
         decision = _decide(_vs(exportTo=export), [entry, old], operation="UPDATE", old=old)
         assert ("coverage-kept" not in _rules(decision)) is kept, (export, decision.message())
+
+
+def test_a_sidecar_change_spares_entries_already_uncovered_elsewhere() -> None:
+    # Covered for payments' pods only (the VirtualService is exported to payments): the
+    # entry, exported everywhere, already goes straight out from every other namespace, so
+    # a Sidecar dropping the VirtualService is not what uncovers it (as for a VirtualService
+    # change: coverage-kept judges what was covered).
+    for_payments = _vs("platform", "github-egress", exportTo=["payments"])
+    sidecar = _sidecar(hosts=["./*", "istio-system/*"])
+    assert "coverage-kept" not in _rules(_decide(sidecar, [SE, for_payments]))
+    # Once covered everywhere, the same Sidecar is refused; one elsewhere that does not
+    # import payments is not even looked at there.
+    assert "coverage-kept" in _rules(_decide(sidecar, [SE, PLATFORM]))
+    assert _decide(_sidecar("shop", hosts=["./*"]), [SE, PLATFORM]).allowed

@@ -62,6 +62,7 @@ from webhook.policy.view import (
     MeshView,
     Object,
     egress_imports,
+    export_to,
     meta,
     spec_hosts,
     visible_to,
@@ -348,24 +349,28 @@ def _imports_everything(listener: Listener) -> bool:
 class SidecarScope:
     """What the pods one Sidecar applies to import (None: the pods no namespace-wide
     Sidecar takes, which import everything exported to them). The Sidecar's egress hosts
-    are read once, when the scope is made, and what they say of a namespace's services
-    once per namespace."""
+    are read once, when the scope is made, what they say of a namespace's services once
+    per namespace, and of a service once (a scope lives for one evaluation)."""
 
-    __slots__ = ("_everything", "_listeners", "_services", "sidecar")
+    __slots__ = ("_answers", "_everything", "_listeners", "_services", "sidecar")
 
     def __init__(self, sidecar: Object | None) -> None:
         self.sidecar = sidecar
         self._listeners = [] if sidecar is None else egress_imports(sidecar)
         self._everything = [_imports_everything(ls) for ls in self._listeners]
         self._services: dict[str, list[_ServiceImports]] = {}
+        self._answers: dict[tuple[str, str], list[bool]] = {}
 
     def _importing(self, namespace: str, host: str) -> list[bool]:
         """Whether each listener imports the service `host` of `namespace`."""
-        services = self._services.get(namespace)
-        if services is None:
-            services = [_ServiceImports.of(ls, namespace) for ls in self._listeners]
-            self._services[namespace] = services
-        return [s.imports(host) for s in services]
+        found = self._answers.get((namespace, host))
+        if found is None:
+            services = self._services.get(namespace)
+            if services is None:
+                services = [_ServiceImports.of(ls, namespace) for ls in self._listeners]
+                self._services[namespace] = services
+            found = self._answers[namespace, host] = [s.imports(host) for s in services]
+        return found
 
     def imports_entry(self, namespace: str, host: str) -> bool:
         """True when these pods get the entry's service (then they need its coverage)."""
@@ -520,6 +525,97 @@ def uncovered_namespace(
         if not judged(reader):
             return reader
     return None
+
+
+class SidecarChange:
+    """Which entries a Sidecar CREATE or UPDATE in `namespace` uncovers.
+
+    Only the pods of that namespace import differently, so each entry is judged there
+    alone, as `uncovered_namespace` judges the namespace (on its own when the entry's
+    exportTo names it or one of its Sidecars imports the entry, else as one of
+    `EVERY_NAMESPACE`), with its Sidecars as they are (`before`) and as they would be
+    (`after`): the change uncovers an entry covered there before and not after. Judged as
+    one of every namespace after the change, the namespace sees what every namespace sees,
+    which no Sidecar changes. As for a VirtualService change, an entry not covered now in
+    some namespace it reaches is not the change's doing: that whole-audience look
+    (`uncovered_namespace`) is taken only for an entry found uncovered here.
+    """
+
+    def __init__(
+        self,
+        view: MeshView,
+        namespace: str,
+        policy: CompiledPolicy,
+        *,
+        before: Iterable[Object],
+        after: Iterable[Object],
+    ) -> None:
+        self.view, self.namespace, self.policy = view, namespace, policy
+        self._before = sidecar_scopes(before)
+        self._after = sidecar_scopes(after)
+        self._covering: dict[GuardedPort, Callable[[Object, RouteKind], bool]] = {}
+
+    def uncovered(self, entry: Object) -> GuardedPort | None:
+        """The first guarded port of the ServiceEntry `entry` covered in the namespace now
+        and not after the change, or None."""
+        key = meta(entry)
+        readers = audience(key[0], export_to(entry), self.policy)
+        named = self.namespace in readers
+        if self.namespace in self.policy.exempt_namespaces or not (
+            named or EVERY_NAMESPACE in readers
+        ):
+            return None  # never judged here, or not visible here
+        hosts = {h for h in spec_hosts(entry) if not self._settled(key, h, named=named)}
+        if not hosts:
+            return None  # the ports' hosts are settled before their ports are read
+        for guarded in guarded_ports(entry, self.policy):
+            if guarded.host in hosts and self._uncovers(entry, guarded, named=named):
+                return guarded
+        return None
+
+    def _settled(self, entry: tuple[str, str], host: str, *, named: bool) -> bool:
+        """True when no port of `host`, of the ServiceEntry `entry`, can be uncovered here:
+        no pod imports it after the change; or the namespace is then judged as one of
+        every namespace; or its pods that import it will see every VirtualService and
+        route that may cover it (each importing listener imports ``*/*``, or imports
+        each of them), so they are as covered as the namespace is without Sidecars, which
+        holds when some of its pods were covered before or when it was judged as one of
+        every namespace (whose candidates it sees, and more)."""
+        home, _ = entry
+        after = [s for s in self._after if s.imports_entry(home, host)]
+        if not after or not (named or any(s.sidecar is not None for s in after)):
+            return True
+        if named and not any(s.imports_entry(home, host) for s in self._before):
+            return False  # its pods start importing the entry: judged in full
+        if all(s.sees_everything(home, host) for s in after):
+            return True
+        candidates = [
+            *self.view.virtual_services(self.namespace, host),
+            *(r for kind in _ROUTE_MODELS for r in self.view.service_entry_routes(kind, *entry)),
+        ]
+        return all(s.sees(obj, home, host) for s in after for obj in candidates)
+
+    def _uncovers(self, entry: Object, guarded: GuardedPort, *, named: bool) -> bool:
+        home, name = meta(entry)
+        host, here = guarded.host, self.namespace
+        after = [s for s in self._after if s.imports_entry(home, host)]
+        before = [s for s in self._before if s.imports_entry(home, host)]
+        covering = self._covering.setdefault(guarded, _covering_cache(guarded, self.policy))
+        alone = named or any(s.sidecar is not None for s in before)
+        was = covered(
+            self.view, here if alone else EVERY_NAMESPACE, guarded, self.policy, home=home,
+            scopes=before if alone else [SidecarScope(None)], entry=(home, name),
+            covers_vs=covering,
+        )  # fmt: skip
+        if not was or covered(
+            self.view, here, guarded, self.policy, home=home, scopes=after, entry=(home, name),
+            covers_vs=covering,
+        ):  # fmt: skip
+            return False
+        elsewhere = uncovered_namespace(
+            self.view, home, export_to(entry), guarded, self.policy, name=name
+        )
+        return elsewhere is None  # not covered now in some namespace: not this change
 
 
 def covered(

@@ -31,6 +31,8 @@ from typing import Any
 
 from webhook.policy.coverage import (
     EVERY_NAMESPACE,
+    GuardedPort,
+    SidecarChange,
     audience,
     guarded_ports,
     uncovered_namespace,
@@ -41,6 +43,7 @@ from webhook.policy.hosts import hosts_overlap
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.subject import Subject, VirtualServiceSubject
 from webhook.policy.view import (
+    MeshView,
     Object,
     export_to,
     meta,
@@ -84,11 +87,16 @@ def check_route(subject: GatewayRouteSubject) -> Iterator[Violation]:
 
 def check_sidecar(subject: Subject[SidecarSpec]) -> Iterator[Violation]:
     """A live ServiceEntry this Sidecar would import without the VirtualService or route
-    that sends it to the egress gateway."""
+    that sends it to the egress gateway.
+
+    Only the pods of the Sidecar's namespace import differently, so each entry is judged
+    there alone (coverage.SidecarChange), not in every namespace it reaches."""
     view, policy = subject.view, subject.policy
     mode = policy.policy.egress_gateway.coverage
     if view is None or mode == "off" or subject.operation not in ("CREATE", "UPDATE"):
         return
+    if subject.namespace in policy.exempt_namespaces:
+        return  # its pods are never judged (audience)
     names = {
         entry.split("/", 1)[1].lower()
         for listener in subject.spec.egress
@@ -96,13 +104,22 @@ def check_sidecar(subject: Subject[SidecarSpec]) -> Iterator[Violation]:
         if entry.count("/") == 1 and not entry.startswith("~")
     } or {"*"}  # no egress listener: */* (initSidecarScopeInternalIndexes)
     names = {"*"} if "*" in names else names
-    entries = {
-        meta(e): e
-        for name in sorted(names)
-        for e in view.service_entries(name)
-        if _reaches(e, subject.namespace, subject.policy)
-    }
-    yield from _kept(subject, "Sidecar", entries, lambda host: True)
+    entries = {meta(e): e for name in sorted(names) for e in view.service_entries(name)}
+    advisory = mode == "warn"
+    if view.stale and any(_reaches(e, subject.namespace, policy) for e in entries.values()):
+        yield _stale(view, advisory)
+        return
+    before = view.sidecars(subject.namespace)
+    change = SidecarChange(
+        view, subject.namespace, policy, before=before,
+        after=[*(s for s in before if meta(s)[1] != subject.name), _after(subject, "Sidecar")],
+    )  # fmt: skip
+    for (namespace, name), entry in sorted(entries.items()):
+        if namespace in policy.exempt_namespaces:
+            continue
+        port = change.uncovered(entry)
+        if port is not None:
+            yield _uncovered(subject, "Sidecar", namespace, name, port, advisory)
 
 
 def _reaches(entry: Object, namespace: str, policy: CompiledPolicy) -> bool:
@@ -123,6 +140,46 @@ def _spec_of(subject: Subject[Any]) -> dict[str, Any]:
     return spec
 
 
+def _after(subject: Subject[Any], kind: str) -> Object:
+    """The object as the change would leave it."""
+    return {
+        "kind": kind,
+        "metadata": {"namespace": subject.namespace, "name": subject.name},
+        "spec": _spec_of(subject),
+    }
+
+
+def _stale(view: MeshView, advisory: bool) -> Violation:
+    return Violation(
+        RULE,
+        "metadata.name",
+        "cannot check that live ServiceEntries stay covered: the webhook's view of the "
+        f"cluster is stale ({view.stale_reason}); retry once /readyz reports it in sync",
+        advisory=advisory,
+    )
+
+
+def _uncovered(
+    subject: Subject[Any], kind: str, namespace: str, name: str, port: GuardedPort, advisory: bool
+) -> Violation:
+    verb = {"DELETE": "deleting", "CREATE": "creating"}.get(subject.operation, "this change to")
+    return Violation(
+        RULE,
+        "metadata.name",
+        f"{verb} {kind} {subject.namespace}/{subject.name} would leave "
+        f'ServiceEntry {namespace}/{name} host "{port.host}" port {port.port} '
+        "without a route to the egress gateway, so sidecars would reach it directly; "
+        + (
+            "import the namespace of the VirtualService or route that sends it "
+            "to the egress gateway in every egress listener that imports it"
+            if kind == "Sidecar"
+            else f"delete ServiceEntry {namespace}/{name} first (or keep a "
+            "VirtualService or route that covers it)"
+        ),
+        advisory=advisory,
+    )
+
+
 def _kept(
     subject: Subject[Any],
     kind: str,
@@ -135,25 +192,10 @@ def _kept(
     assert view is not None
     advisory = policy.policy.egress_gateway.coverage == "warn"
     me = (kind, subject.namespace, subject.name)
-    after: tuple[Object, ...] = ()
-    if subject.operation != "DELETE":
-        after = (
-            {
-                "kind": kind,
-                "metadata": {"namespace": subject.namespace, "name": subject.name},
-                "spec": _spec_of(subject),
-            },
-        )
+    after = () if subject.operation == "DELETE" else (_after(subject, kind),)
     if entries and view.stale:
-        yield Violation(
-            RULE,
-            "metadata.name",
-            "cannot check that live ServiceEntries stay covered: the webhook's view of the "
-            f"cluster is stale ({view.stale_reason}); retry once /readyz reports it in sync",
-            advisory=advisory,
-        )
+        yield _stale(view, advisory)
         return
-    verb = {"DELETE": "deleting", "CREATE": "creating"}.get(subject.operation, "this change to")
     for (namespace, name), entry in sorted(entries.items()):
         if namespace in policy.exempt_namespaces:
             continue
@@ -170,19 +212,5 @@ def _kept(
                 is None
             ):
                 continue
-            yield Violation(
-                RULE,
-                "metadata.name",
-                f"{verb} {kind} {subject.namespace}/{subject.name} would leave "
-                f'ServiceEntry {namespace}/{name} host "{port.host}" port {port.port} '
-                "without a route to the egress gateway, so sidecars would reach it directly; "
-                + (
-                    "import the namespace of the VirtualService or route that sends it "
-                    "to the egress gateway in every egress listener that imports it"
-                    if kind == "Sidecar"
-                    else f"delete ServiceEntry {namespace}/{name} first (or keep a "
-                    "VirtualService or route that covers it)"
-                ),
-                advisory=advisory,
-            )
+            yield _uncovered(subject, kind, namespace, name, port, advisory)
             break
