@@ -85,16 +85,17 @@ def _discard(table: dict[Slot, set[Key]], slot: Slot, key: Key) -> None:
 
 
 class MeshIndex:
-    """The objects of each kind, keyed by (namespace, name) and grouped by namespace, hosts
-    indexed per kind, Gateway API routes by the ServiceEntries their parentRefs name, and
-    Sidecars by the namespaces their egress hosts import from."""
+    """The objects of each kind, keyed by (namespace, name), hosts indexed per kind, Gateway
+    API routes by the ServiceEntries their parentRefs name, and Sidecars by namespace and
+    by the namespaces their egress hosts import from."""
 
     def __init__(self, kinds: Iterable[str]) -> None:
         self._objects: dict[str, dict[Key, Object]] = {k: {} for k in kinds}
         self._hosts: dict[str, HostIndex] = {k: HostIndex() for k in self._objects}
         self._parents: dict[str, dict[Key, set[Key]]] = {k: {} for k in self._objects}
-        self._namespaces: dict[str, dict[str, set[Key]]] = {k: {} for k in self._objects}
-        #: Sidecar keys by imported namespace (``*``: any), from `imported_namespaces`.
+        #: Sidecar keys by their namespace, and by imported namespace (``*``: any) from
+        #: `imported_namespaces`.
+        self._sidecars: dict[str, set[Key]] = {}
         self._imports: dict[str, set[Key]] = {}
 
     def replace(self, kind: str, objects: Iterable[Object]) -> None:
@@ -102,9 +103,8 @@ class MeshIndex:
         self._objects[kind] = {}
         self._hosts[kind] = HostIndex()
         self._parents[kind] = {}
-        self._namespaces[kind] = {}
         if kind == SIDECAR:
-            self._imports = {}
+            self._sidecars, self._imports = {}, {}
         for obj in objects:
             self.put(kind, obj)
 
@@ -116,8 +116,8 @@ class MeshIndex:
         self._hosts[kind].add(key, spec_hosts(obj))
         for parent in service_entry_parents(obj):
             _add(self._parents[kind], parent, key)
-        _add(self._namespaces[kind], key[0], key)
         if kind == SIDECAR:
+            _add(self._sidecars, key[0], key)
             for namespace in imported_namespaces(obj):
                 _add(self._imports, namespace, key)
 
@@ -129,8 +129,8 @@ class MeshIndex:
             parents = self._parents[kind]
             for parent in service_entry_parents(old):
                 _discard(parents, parent, key)
-            _discard(self._namespaces[kind], key[0], key)
             if kind == SIDECAR:
+                _discard(self._sidecars, key[0], key)
                 for namespace in imported_namespaces(old):
                     _discard(self._imports, namespace, key)
 
@@ -153,10 +153,10 @@ class MeshIndex:
         objects = self._objects[kind]
         return [objects[k] for k in sorted(self._hosts[kind].overlapping(host)) if k in objects]
 
-    def in_namespace(self, kind: str, namespace: str) -> list[Object]:
-        """Objects of `kind` in `namespace`, in name order."""
-        objects = self._objects[kind]
-        return [objects[k] for k in sorted(self._namespaces[kind].get(namespace, ()))]
+    def sidecars(self, namespace: str) -> list[Object]:
+        """The Sidecars of `namespace`, in name order."""
+        objects = self._objects[SIDECAR]
+        return [objects[k] for k in sorted(self._sidecars.get(namespace, ()))]
 
     def sidecar_namespaces(self, importing: str) -> list[str]:
         """The namespaces, sorted, of the Sidecars whose egress hosts name `importing` or

@@ -145,7 +145,7 @@ class ClusterView:
             return []
         if namespace is None:
             return self.index.ordered("Sidecar")
-        return self.index.in_namespace("Sidecar", namespace)
+        return self.index.sidecars(namespace)
 
     def sidecar_namespaces(self, importing: str) -> Sequence[str]:
         return self.index.sidecar_namespaces(importing) if "Sidecar" in self.state else []
