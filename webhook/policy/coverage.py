@@ -559,12 +559,13 @@ class SidecarChange:
         """The first guarded port of the ServiceEntry `entry` covered in the namespace now
         and not after the change, or None."""
         key = meta(entry)
+        exempt = self.policy.exempt_namespaces
+        if key[0] in exempt or self.namespace in exempt:
+            return None  # the entry is trusted, or these pods are never judged
         readers = audience(key[0], export_to(entry), self.policy)
         named = self.namespace in readers
-        if self.namespace in self.policy.exempt_namespaces or not (
-            named or EVERY_NAMESPACE in readers
-        ):
-            return None  # never judged here, or not visible here
+        if not (named or EVERY_NAMESPACE in readers):
+            return None  # not visible here
         hosts = {h for h in spec_hosts(entry) if not self._settled(key, h, named=named)}
         if not hosts:
             return None  # the ports' hosts are settled before their ports are read

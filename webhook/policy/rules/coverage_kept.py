@@ -104,9 +104,12 @@ def check_sidecar(subject: Subject[SidecarSpec]) -> Iterator[Violation]:
         if entry.count("/") == 1 and not entry.startswith("~")
     } or {"*"}  # no egress listener: */* (initSidecarScopeInternalIndexes)
     names = {"*"} if "*" in names else names
-    entries = {meta(e): e for name in sorted(names) for e in view.service_entries(name)}
+    if len(names) == 1:
+        entries = view.service_entries(names.pop())
+    else:  # an entry may overlap several names: once each (the view's objects)
+        entries = list({id(e): e for name in names for e in view.service_entries(name)}.values())
     advisory = mode == "warn"
-    if view.stale and any(_reaches(e, subject.namespace, policy) for e in entries.values()):
+    if view.stale and any(_reaches(e, subject.namespace, policy) for e in entries):
         yield _stale(view, advisory)
         return
     before = view.sidecars(subject.namespace)
@@ -114,12 +117,9 @@ def check_sidecar(subject: Subject[SidecarSpec]) -> Iterator[Violation]:
         view, subject.namespace, policy, before=before,
         after=[*(s for s in before if meta(s)[1] != subject.name), _after(subject, "Sidecar")],
     )  # fmt: skip
-    for (namespace, name), entry in sorted(entries.items()):
-        if namespace in policy.exempt_namespaces:
-            continue
-        port = change.uncovered(entry)
-        if port is not None:
-            yield _uncovered(subject, "Sidecar", namespace, name, port, advisory)
+    found = [(meta(e), port) for e in entries if (port := change.uncovered(e)) is not None]
+    for (namespace, name), port in sorted(found, key=lambda pair: pair[0]):
+        yield _uncovered(subject, "Sidecar", namespace, name, port, advisory)
 
 
 def _reaches(entry: Object, namespace: str, policy: CompiledPolicy) -> bool:
