@@ -472,8 +472,9 @@ def uncovered_namespace(
     such a Sidecar see at least what every namespace sees, so the others need no look; and
     only the namespaces whose Sidecars name the entry's namespace or ``*`` may import it
     (`MeshView.sidecar_namespaces`). Once every namespace is covered, so is one whose pods
-    that import the entry import every VirtualService and route too: it sees all that
-    every namespace sees.
+    that import the entry each import, for each route kind, one of the objects covering it
+    there (visible to, and applying in, that namespace too): no VirtualService is parsed
+    for it.
     """
     entry = (namespace, name) if name else None
     host = guarded.host
@@ -502,27 +503,35 @@ def uncovered_namespace(
             )
         ]
     covering = _covering_cache(guarded, policy)
-
-    def judged(reader: str) -> bool:
-        return covered(
-            view, reader, guarded, policy, home=namespace,
-            scopes=[SidecarScope(None)] if reader == EVERY_NAMESPACE else scopes_of(reader),
-            entry=entry, without=without, extra=added, covers_vs=covering,
+    every: dict[RouteKind, list[Object]] = {}
+    if EVERY_NAMESPACE in readers:
+        every = covering_objects(
+            view, EVERY_NAMESPACE, guarded, policy, entry=entry, without=without, extra=added,
+            covers_vs=covering,
         )  # fmt: skip
+    covered_everywhere = bool(every) and all(every.values())
 
-    every = EVERY_NAMESPACE in readers and judged(EVERY_NAMESPACE)
+    def sees_every(scope: SidecarScope) -> bool:
+        """True when the scope sees, for each route kind, some object covering the entry in
+        every namespace (visible to, and applying in, any namespace too)."""
+        return scope.sees_everything(namespace, host) or all(
+            any(scope.sees(obj, namespace, host) for obj in objects) for objects in every.values()
+        )
+
     for reader in readers:
         if reader == EVERY_NAMESPACE:
-            if not every:
+            if not covered_everywhere:
                 return reader
             continue
-        if every and all(
-            s.sees_everything(namespace, host)
-            for s in scopes_of(reader)
-            if s.imports_entry(namespace, host)
+        here = scopes_of(reader)
+        if covered_everywhere and all(
+            sees_every(s) for s in here if s.imports_entry(namespace, host)
         ):
-            continue  # sees all that every namespace sees, where the entry is covered
-        if not judged(reader):
+            continue  # its pods see what covers the entry in every namespace
+        if not covered(
+            view, reader, guarded, policy, home=namespace, scopes=here, entry=entry,
+            without=without, extra=added, covers_vs=covering,
+        ):  # fmt: skip
             return reader
     return None
 
@@ -648,6 +657,32 @@ def covered(
     scopes = [scope for scope in scopes if scope.imports_entry(home, host)]
     if not scopes:
         return True  # no pod here imports the entry
+    found = covering_objects(
+        view, namespace, guarded, policy, entry=entry, without=without, extra=extra,
+        covers_vs=covers_vs,
+    )  # fmt: skip
+    return all(
+        any(scope.sees(obj, home, host) for obj in objects)
+        for objects in found.values()
+        for scope in scopes
+    )
+
+
+def covering_objects(
+    view: MeshView,
+    namespace: str,
+    guarded: GuardedPort,
+    policy: CompiledPolicy,
+    *,
+    entry: tuple[str, str] | None = None,
+    without: tuple[str, str, str] | None = None,
+    extra: Iterable[Object] = (),
+    covers_vs: Callable[[Object, RouteKind], bool] | None = None,
+) -> dict[RouteKind, list[Object]]:
+    """For each route kind `guarded` needs, the VirtualServices visible to `namespace` and
+    the Gateway API routes attached to `entry` that apply there which send that kind of
+    its traffic to the egress gateway, whatever a Sidecar imports (see `covered`)."""
+    host = guarded.host
     added = list(extra)
     candidates: list[Object] = [
         *(
@@ -658,13 +693,14 @@ def covered(
         *(vs for vs in added if vs.get("kind") == "VirtualService" and visible_to(vs, namespace)),
     ]
     judge = covers_vs or (lambda vs, kind: covers(vs, host, guarded.port, policy, kind))
+    found: dict[RouteKind, list[Object]] = {}
     for kind in route_kinds(guarded.protocol):
-        found = [vs for vs in candidates if judge(vs, kind)]
+        found[kind] = [vs for vs in candidates if judge(vs, kind)]
         if entry is not None:
-            found += _covering_routes(view, kind, namespace, guarded, policy, entry, without, added)
-        if not all(any(scope.sees(obj, home, host) for obj in found) for scope in scopes):
-            return False
-    return True
+            found[kind] += _covering_routes(
+                view, kind, namespace, guarded, policy, entry, without, added
+            )
+    return found
 
 
 def _covering_routes(
