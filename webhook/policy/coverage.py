@@ -505,7 +505,7 @@ def uncovered_namespace(
     covering = _covering_cache(guarded, policy)
     every: dict[RouteKind, list[Object]] = {}
     if EVERY_NAMESPACE in readers:
-        every = covering_objects(
+        every = _covering_objects(
             view, EVERY_NAMESPACE, guarded, policy, entry=entry, without=without, extra=added,
             covers_vs=covering,
         )  # fmt: skip
@@ -657,7 +657,7 @@ def covered(
     scopes = [scope for scope in scopes if scope.imports_entry(home, host)]
     if not scopes:
         return True  # no pod here imports the entry
-    found = covering_objects(
+    found = _covering_objects(
         view, namespace, guarded, policy, entry=entry, without=without, extra=extra,
         covers_vs=covers_vs,
     )  # fmt: skip
@@ -668,7 +668,7 @@ def covered(
     )
 
 
-def covering_objects(
+def _covering_objects(
     view: MeshView,
     namespace: str,
     guarded: GuardedPort,

@@ -153,7 +153,8 @@ def imported_namespaces(sidecar: Object) -> set[str]:
 
 
 class StaticMeshView:
-    """A MeshView over a fixed list of objects: scans, so for unit tests and small inputs."""
+    """A MeshView over a fixed list of objects: scans, so for unit tests and small inputs
+    (its Sidecars are grouped by namespace once, when it is made)."""
 
     def __init__(
         self, objects: Iterable[Object] = (), *, stale_reason: str = "", synced: bool = True
