@@ -462,6 +462,7 @@ def uncovered_namespace(
     name: str = "",
     without: tuple[str, str, str] | None = None,
     extra: Iterable[Object] = (),
+    covers_vs: Callable[[Object, RouteKind], bool] | None = None,
 ) -> str | None:
     """The first namespace the entry (`name` in `namespace`, exported to `export_to`)
     reaches where no VirtualService or route covers `guarded` (`EVERY_NAMESPACE` for the
@@ -474,7 +475,7 @@ def uncovered_namespace(
     (`MeshView.sidecar_namespaces`). Once every namespace is covered, so is one whose pods
     that import the entry each import, for each route kind, one of the objects covering it
     there (visible to, and applying in, that namespace too): no VirtualService is parsed
-    for it.
+    for it. `covers_vs` may stand in for `covers` (`covered`).
     """
     entry = (namespace, name) if name else None
     host = guarded.host
@@ -502,7 +503,7 @@ def uncovered_namespace(
                 s.sidecar is not None and s.imports_entry(namespace, host) for s in scopes_of(where)
             )
         ]
-    covering = _covering_cache(guarded, policy)
+    covering = covers_vs or _covering_cache(guarded, policy)
     every: dict[RouteKind, list[Object]] = {}
     if EVERY_NAMESPACE in readers:
         every = _covering_objects(
@@ -623,8 +624,9 @@ class SidecarChange:
         ):  # fmt: skip
             return False
         elsewhere = uncovered_namespace(
-            self.view, home, export_to(entry), guarded, self.policy, name=name
-        )
+            self.view, home, export_to(entry), guarded, self.policy, name=name,
+            covers_vs=covering,
+        )  # fmt: skip
         return elsewhere is None  # not covered now in some namespace: not this change
 
 
