@@ -10,6 +10,11 @@ write them), then prints:
   growth of the process;
 - admission latency: `evaluate` with the view (coverage, Gateways by selector) next to
   the view-less figure for the same objects, median and p99 of timed calls;
+- the Sidecar half of coverage, on a second view whose N entries and VirtualServices are
+  all exported everywhere: a ServiceEntry's admission before and after one Sidecar per
+  namespace (``./*`` and ``istio-system/*``, the usual tenant one) is added, and a Sidecar
+  CREATE, whose pods may import every entry (``*/*``), their namespace's (``./*``), all
+  but one namespace's or every ``*.googleapis.com`` one;
 - the continuous audit: one pass over every object, as the Lease holder runs it.
 
 Bounded in time: about a minute at the default size on one core (`--objects` scales it).
@@ -63,6 +68,20 @@ def _route(i: int) -> dict[str, Any]:
             {"match": [{"gateways": [at], "port": 443, "sniHosts": [host]}],
              "route": [{"destination": {"host": host, "port": {"number": 443}}}]},
         ]},
+    }  # fmt: skip
+
+
+def _everywhere(obj: dict[str, Any]) -> dict[str, Any]:
+    return {**obj, "spec": {**obj["spec"], "exportTo": ["*"]}}
+
+
+def _sidecar(namespace: str, name: str, *hosts: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Sidecar",
+        "metadata": {"name": name, "namespace": namespace, "uid": f"sc-{namespace}-{name}",
+                     "resourceVersion": "1"},
+        "spec": {"egress": [{"hosts": list(hosts)}]},
     }  # fmt: skip
 
 
@@ -133,6 +152,51 @@ def latency_rows(view: ClusterView, policy: CompiledPolicy, calls: int) -> list[
     return rows
 
 
+def sidecar_rows(n: int, policy: CompiledPolicy, calls: int) -> list[str]:
+    """The Sidecar half of coverage on a view where every entry and VirtualService is
+    exported everywhere, so every namespace's pods may import every entry."""
+    view = ClusterView(watched_kinds())
+    by_kind = {"ServiceEntry": [_everywhere(_entry(i)) for i in range(n)],
+               "VirtualService": [_everywhere(_route(i)) for i in range(n)]}  # fmt: skip
+    for kind in view.state:
+        view.listed(kind, by_kind.get(kind, []))
+    entry = _everywhere(_entry(7))
+    ns = entry["metadata"]["namespace"]
+
+    def admit(obj: dict[str, Any], namespace: str) -> Callable[[], object]:
+        return lambda: evaluate(obj, policy, namespace=namespace, view=view)
+
+    bare = timed(admit(entry, ns), calls)
+    sidecars = [_sidecar(f"ns{i}", "default", "./*", "istio-system/*") for i in range(NAMESPACES)]
+    view.listed("Sidecar", sidecars)
+    creates = max(calls // 400, 3)
+    everything = _sidecar("ns3", "new", "*/*")
+    own = _sidecar("ns3", "new", "./*", "istio-system/*")
+    but = _sidecar("ns3", "new", "*/*", "~ns9/*")
+    some = _sidecar("ns3", "new", "*/*.googleapis.com")
+    cases = [
+        ("ServiceEntry, covered host, no Sidecars", entry, bare, None),
+        (f"ServiceEntry, covered host, {NAMESPACES} Sidecars", entry,
+         timed(admit(entry, ns), calls), bare),
+        (f"Sidecar CREATE, {n:,} entries exported everywhere (*/*)", everything,
+         timed(admit(everything, "ns3"), creates), None),
+        ("Sidecar CREATE, the same, ./* and istio-system/*", own,
+         timed(admit(own, "ns3"), creates), None),
+        # listeners that do not import */* whole: each candidate's namespace and hosts read
+        ("Sidecar CREATE, the same, */* but ~ns9/*", but,
+         timed(admit(but, "ns3"), creates), None),
+        ("Sidecar CREATE, the same, */*.googleapis.com", some,
+         timed(admit(some, "ns3"), creates), None),
+    ]  # fmt: skip
+    rows = []
+    for label, obj, (p50, p99), reference in cases:
+        ratio = f"{p50 / reference[0]:>6.1f}x" if reference else " " * 7
+        verdict = "allowed" if admit(obj, obj["metadata"]["namespace"])().allowed else "denied"
+        count = creates if obj["kind"] == "Sidecar" else calls
+        rows.append(f"{label:<56} {p50:>11.1f} {p99:>11.1f} {ratio}  {verdict} ({count} calls)")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.view", description=__doc__)
     parser.add_argument(
@@ -158,6 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     heads = ("alone p50", "alone p99", "view p50", "view p99")
     print(f"{'object':<32} " + " ".join(f"{h:>9}" for h in heads) + f" {'ratio':>7}")
     for row in latency_rows(view, policy, args.calls):
+        print(row)
+    print(
+        f"\nexported everywhere ({args.objects} entries and VirtualServices), evaluate() in "
+        "microseconds, ratio to no Sidecars:"
+    )
+    print(f"{'object':<56} {'p50':>11} {'p99':>11} {'ratio':>7}")
+    for row in sidecar_rows(args.objects, policy, args.calls):
         print(row)
     started = time.perf_counter()
     audited = sum(1 for _ in audit(view, policy))

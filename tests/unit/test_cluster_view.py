@@ -159,3 +159,44 @@ def test_routes_are_indexed_by_the_service_entry_they_attach_to() -> None:
     assert view.service_entry_routes("HTTPRoute", "b", "cnn") == [detached]
     view.event("HTTPRoute", "DELETED", detached)
     assert view.service_entry_routes("HTTPRoute", "b", "cnn") == []
+
+
+def test_sidecars_by_namespace_and_every_entry_match_a_scan() -> None:
+    def sidecar(namespace: str, name: str) -> dict[str, Any]:
+        return {"kind": "Sidecar", "metadata": {"namespace": namespace, "name": name}, "spec": {}}
+
+    objects = [*_objects(), sidecar("n1", "b"), sidecar("n1", "a"), sidecar("n2", "default")]
+    view, scan = _synced(objects), StaticMeshView(objects)
+    for namespace in ("n1", "n2", "elsewhere", None):
+        assert view.sidecars(namespace) == scan.sidecars(namespace)
+    assert [meta(s) for s in view.sidecars("n1")] == [("n1", "a"), ("n1", "b")]
+    assert len(view.sidecars(None)) == 3
+    # "*" is every ServiceEntry (a Sidecar importing */* may take any of them)
+    assert view.service_entries("*") == sorted(scan.service_entries("*"), key=meta)
+    assert len(view.service_entries("*")) == len(HOSTS)
+
+
+def test_sidecars_are_indexed_by_the_namespaces_they_import_from() -> None:
+    def sidecar(namespace: str, name: str, **spec: Any) -> dict[str, Any]:
+        return {"kind": "Sidecar", "metadata": {"namespace": namespace, "name": name}, "spec": spec}
+
+    def hosts(*entries: str) -> list[dict[str, Any]]:
+        return [{"hosts": list(entries)}]
+
+    own = sidecar("n1", "own", egress=hosts("./*", "istio-system/*"))
+    picky = sidecar("n2", "picky", egress=hosts("n1/api.github.com", "~n3/*"))
+    everything = sidecar("n3", "default")  # no egress listener: */*
+    excluded = sidecar("n4", "default", egress=hosts("~n1/*", "bad", "n5/*"))
+    objects = [own, picky, everything, excluded]
+    view, scan = _synced(objects), StaticMeshView(objects)
+    expected = {"n1": ["n1", "n2", "n3"], "n3": ["n3"], "n5": ["n3", "n4"], "other": ["n3"]}
+    for namespace, found in expected.items():
+        assert view.sidecar_namespaces(namespace) == scan.sidecar_namespaces(namespace) == found
+    # maintained on update and delete
+    view.event("Sidecar", "MODIFIED", sidecar("n3", "default", egress=hosts("./*")))
+    assert view.sidecar_namespaces("n1") == ["n1", "n2"]
+    view.event("Sidecar", "DELETED", picky)
+    assert view.sidecar_namespaces("n1") == ["n1"]
+    assert view.sidecars("n2") == []
+    assert [meta(s) for s in view.sidecars(None)] == [("n1", "own"), ("n3", "default"),
+                                                      ("n4", "default")]  # fmt: skip

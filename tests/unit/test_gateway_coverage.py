@@ -124,10 +124,16 @@ def test_a_service_entry_needs_a_covering_virtual_service(
         (["*"], [_vs(exportTo=["*"])], True),
         # the egress gateway's namespace and other exempt ones are trusted
         ([".", "istio-system"], [_vs(exportTo=["."])], True),
+        # Door: a VirtualService whose exportTo holds ~ beside names is indexed nowhere
+        # (initVirtualServices skips a set containing ~ unless it holds *); only Istio's
+        # own validating webhook refuses the list
+        (["."], [_vs(exportTo=[".", "~"])], False),
+        (["."], [_vs(exportTo=["payments", "~"])], False),
+        (["."], [_vs(exportTo=["*", "~"])], True),
     ],
     ids=["private", "private-by-other-ns", "own-ns-by-name", "nowhere", "shop-uncovered",
          "shop-by-export", "shop-by-its-own", "everywhere-uncovered", "everywhere",
-         "exempt-ns"],
+         "exempt-ns", "vs-private-and-none", "vs-named-and-none", "vs-public-and-none"],
 )  # fmt: skip
 def test_coverage_is_owed_in_every_namespace_the_entry_is_exported_to(
     entry_export: list[str], objects: list[dict[str, Any]], covered: bool
@@ -136,7 +142,9 @@ def test_coverage_is_owed_in_every_namespace_the_entry_is_exported_to(
     decision = _decide(entry, objects)
     assert ("gateway-coverage" not in _rules(decision)) is covered, decision.message()
     if not covered:
-        assert "every namespace" in decision.message() or '"shop"' in decision.message()
+        assert any(
+            where in decision.message() for where in ("every namespace", '"shop"', '"payments"')
+        )
 
 
 def _l4(**match: Any) -> list[dict[str, Any]]:
@@ -255,9 +263,12 @@ def test_an_update_that_drops_the_mesh_leg_is_refused() -> None:
         (_vs("other"), _vs("other", exportTo=["payments"]), False),
         (COVERING, _vs(exportTo=["."]), False),
         (COVERING, _vs(exportTo=["*"]), True),
+        # Door: ~ beside * is still public, beside names it hides the VirtualService
+        (COVERING, _vs(exportTo=["*", "~"]), True),
     ],
     ids=["unchanged", "export-nowhere", "export-elsewhere", "other-ns-made-private",
-         "other-ns-exported-to-entry", "same-ns-private", "exported-everywhere"],
+         "other-ns-exported-to-entry", "same-ns-private", "exported-everywhere",
+         "public-and-none"],
 )  # fmt: skip
 def test_an_update_narrowing_export_to_keeps_coverage_only_where_it_still_reaches(
     old: dict[str, Any], updated: dict[str, Any], kept: bool
@@ -504,3 +515,139 @@ def test_a_socket_only_entry_owes_no_coverage_even_when_every_host_needs_the_gat
         namespace="payments",
     )
     assert not _decide(leaking, [], policy=policy).allowed
+
+
+def _sidecar(
+    namespace: str = "payments", name: str = "default", hosts: list[str] | None = None, **spec: Any
+) -> dict[str, Any]:
+    if hosts is not None:
+        spec["egress"] = [{"hosts": hosts}]
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Sidecar",
+        "metadata": {"namespace": namespace, "name": name},
+        "spec": spec,
+    }
+
+
+#: A VirtualService of another namespace, exported everywhere, that covers SE.
+PLATFORM = _vs("platform", "github-egress")
+
+
+@pytest.mark.parametrize(
+    ("objects", "covered"),
+    [
+        ([PLATFORM], True),
+        # Door: pods whose Sidecar imports only their own namespace get the entry and not
+        # the VirtualService (convertIstioListenerToWrapper: selectServices and
+        # SelectVirtualServices both go by the namespace each object lives in)
+        ([PLATFORM, _sidecar(hosts=["./*", "istio-system/*"])], False),
+        ([PLATFORM, _sidecar(hosts=["./*"], workloadSelector={"labels": {"app": "a"}})], False),
+        ([PLATFORM, _sidecar(hosts=["*/*", "~platform/*"])], False),
+        ([PLATFORM, _sidecar(hosts=["./*", "platform/*"])], True),
+        ([PLATFORM, _sidecar(hosts=["*/api.github.com"])], True),
+        ([PLATFORM, _sidecar()], True),  # no egress listener: */*
+        # the VirtualService beside the entry: no hosts list takes one without the other
+        ([COVERING, _sidecar(hosts=["./*"])], True),
+        ([COVERING, _sidecar(hosts=["./api.github.com"])], True),
+        # a Sidecar that does not import the entry needs nothing from it
+        ([PLATFORM, _sidecar(hosts=["./other.example.com"])], True),
+        # Door: another namespace the entry reaches (exportTo unset) whose Sidecar imports
+        # the entry but not the covering VirtualService's namespace
+        ([PLATFORM, _sidecar("shop", hosts=["payments/*"])], False),
+        ([COVERING, _sidecar("shop", hosts=["payments/*"])], True),
+        ([COVERING, _sidecar("shop", hosts=["./*", "istio-system/*"])], True),
+    ],
+    ids=["platform-vs", "own-ns-only", "selected-pods", "excluded-ns", "imports-platform",
+         "imports-host", "no-egress", "same-ns", "same-ns-exact", "entry-not-imported",
+         "other-ns-sidecar", "other-ns-sidecar-same-ns-vs", "other-ns-sidecar-not-importing"],
+)  # fmt: skip
+def test_a_sidecar_that_drops_the_covering_virtual_service_leaves_the_entry_uncovered(
+    objects: list[dict[str, Any]], covered: bool
+) -> None:
+    decision = _decide(SE, objects)
+    assert ("gateway-coverage" not in _rules(decision)) is covered, decision.message()
+
+
+@pytest.mark.parametrize(
+    ("objects", "sidecar", "kept"),
+    [
+        ([SE, PLATFORM], _sidecar(hosts=["./*", "istio-system/*"]), False),
+        ([SE, PLATFORM], _sidecar(hosts=["./*"], workloadSelector={"labels": {"app": "a"}}),
+         False),
+        ([SE, PLATFORM], _sidecar(hosts=["*/*", "~platform/*"]), False),
+        ([SE, PLATFORM], _sidecar("shop", hosts=["payments/*"]), False),
+        ([SE, PLATFORM], _sidecar(hosts=["./*", "platform/*"]), True),
+        ([SE, COVERING], _sidecar(hosts=["./*", "istio-system/*"]), True),
+        ([SE, COVERING], _sidecar("shop", hosts=["./*", "istio-system/*"]), True),
+        ([PLATFORM], _sidecar(hosts=["./*"]), True),  # no entry to uncover
+    ],
+    ids=["own-ns-only", "selected-pods", "excluded-ns", "other-ns", "imports-platform",
+         "same-ns-vs", "other-ns-not-importing", "no-entry"],
+)  # fmt: skip
+def test_a_sidecar_may_not_drop_the_virtual_service_covering_an_entry_it_imports(
+    objects: list[dict[str, Any]], sidecar: dict[str, Any], kept: bool
+) -> None:
+    decision = _decide(sidecar, objects)
+    assert ("coverage-kept" not in _rules(decision)) is kept, decision.message()
+    if not kept:
+        assert "ServiceEntry payments/se" in decision.message()
+        assert "import the namespace of the VirtualService" in decision.message()
+    # the same change as an UPDATE of an importing-everything Sidecar
+    old = {**sidecar, "spec": {}}
+    decision = _decide(sidecar, [*objects, old], operation="UPDATE", old=old)
+    assert ("coverage-kept" not in _rules(decision)) is kept, decision.message()
+
+
+def test_a_consumer_route_does_not_reach_pods_whose_sidecar_leaves_its_namespace_out() -> None:
+    # The route's VirtualService sits in shop; a shop Sidecar importing payments/* only
+    # gets the entry and not the route (SelectVirtualServices).
+    consumer = _route(namespace="shop", parents=[{**_SE_PARENT, "namespace": "payments"}])
+    entry = {**HTTP_SE, "spec": {**HTTP_SE["spec"], "exportTo": ["shop"]}}
+    assert "gateway-coverage" not in _rules(_decide(entry, [consumer]))
+    assert "gateway-coverage" in _rules(
+        _decide(entry, [consumer, _sidecar("shop", hosts=["payments/*"])])
+    )
+    both = _sidecar("shop", hosts=["payments/*", "./*"])
+    assert "gateway-coverage" not in _rules(_decide(entry, [consumer, both]))
+    sidecar = _sidecar("shop", hosts=["payments/*"])
+    assert "coverage-kept" in _rules(_decide(sidecar, [entry, consumer]))
+    # a producer route (beside the entry) is imported with it
+    producer = _route()
+    assert _decide(sidecar, [HTTP_SE, producer]).allowed
+
+
+def test_a_sidecar_update_that_starts_importing_an_entry_needs_its_covering_route() -> None:
+    # Before: the pods import only their namespace, so shared's entry never reaches them.
+    # After: they import it, and not platform's VirtualService that covers it.
+    shared = tls_service_entry("api.github.com", namespace="shared")
+    old = _sidecar(hosts=["./*"])
+    new = _sidecar(hosts=["./*", "shared/*"])
+    decision = _decide(new, [shared, PLATFORM, old], operation="UPDATE", old=old)
+    assert _rules(decision) == {"coverage-kept"}, decision.message()
+    assert "ServiceEntry shared/se" in decision.message()
+    both = _sidecar(hosts=["./*", "shared/*", "platform/*"])
+    assert _decide(both, [shared, PLATFORM, old], operation="UPDATE", old=old).allowed
+
+
+def test_an_update_adding_none_beside_names_hides_the_virtual_service() -> None:
+    # initVirtualServices: a set holding ~ (and not *) is indexed for no namespace
+    entry = tls_service_entry("api.github.com", namespace="payments", exportTo=["."])
+    old = _vs(exportTo=["."])
+    for export, kept in [([".", "~"], False), (["payments", "~"], False), (["payments"], True)]:
+        decision = _decide(_vs(exportTo=export), [entry, old], operation="UPDATE", old=old)
+        assert ("coverage-kept" not in _rules(decision)) is kept, (export, decision.message())
+
+
+def test_a_sidecar_change_spares_entries_already_uncovered_elsewhere() -> None:
+    # Covered for payments' pods only (the VirtualService is exported to payments): the
+    # entry, exported everywhere, already goes straight out from every other namespace, so
+    # a Sidecar dropping the VirtualService is not what uncovers it (as for a VirtualService
+    # change: coverage-kept judges what was covered).
+    for_payments = _vs("platform", "github-egress", exportTo=["payments"])
+    sidecar = _sidecar(hosts=["./*", "istio-system/*"])
+    assert "coverage-kept" not in _rules(_decide(sidecar, [SE, for_payments]))
+    # Once covered everywhere, the same Sidecar is refused; one elsewhere that does not
+    # import payments is not even looked at there.
+    assert "coverage-kept" in _rules(_decide(sidecar, [SE, PLATFORM]))
+    assert _decide(_sidecar("shop", hosts=["./*"]), [SE, PLATFORM]).allowed

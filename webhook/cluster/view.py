@@ -127,6 +127,8 @@ class ClusterView:
         ]
 
     def service_entries(self, host: str) -> Sequence[Object]:
+        if host == "*":
+            return self.index.ordered("ServiceEntry")
         return self.index.by_host("ServiceEntry", host)
 
     def gateway(self, namespace: str, name: str) -> Object | None:
@@ -137,6 +139,16 @@ class ClusterView:
 
     def service_entry_routes(self, kind: str, namespace: str, name: str) -> Sequence[Object]:
         return self.index.by_parent(kind, (namespace, name)) if kind in self.state else []
+
+    def sidecars(self, namespace: str | None) -> Sequence[Object]:
+        if "Sidecar" not in self.state:
+            return []
+        if namespace is None:
+            return self.index.ordered("Sidecar")
+        return self.index.sidecars(namespace)
+
+    def sidecar_namespaces(self, importing: str) -> Sequence[str]:
+        return self.index.sidecar_namespaces(importing) if "Sidecar" in self.state else []
 
     def status(self) -> dict[str, Any]:
         """What /readyz shows: sync state, staleness, and per kind counts and event age."""

@@ -25,6 +25,15 @@ VirtualServices by its own namespace (SelectVirtualServices, virtualservice.go),
 entry exported everywhere with a VirtualService exported only to its own namespace goes
 straight out from every other namespace.
 
+A Sidecar narrows what its pods import: `convertIstioListenerToWrapper`
+(pilot/pkg/model/sidecar.go) picks the services (`selectServices`) and the VirtualServices
+(`SelectVirtualServices`) by the namespace each lives in, so ``hosts: ["./*"]`` imports a
+ServiceEntry of its own namespace and leaves out the VirtualService of another namespace
+that sent it to the egress gateway: the pods it applies to go straight out. So in each
+namespace, coverage is judged once per Sidecar there that imports the entry (and once for
+the pods no namespace-wide Sidecar takes), counting only what that Sidecar imports; see
+`SidecarScope`.
+
 A Gateway API route whose parentRef names the ServiceEntry (GAMMA) counts too, as the
 VirtualService Istio makes of it (route_collections.go HTTPRouteCollection and
 TLSRouteCollection: one VirtualService per entry host, in the route's namespace, bound to
@@ -35,22 +44,25 @@ TLSRouteCollection: one VirtualService per entry host, in the route's namespace,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from webhook.policy.gateway_routes import egress_gateway_services, rules_of
-from webhook.policy.hosts import host_within, wildcard_suffix
+from webhook.policy.hosts import host_within, hosts_overlap, wildcard_suffix
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.mesh_workloads import names_local_sockets, names_mesh_workloads
 from webhook.policy.names import resolve_service_host
 from webhook.policy.routes import Leg, legs_of
 from webhook.policy.view import (
     SERVICE_ENTRY_PARENT,
+    EgressImports,
     MeshView,
     Object,
+    egress_imports,
+    export_to,
     meta,
     spec_hosts,
     visible_to,
@@ -66,6 +78,8 @@ _TCP_PROTOCOLS = frozenset({"TCP", "MONGO", "REDIS", "MYSQL", "UDP"})
 
 RouteKind = Literal["http", "tls", "tcp"]
 Resolve = Callable[[str], str]
+#: One Sidecar egress listener's `hosts`, by namespace (`egress_imports`).
+Listener = dict[str, EgressImports]
 
 #: Where a leg's match sits in the VirtualService (Leg.field).
 _LEG_FIELD = re.compile(r"spec\.(http|tls|tcp)\[(\d+)\](?:\.match\[(\d+)\])?")
@@ -292,6 +306,131 @@ def route_covers(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _ServiceImports:
+    """What one listener's `hosts` say of the services of one namespace, lower-cased: its
+    entries for that namespace and for ``*``."""
+
+    hosts: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+    @classmethod
+    def of(cls, listener: Listener, namespace: str) -> _ServiceImports:
+        parts = [listener[n] for n in (namespace, "*") if n in listener]
+        return cls(
+            tuple(h.lower() for p in parts for h in p.hosts),
+            tuple(x.lower() for p in parts for x in p.excluded),
+        )
+
+    def imports(self, host: str) -> bool:
+        """True when the listener imports the service `host` (selectServices: no ``~``
+        entry of its namespace or ``*`` contains it, and an entry does:
+        hostClassification.Matches). Compared without case, so an entry is never taken to
+        leave out a ServiceEntry it may import."""
+        if not self.hosts:
+            return False
+        host = host.lower()
+        if any(host_within(host, x) for x in self.excluded):
+            return False
+        return "*" in self.hosts or any(host_within(host, h) for h in self.hosts)
+
+
+def _imports_virtual_service(
+    listener: Listener, namespace: str, hosts: Sequence[str], gateway_semantics: bool
+) -> bool:
+    """True when the listener imports a VirtualService of `namespace` with `hosts`
+    (SelectVirtualServices: some host matches an entry of its namespace or of ``*``,
+    hostClassification.VSMatches, both ways or, for a route's VirtualService, within it,
+    and no ``~`` entry of those contains it). Case-sensitive, as Istio compares."""
+    parts = [listener[n] for n in (namespace, "*") if n in listener]
+    matches = host_within if gateway_semantics else hosts_overlap
+    return any(
+        any(matches(host, h) for p in parts for h in p.hosts)
+        and not any(host_within(host, x) for p in parts for x in p.excluded)
+        for host in hosts
+    )
+
+
+def _imports_everything(listener: Listener) -> bool:
+    """True when the listener imports every VirtualService and route with a host: it holds
+    ``*/*`` and no ``~`` entry (`_imports_virtual_service` then holds for any of them)."""
+    every = listener.get("*")
+    return (
+        every is not None
+        and "*" in every.hosts
+        and not any(part.excluded for part in listener.values())
+    )
+
+
+class SidecarScope:
+    """What the pods one Sidecar applies to import (None: the pods no namespace-wide
+    Sidecar takes, which import everything exported to them). The Sidecar's egress hosts
+    are read once, when the scope is made, what they say of a namespace's services once
+    per namespace, and of a service once (a scope lives for one evaluation)."""
+
+    __slots__ = ("_answers", "_everything", "_listeners", "_services", "sidecar")
+
+    def __init__(self, sidecar: Object | None) -> None:
+        self.sidecar = sidecar
+        self._listeners = [] if sidecar is None else egress_imports(sidecar)
+        self._everything = [_imports_everything(ls) for ls in self._listeners]
+        self._services: dict[str, list[_ServiceImports]] = {}
+        self._answers: dict[tuple[str, str], list[bool]] = {}
+
+    def _importing(self, namespace: str, host: str) -> list[bool]:
+        """Whether each listener imports the service `host` of `namespace`."""
+        found = self._answers.get((namespace, host))
+        if found is None:
+            services = self._services.get(namespace)
+            if services is None:
+                services = [_ServiceImports.of(ls, namespace) for ls in self._listeners]
+                self._services[namespace] = services
+            found = self._answers[namespace, host] = [s.imports(host) for s in services]
+        return found
+
+    def imports_entry(self, namespace: str, host: str) -> bool:
+        """True when these pods get the entry's service (then they need its coverage)."""
+        return self.sidecar is None or any(self._importing(namespace, host))
+
+    def sees(self, obj: Object, entry_namespace: str, host: str) -> bool:
+        """True when every listener of the Sidecar that imports the entry imports `obj`:
+        a VirtualService, or a Gateway API route (whose VirtualService sits in the
+        route's namespace and names the entry's hosts with gateway semantics)."""
+        if self.sidecar is None:
+            return True
+        namespace, _ = meta(obj)
+        route = obj.get("kind") != "VirtualService"
+        spec = obj.get("spec")
+        raw = spec.get("hosts") if isinstance(spec, dict) and not route else [host]
+        hosts = [h for h in raw if isinstance(h, str)] if isinstance(raw, list) else []
+        importing = self._importing(entry_namespace, host)
+        return all(
+            _imports_virtual_service(ls, namespace, hosts, route)
+            for ls, imports in zip(self._listeners, importing, strict=True)
+            if imports
+        )
+
+    def sees_everything(self, entry_namespace: str, host: str) -> bool:
+        """True when `sees` holds for every VirtualService and route with a host: each
+        listener that imports the entry imports ``*/*`` and excludes nothing."""
+        if self.sidecar is None or all(self._everything):
+            return True
+        importing = self._importing(entry_namespace, host)
+        return all(e or not i for e, i in zip(self._everything, importing, strict=True))
+
+
+def sidecar_scopes(sidecars: Iterable[Object]) -> list[SidecarScope]:
+    """The import scopes of a namespace's pods: one per Sidecar, and the default one unless
+    some Sidecar has no workloadSelector (it then takes every pod no other one picks:
+    getSidecarScope, pilot/pkg/model/push_context.go). The mesh root namespace's Sidecar,
+    the default of namespaces without one, is the platform's and is not looked at."""
+    found = list(sidecars)
+    namespace_wide = any(
+        not (isinstance(s.get("spec"), dict) and s["spec"].get("workloadSelector")) for s in found
+    )
+    return [*([] if namespace_wide else [SidecarScope(None)]), *map(SidecarScope, found)]
+
+
 #: Stands for "any namespace no exportTo names" in `audience`: only a VirtualService
 #: exported to every namespace is visible there (`visible_to`).
 EVERY_NAMESPACE = "*"
@@ -313,6 +452,22 @@ def audience(namespace: str, export_to: list[str] | None, policy: CompiledPolicy
     ]
 
 
+def _covering_cache(
+    guarded: GuardedPort, policy: CompiledPolicy
+) -> Callable[[Object, RouteKind], bool]:
+    """`covers` for `guarded`, each (VirtualService, kind) judged once: the objects are the
+    view's, alive for the whole call, so their ids stay theirs."""
+    judged: dict[tuple[int, RouteKind], bool] = {}
+
+    def covering(vs: Object, kind: RouteKind) -> bool:
+        key = (id(vs), kind)
+        if key not in judged:
+            judged[key] = covers(vs, guarded.host, guarded.port, policy, kind)
+        return judged[key]
+
+    return covering
+
+
 def uncovered_namespace(
     view: MeshView,
     namespace: str,
@@ -323,15 +478,172 @@ def uncovered_namespace(
     name: str = "",
     without: tuple[str, str, str] | None = None,
     extra: Iterable[Object] = (),
+    covers_vs: Callable[[Object, RouteKind], bool] | None = None,
 ) -> str | None:
     """The first namespace the entry (`name` in `namespace`, exported to `export_to`)
     reaches where no VirtualService or route covers `guarded` (`EVERY_NAMESPACE` for the
-    unnamed ones), or None when each is covered."""
+    unnamed ones), or None when each is covered.
+
+    A namespace with a Sidecar that imports the entry is judged on its own even when only
+    `EVERY_NAMESPACE` names it: its pods import what their Sidecar says. Its pods without
+    such a Sidecar see at least what every namespace sees, so the others need no look; and
+    only the namespaces whose Sidecars name the entry's namespace or ``*`` may import it
+    (`MeshView.sidecar_namespaces`). Once every namespace is covered, so is one whose pods
+    that import the entry each import, for each route kind, one of the objects covering it
+    there (visible to, and applying in, that namespace too): no VirtualService is parsed
+    for it. `covers_vs` may stand in for `covers` (`covered`).
+    """
     entry = (namespace, name) if name else None
-    for reader in audience(namespace, export_to, policy):
-        if not covered(view, reader, guarded, policy, entry=entry, without=without, extra=extra):
+    host = guarded.host
+    added = list(extra)
+    added_sidecars = [o for o in added if o.get("kind") == "Sidecar"]
+    scopes: dict[str, list[SidecarScope]] = {}
+
+    def scopes_of(where: str) -> list[SidecarScope]:
+        if where not in scopes:
+            kept = (s for s in view.sidecars(where) if ("Sidecar", *meta(s)) != without)
+            scopes[where] = sidecar_scopes(
+                [*kept, *(s for s in added_sidecars if meta(s)[0] == where)]
+            )
+        return scopes[where]
+
+    readers = audience(namespace, export_to, policy)
+    if EVERY_NAMESPACE in readers:
+        importers = [*view.sidecar_namespaces(namespace), *(meta(s)[0] for s in added_sidecars)]
+        readers += [
+            where
+            for where in dict.fromkeys(importers)
+            if where not in readers
+            and where not in policy.exempt_namespaces
+            and any(
+                s.sidecar is not None and s.imports_entry(namespace, host) for s in scopes_of(where)
+            )
+        ]
+    covering = covers_vs or _covering_cache(guarded, policy)
+    every: dict[RouteKind, list[Object]] = {}
+    if EVERY_NAMESPACE in readers:
+        every = _covering_objects(
+            view, EVERY_NAMESPACE, guarded, policy, entry=entry, without=without, extra=added,
+            covers_vs=covering,
+        )  # fmt: skip
+    covered_everywhere = bool(every) and all(every.values())
+
+    def sees_every(scope: SidecarScope) -> bool:
+        """True when the scope sees, for each route kind, some object covering the entry in
+        every namespace (visible to, and applying in, any namespace too)."""
+        return scope.sees_everything(namespace, host) or all(
+            any(scope.sees(obj, namespace, host) for obj in objects) for objects in every.values()
+        )
+
+    for reader in readers:
+        if reader == EVERY_NAMESPACE:
+            if not covered_everywhere:
+                return reader
+            continue
+        here = scopes_of(reader)
+        if covered_everywhere and all(
+            sees_every(s) for s in here if s.imports_entry(namespace, host)
+        ):
+            continue  # its pods see what covers the entry in every namespace
+        if not covered(
+            view, reader, guarded, policy, home=namespace, scopes=here, entry=entry,
+            without=without, extra=added, covers_vs=covering,
+        ):  # fmt: skip
             return reader
     return None
+
+
+class SidecarChange:
+    """Which entries a Sidecar CREATE or UPDATE in `namespace` uncovers.
+
+    Only the pods of that namespace import differently, so each entry is judged there
+    alone, as `uncovered_namespace` judges the namespace (on its own when the entry's
+    exportTo names it or one of its Sidecars imports the entry, else as one of
+    `EVERY_NAMESPACE`), with its Sidecars as they are (`before`) and as they would be
+    (`after`): the change uncovers an entry covered there before and not after. Judged as
+    one of every namespace after the change, the namespace sees what every namespace sees,
+    which no Sidecar changes. As for a VirtualService change, an entry not covered now in
+    some namespace it reaches is not the change's doing: that whole-audience look
+    (`uncovered_namespace`) is taken only for an entry found uncovered here.
+    """
+
+    def __init__(
+        self,
+        view: MeshView,
+        namespace: str,
+        policy: CompiledPolicy,
+        *,
+        before: Iterable[Object],
+        after: Iterable[Object],
+    ) -> None:
+        self.view, self.namespace, self.policy = view, namespace, policy
+        self._before = sidecar_scopes(before)
+        self._after = sidecar_scopes(after)
+        self._covering: dict[GuardedPort, Callable[[Object, RouteKind], bool]] = {}
+
+    def uncovered(self, entry: Object) -> GuardedPort | None:
+        """The first guarded port of the ServiceEntry `entry` covered in the namespace now
+        and not after the change, or None."""
+        key = meta(entry)
+        exempt = self.policy.exempt_namespaces
+        if key[0] in exempt or self.namespace in exempt:
+            return None  # the entry is trusted, or these pods are never judged
+        readers = audience(key[0], export_to(entry), self.policy)
+        named = self.namespace in readers
+        if not (named or EVERY_NAMESPACE in readers):
+            return None  # not visible here
+        hosts = {h for h in spec_hosts(entry) if not self._settled(key, h, named=named)}
+        if not hosts:
+            return None  # the ports' hosts are settled before their ports are read
+        for guarded in guarded_ports(entry, self.policy):
+            if guarded.host in hosts and self._uncovers(entry, guarded, named=named):
+                return guarded
+        return None
+
+    def _settled(self, entry: tuple[str, str], host: str, *, named: bool) -> bool:
+        """True when no port of `host`, of the ServiceEntry `entry`, can be uncovered here:
+        no pod imports it after the change; or the namespace is then judged as one of
+        every namespace; or its pods that import it will see every VirtualService and
+        route that may cover it (each importing listener imports ``*/*``, or imports
+        each of them), so they are as covered as the namespace is without Sidecars, which
+        holds when some of its pods were covered before or when it was judged as one of
+        every namespace (whose candidates it sees, and more)."""
+        home, _ = entry
+        after = [s for s in self._after if s.imports_entry(home, host)]
+        if not after or not (named or any(s.sidecar is not None for s in after)):
+            return True
+        if named and not any(s.imports_entry(home, host) for s in self._before):
+            return False  # its pods start importing the entry: judged in full
+        if all(s.sees_everything(home, host) for s in after):
+            return True
+        candidates = [
+            *self.view.virtual_services(self.namespace, host),
+            *(r for kind in _ROUTE_MODELS for r in self.view.service_entry_routes(kind, *entry)),
+        ]
+        return all(s.sees(obj, home, host) for s in after for obj in candidates)
+
+    def _uncovers(self, entry: Object, guarded: GuardedPort, *, named: bool) -> bool:
+        home, name = meta(entry)
+        host, here = guarded.host, self.namespace
+        after = [s for s in self._after if s.imports_entry(home, host)]
+        before = [s for s in self._before if s.imports_entry(home, host)]
+        covering = self._covering.setdefault(guarded, _covering_cache(guarded, self.policy))
+        alone = named or any(s.sidecar is not None for s in before)
+        was = covered(
+            self.view, here if alone else EVERY_NAMESPACE, guarded, self.policy, home=home,
+            scopes=before if alone else [SidecarScope(None)], entry=(home, name),
+            covers_vs=covering,
+        )  # fmt: skip
+        if not was or covered(
+            self.view, here, guarded, self.policy, home=home, scopes=after, entry=(home, name),
+            covers_vs=covering,
+        ):  # fmt: skip
+            return False
+        elsewhere = uncovered_namespace(
+            self.view, home, export_to(entry), guarded, self.policy, name=name,
+            covers_vs=covering,
+        )  # fmt: skip
+        return elsewhere is None  # not covered now in some namespace: not this change
 
 
 def covered(
@@ -340,53 +652,102 @@ def covered(
     guarded: GuardedPort,
     policy: CompiledPolicy,
     *,
+    home: str,
+    scopes: Iterable[SidecarScope],
     entry: tuple[str, str] | None = None,
     without: tuple[str, str, str] | None = None,
     extra: Iterable[Object] = (),
+    covers_vs: Callable[[Object, RouteKind], bool] | None = None,
 ) -> bool:
     """True when a VirtualService visible to `namespace`, or a Gateway API route attached
-    to the ServiceEntry `entry` (namespace, name) that applies there, covers `guarded`.
+    to the ServiceEntry `entry` (namespace, name) that applies there, covers `guarded` (an
+    entry of `home`) for each of the namespace's Sidecar `scopes` that imports the entry,
+    counting only what that scope imports (`SidecarScope`).
 
     `without` leaves one object (kind, namespace, name) out and `extra` adds candidates
     (with their `kind`): the view as it would be after an UPDATE or DELETE. An added
     VirtualService counts only where its own exportTo makes it visible, as the view's do
     (SelectVirtualServices, pilot/pkg/model/virtualservice.go, reads the index exportTo
     built): an UPDATE that narrows exportTo takes the route away from the namespaces it
-    leaves out.
+    leaves out. `covers_vs` may stand in for `covers` (a cache across namespaces).
     """
+    host = guarded.host
+    scopes = [scope for scope in scopes if scope.imports_entry(home, host)]
+    if not scopes:
+        return True  # no pod here imports the entry
+    found = _covering_objects(
+        view, namespace, guarded, policy, entry=entry, without=without, extra=extra,
+        covers_vs=covers_vs,
+    )  # fmt: skip
+    return all(
+        any(scope.sees(obj, home, host) for obj in objects)
+        for objects in found.values()
+        for scope in scopes
+    )
+
+
+def _covering_objects(
+    view: MeshView,
+    namespace: str,
+    guarded: GuardedPort,
+    policy: CompiledPolicy,
+    *,
+    entry: tuple[str, str] | None = None,
+    without: tuple[str, str, str] | None = None,
+    extra: Iterable[Object] = (),
+    covers_vs: Callable[[Object, RouteKind], bool] | None = None,
+) -> dict[RouteKind, list[Object]]:
+    """For each route kind `guarded` needs, the VirtualServices visible to `namespace` and
+    the Gateway API routes attached to `entry` that apply there which send that kind of
+    its traffic to the egress gateway, whatever a Sidecar imports (see `covered`)."""
+    host = guarded.host
     added = list(extra)
     candidates: list[Object] = [
         *(
             vs
-            for vs in view.virtual_services(namespace, guarded.host)
+            for vs in view.virtual_services(namespace, host)
             if ("VirtualService", *meta(vs)) != without
         ),
         *(vs for vs in added if vs.get("kind") == "VirtualService" and visible_to(vs, namespace)),
     ]
+    judge = covers_vs or (lambda vs, kind: covers(vs, host, guarded.port, policy, kind))
+    found: dict[RouteKind, list[Object]] = {}
+    for kind in route_kinds(guarded.protocol):
+        found[kind] = [vs for vs in candidates if judge(vs, kind)]
+        if entry is not None:
+            found[kind] += _covering_routes(
+                view, kind, namespace, guarded, policy, entry, without, added
+            )
+    return found
 
-    def routed(kind: RouteKind) -> bool:
-        if entry is None:
-            return False
-        for route_kind, _ in GATEWAY_API_ROUTES[kind]:
-            found = [
-                r
-                for r in view.service_entry_routes(route_kind, *entry)
-                if (route_kind, *meta(r)) != without
-            ]
-            found += [r for r in added if r.get("kind") == route_kind]
-            if any(
-                route_applies(r, entry[0], namespace)
-                and route_covers(r, route_kind, entry, guarded, policy)
-                for r in found
-            ):
-                return True
-        return False
 
-    return all(
-        any(covers(vs, guarded.host, guarded.port, policy, kind) for vs in candidates)
-        or routed(kind)
-        for kind in route_kinds(guarded.protocol)
-    )
+def _covering_routes(
+    view: MeshView,
+    kind: RouteKind,
+    namespace: str,
+    guarded: GuardedPort,
+    policy: CompiledPolicy,
+    entry: tuple[str, str],
+    without: tuple[str, str, str] | None,
+    added: list[Object],
+) -> list[Object]:
+    """The Gateway API routes attached to `entry` whose `kind` routes cover `guarded` in
+    `namespace` (route_applies, route_covers)."""
+    found = []
+    for route_kind, _ in GATEWAY_API_ROUTES[kind]:
+        routes = [
+            r
+            for r in view.service_entry_routes(route_kind, *entry)
+            if (route_kind, *meta(r)) != without
+        ]
+        routes += [r for r in added if r.get("kind") == route_kind]
+        found += [
+            r
+            for r in routes
+            if route_applies(r, entry[0], namespace)
+            and route_covers(r, route_kind, entry, guarded, policy)
+        ]
+    return found
 
 
 def _name(host: str) -> str:
