@@ -70,6 +70,47 @@ def test_the_virtual_service_first_then_the_service_entry(
     assert delete(cluster, route).returncode == 0
 
 
+def test_a_sidecar_may_not_drop_the_virtual_service_that_covers_an_entry(
+    cluster: Cluster, viewing_webhook: ViewingWebhook
+) -> None:
+    # A Sidecar's egress hosts pick VirtualServices by their namespace (sidecar.go
+    # convertIstioListenerToWrapper, SelectVirtualServices): "./*" keeps the entry of its
+    # own namespace and drops the platform's VirtualService, so its pods would go direct.
+    platform = viewing_webhook.namespace("view-sidecar-platform")
+    app = viewing_webhook.namespace("view-sidecar-app")
+    host = "view-sidecar.googleapis.com"
+    route = covering_route("egress", platform, host)
+    entry = service_entry("api", app, host)
+    narrow = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Sidecar",
+        "metadata": {"name": "default", "namespace": app},
+        "spec": {"egress": [{"hosts": ["./*", "istio-system/*"]}]},
+    }
+    importing = {**narrow, "spec": {"egress": [{"hosts": ["./*", f"{platform}/*"]}]}}
+
+    assert apply(cluster, route).returncode == 0
+    wait_for_verdict(cluster, dump(entry), admitted=True)
+    assert apply(cluster, entry).returncode == 0
+    # the view sees the entry through its watch before the Sidecar is judged against it
+    refused = wait_for_verdict(
+        cluster, dump(narrow), admitted=False, stderr_contains=f"ServiceEntry {app}/api"
+    )
+    assert DENIED in refused.stderr
+    assert "import the namespace of the VirtualService" in refused.stderr
+    assert apply(cluster, narrow).returncode != 0
+    assert apply(cluster, importing).returncode == 0
+
+    for obj in (importing, entry):
+        assert delete(cluster, obj).returncode == 0
+
+    def route_deletable() -> bool | None:
+        return True if delete(cluster, route, "--dry-run=server").returncode == 0 else None
+
+    wait_until(route_deletable, timeout=30, what="the VirtualService delete to be admitted")
+    assert delete(cluster, route).returncode == 0
+
+
 def test_a_gateway_api_route_attached_to_the_entry_covers_it(
     cluster: Cluster, viewing_webhook: ViewingWebhook
 ) -> None:
