@@ -27,6 +27,10 @@ TWO_LABEL_POLICY = policy_from(
 )
 
 
+def _bound(srv: dict[str, Any], bind: str) -> dict[str, Any]:
+    return {**srv, "bind": bind}
+
+
 def _fields(obj: dict[str, Any], policy: CompiledPolicy = RULES_POLICY) -> list[str]:
     return [v.field for v in findings(RULE, obj, policy)]
 
@@ -129,6 +133,27 @@ BYPASSES = [
     ),
     pytest.param(
         gateway(server("evil.example.org", protocol="TCP", number=9000)), [HOST0], id="tcp-server"
+    ),
+    # A server with its own bind is never checked against the egress gateway's servers
+    # (mergeGateways keys them by bind) and gets a listener of its own
+    # (buildGatewayListeners): at the pod's address it takes every connection sent to 443
+    # there, the whole mesh's egress, which a TCP server sends to its one destination.
+    pytest.param(
+        gateway(_bound(server("./api.github.com", protocol="TCP"), "10.244.1.7")),
+        ["spec.servers[0].bind"],
+        id="bind-the-pods-address",
+    ),
+    # "0.0.0.0" spelled out lands in the egress gateway's own 0.0.0.0_80 listener past the
+    # protocol-conflict check: two match-all filter chains, which Envoy rejects.
+    pytest.param(
+        gateway(_bound(server("./httpbin.org", number=80, protocol="TCP"), "0.0.0.0")),
+        ["spec.servers[0].bind"],
+        id="bind-the-wildcard-spelled-out",
+    ),
+    pytest.param(
+        gateway(_bound(server("./api.github.com"), "::"), selector=None),
+        ["spec.servers[0].bind"],
+        id="bind-on-every-gateway-pod",
     ),
 ]
 
@@ -259,6 +284,16 @@ ORDINARY = [
     pytest.param(
         gateway(server("*"), selector={"operator.istio.io/component": "IngressGateways"}),
         id="ingress-component",
+    ),
+    # A Unix domain socket is reached only from inside the pod (istio/api Server.bind).
+    pytest.param(
+        gateway(_bound(server("./api.github.com", number=0), "unix:///var/run/egress.sock")),
+        id="bind-a-unix-socket",
+    ),
+    # An ingress gateway bound to one of its addresses (gateway.proto's bind): not egress.
+    pytest.param(
+        gateway(_bound(server("*", number=80, protocol="HTTP"), "10.0.0.5"), selector=INGRESS),
+        id="ingress-bind",
     ),
     # A label the egress pods are not known to carry: taken as other pods (documented).
     pytest.param(

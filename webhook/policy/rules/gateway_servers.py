@@ -17,6 +17,18 @@ builtAutoPassthroughFilterChains forwards by SNI to every in-mesh service (and
 MESH_INTERNAL ServiceEntry) the gateway sees, with no VirtualService to check. The
 server's port and protocol are where the gateway listens, not where it forwards (the
 VirtualServices bound to it say that, and are checked), so they are not judged here.
+Its ``bind`` is, when it is an address (a ``unix://`` socket is reached only from inside
+the pod): mergeGateways keys servers by port, protocol *and* bind, so its protocol-conflict
+and duplicate-SNI checks (``current.Bind == serverPort.Bind``, CheckDuplicates) never set a
+server with its own bind against the egress gateway's servers, and
+networking/core/gateway.go buildGatewayListeners gives each bind a listener of its own.
+Bound to the pod's IP, that listener is more specific than the egress gateway's
+``0.0.0.0`` one on the same port, and the kernel hands it every connection to the pod's
+address, which is where sidecars send (EDS): the whole mesh's egress on that port is
+served by the tenant's server and routed by the tenant's VirtualServices (a TCP server
+sends it all to one destination, whatever host each client asked for). Spelled
+``0.0.0.0``, it lands in the egress gateway's own listener by name (getListenerName) past
+those checks: duplicate filter chain matches, which Envoy rejects with the listener.
 Gateways on other pods (ingress gateways, a tenant's own) are not egress servers.
 """
 
@@ -30,6 +42,9 @@ from webhook.policy.gateway_subject import ANY_NAMESPACE, GatewaySubject, Server
 from webhook.policy.hosts import shown
 
 RULE = "gateway-servers"
+
+#: istio/api Server.bind: a Unix domain socket, reached only from inside the gateway pod.
+UNIX_BIND = "unix://"
 
 
 def check(subject: GatewaySubject) -> Iterator[Violation]:
@@ -57,6 +72,16 @@ def check(subject: GatewaySubject) -> Iterator[Violation]:
                 f"{where}: AUTO_PASSTHROUGH forwards by SNI to every in-mesh service the "
                 "gateway sees, with no VirtualService to say where; use PASSTHROUGH (or "
                 "ISTIO_MUTUAL) and route with a VirtualService",
+            )
+        if server.bind and not server.bind.startswith(UNIX_BIND):
+            yield Violation(
+                RULE,
+                f"spec.servers[{k}].bind",
+                f"{where}: bind {shown(server.bind)} gives the server a listener of its own "
+                "at that address, which the egress gateway's servers are never checked "
+                "against: bound to a pod's address it takes every connection sent to that "
+                "port of the pod, the whole mesh's egress there, and routes it by this "
+                "Gateway's VirtualServices; remove bind",
             )
 
 
