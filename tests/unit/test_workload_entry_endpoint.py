@@ -97,6 +97,16 @@ BYPASSES = [
         ["spec.labels[topology.istio.io/network]"],
         id="network-label",
     ),
+    # ConvertWorkloadEntry merges metadata.labels into the labels workloadEntryNetwork reads
+    pytest.param(
+        workload_entry(
+            address="10.128.0.12",
+            labels=APP,
+            metadata_labels={"topology.istio.io/network": "evil-net"},
+        ),
+        ["metadata.labels[topology.istio.io/network]"],
+        id="network-metadata-label",
+    ),
     pytest.param(workload_entry(labels=APP), [ADDRESS], id="no-address"),
     pytest.param(
         workload_entry(
@@ -174,6 +184,16 @@ ORDINARY = [
     ),
     pytest.param(
         workload_entry(address="10.128.0.12", labels={"app": "x", "version": "v1"}), id="subset"
+    ),
+    # metadata.labels are merged into the selector labels (ConvertWorkloadEntry); a VM's
+    # own labels and its locality label choose no network
+    pytest.param(
+        workload_entry(
+            address="10.128.0.12",
+            labels=APP,
+            metadata_labels={"app": "x", "topology.kubernetes.io/region": "us-east1"},
+        ),
+        id="metadata-labels",
     ),
 ]
 
