@@ -651,3 +651,59 @@ def test_a_sidecar_change_spares_entries_already_uncovered_elsewhere() -> None:
     # import payments is not even looked at there.
     assert "coverage-kept" in _rules(_decide(sidecar, [SE, PLATFORM]))
     assert _decide(_sidecar("shop", hosts=["./*"]), [SE, PLATFORM]).allowed
+
+
+#: Ambient mode: istio-egress/egress-waypoint is the approved egress waypoint.
+AMBIENT_POLICY = policy_from(
+    RULES_POLICY_YAML.replace(
+        "  gateways: [istio-system/istio-egressgateway]",
+        "  gateways: [istio-system/istio-egressgateway]\n"
+        "  waypoints: [istio-egress/egress-waypoint]",
+    )
+)
+_BOUND = {
+    "istio.io/use-waypoint": "egress-waypoint",
+    "istio.io/use-waypoint-namespace": "istio-egress",
+}
+
+
+def _entry(namespace: str = "payments", labels: dict[str, str] | None = None) -> dict[str, Any]:
+    entry = tls_service_entry("api.github.com", namespace=namespace)
+    if labels:
+        entry["metadata"]["labels"] = labels
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("entry", "objects", "rules"),
+    [
+        # Door: ztunnel reads no VirtualService; an entry with no waypoint of its own, in a
+        # namespace that is not the egress waypoint's, sends ambient pods straight out
+        # (fetchWaypointForService), whatever the VirtualService does for sidecars
+        (_entry(), [COVERING], {"gateway-coverage"}),
+        (_entry(labels={"app": "github"}), [COVERING], {"gateway-coverage"}),
+        # bound by its label to the approved waypoint, and covered for sidecars
+        (_entry(labels=_BOUND), [COVERING], set()),
+        # in the approved waypoint's namespace, enrolled there (docs/ambient/usage/egress-gateway)
+        (_entry("istio-egress"), [_vs("istio-egress")], set()),
+        # bound, but sidecars (which never send to a Service's waypoint) would go direct
+        (_entry(labels=_BOUND), [], {"gateway-coverage"}),
+        # another waypoint is routing-labels' to refuse, not this rule's
+        (_entry(labels={"istio.io/use-waypoint": "mine"}), [COVERING], {"routing-labels"}),
+    ],
+)
+def test_in_ambient_mode_the_entry_must_use_an_approved_waypoint(
+    entry: dict[str, Any], objects: list[dict[str, Any]], rules: set[str]
+) -> None:
+    assert _rules(_decide(entry, objects, policy=AMBIENT_POLICY)) == rules
+
+
+def test_the_waypoint_finding_says_how_to_bind_the_entry() -> None:
+    (violation,) = _decide(_entry(), [COVERING], policy=AMBIENT_POLICY).violations
+    assert "istio.io/use-waypoint: egress-waypoint" in violation.message
+    assert "istio.io/use-waypoint-namespace: istio-egress" in violation.message
+    assert "ztunnel" in violation.message
+
+
+def test_without_approved_waypoints_the_label_is_not_required() -> None:
+    assert _rules(_decide(_entry(), [COVERING])) == set()

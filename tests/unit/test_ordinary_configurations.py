@@ -203,6 +203,7 @@ POLICIES: dict[str, CompiledPolicy] = {
     "egress-gateway-gateway-api.yaml": GATEWAY_API_EGRESS_POLICY,
     "egress-gateway-tls-origination-gateway-api.yaml": GATEWAY_API_EGRESS_POLICY,
     "ambient-egress.yaml": AMBIENT_EGRESS_POLICY,
+    "ambient-waypoints.yaml": AMBIENT_EGRESS_POLICY,
     "multi-namespace.yaml": MULTI_NAMESPACE_POLICY,
 }
 

@@ -8,7 +8,13 @@ import pytest
 
 from tests.unit.conftest import policy_from
 from tests.unit.fetch_objects import DOCS_WASM, FETCH_POLICY, traffic_extension, wasm_plugin
-from tests.unit.istio_objects import RULES_POLICY_YAML, findings, tls_service_entry
+from tests.unit.gateway_objects import workload_entry
+from tests.unit.istio_objects import (
+    RULES_POLICY_YAML,
+    findings,
+    service_entry,
+    tls_service_entry,
+)
 from webhook.policy.rules.routing_labels import RULE
 
 WAYPOINT_POLICY = policy_from(
@@ -247,3 +253,35 @@ def _labelled(obj: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
 )
 def test_extensions_are_held_to_the_same_keys(obj: dict[str, object], denied: bool) -> None:
     assert any(findings(RULE, obj, FETCH_POLICY)) is denied
+
+
+def _workload_entry(labels: dict[str, str]) -> dict[str, object]:
+    return workload_entry(
+        address="10.128.0.12", labels={"app": "vm"}, metadata_labels=labels, serviceAccount="vm"
+    )
+
+
+@pytest.mark.parametrize(
+    ("obj", "denied"),
+    [
+        # docs/ambient/usage/waypoint "Configure a pod to use a specific waypoint", for a VM:
+        # only traffic addressed to the workload goes through it (fetchWaypointForWorkload),
+        # and the waypoint forwards it to the entry's own address
+        (_workload_entry({"istio.io/use-waypoint": "vm-waypoint"}), False),
+        (
+            _workload_entry(
+                {"istio.io/use-waypoint": "wp", "istio.io/use-waypoint-namespace": "shared"}
+            ),
+            False,
+        ),
+        (_workload_entry({"istio.io/use-waypoint": "none"}), False),
+        (_workload_entry({"internal.istio.io/gateway-service": "x"}), True),
+        # the ServiceEntry such a VM may back keeps the rule: its waypoint carries its hosts
+        (
+            service_entry(labels={"istio.io/use-waypoint": "vm-waypoint"}, hosts=["vm.internal"]),
+            True,
+        ),
+    ],
+)
+def test_workload_entry_may_name_any_waypoint(obj: dict[str, object], denied: bool) -> None:
+    assert any(findings(RULE, obj, WAYPOINT_POLICY)) is denied

@@ -62,6 +62,29 @@ def _messages(obj: dict[str, Any]) -> list[str]:
             "leaves from another cluster",
             id="address-on-another-network",
         ),
+        # workloadEntryNetwork: with no network, the endpoint's network label decides
+        pytest.param(
+            _db(
+                endpoints=[
+                    {"address": "192.168.1.10", "labels": {"topology.istio.io/network": "n2"}}
+                ]
+            ),
+            'labelled for network "n2"',
+            id="address-labelled-for-another-network",
+        ),
+        # other endpoint labels (subsets, locality) pick no network
+        pytest.param(
+            _db(
+                endpoints=[
+                    {
+                        "address": "192.168.1.10",
+                        "labels": {"version": "v1", "topology.kubernetes.io/zone": "z1"},
+                    }
+                ]
+            ),
+            None,
+            id="address-with-subset-labels",
+        ),
         pytest.param(_db(addresses=["db"]), "not an IP", id="address-not-ip"),
         pytest.param(_github(addresses=["140.82.112.5"]), "no cidrs", id="address-without-cidrs"),
         pytest.param(

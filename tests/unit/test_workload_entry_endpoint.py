@@ -97,6 +97,16 @@ BYPASSES = [
         ["spec.labels[topology.istio.io/network]"],
         id="network-label",
     ),
+    # ConvertWorkloadEntry merges metadata.labels into the labels workloadEntryNetwork reads
+    pytest.param(
+        workload_entry(
+            address="10.128.0.12",
+            labels=APP,
+            metadata_labels={"topology.istio.io/network": "evil-net"},
+        ),
+        ["metadata.labels[topology.istio.io/network]"],
+        id="network-metadata-label",
+    ),
     pytest.param(workload_entry(labels=APP), [ADDRESS], id="no-address"),
     pytest.param(
         workload_entry(
@@ -175,6 +185,16 @@ ORDINARY = [
     pytest.param(
         workload_entry(address="10.128.0.12", labels={"app": "x", "version": "v1"}), id="subset"
     ),
+    # metadata.labels are merged into the selector labels (ConvertWorkloadEntry); a VM's
+    # own labels and its locality label choose no network
+    pytest.param(
+        workload_entry(
+            address="10.128.0.12",
+            labels=APP,
+            metadata_labels={"app": "x", "topology.kubernetes.io/region": "us-east1"},
+        ),
+        id="metadata-labels",
+    ),
 ]
 
 
@@ -199,9 +219,16 @@ def test_gateway_required_message_names_the_host() -> None:
 
 
 def test_routing_labels_apply_to_workload_entries() -> None:
+    # A waypoint label on a WorkloadEntry only sends traffic addressed to the entry through
+    # that waypoint, on to the same address (ambient fetchWaypointForWorkload): any waypoint
+    # is fine there (test_routing_labels); Istio's internal keys are still refused.
     obj = workload_entry(
-        address="10.128.0.12", metadata_labels={"istio.io/use-waypoint": "my-waypoint"}
+        address="10.128.0.12",
+        metadata_labels={
+            "istio.io/use-waypoint": "my-waypoint",
+            "internal.istio.io/gateway-service": "x",
+        },
     )
     assert [v.field for v in findings("routing-labels", obj, ENDPOINTS_POLICY)] == [
-        "metadata.labels[istio.io/use-waypoint]"
+        "metadata.labels[internal.istio.io/gateway-service]"
     ]

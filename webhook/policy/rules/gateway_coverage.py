@@ -16,6 +16,18 @@ VirtualService whose hosts match it (core/httproute.go selectVirtualServices) se
 traffic elsewhere, here to the egress gateway. The entry reaches every namespace its
 exportTo names (PushContext.IsServiceVisible) and each sidecar reads the VirtualServices
 visible to its own namespace (SelectVirtualServices): coverage is owed in each.
+
+Ambient mode (egressGateway.waypoints set): ztunnel reads no VirtualService. It sends a
+ServiceEntry's traffic to the entry's waypoint, else straight to its endpoints
+(ambient/services.go serviceEntryServiceBuilder -> waypoints.go fetchWaypointForService:
+the entry's ``istio.io/use-waypoint`` label, else its namespace's), and any pod can join
+ambient by its own ``istio.io/dataplane-mode: ambient`` label (constants.DataplaneModeAmbient).
+So a guarded host is covered only when its entry is also bound to an approved egress
+waypoint: by that label naming one (routing-labels refuses any other), or by living in an
+approved waypoint's namespace with no label, enrolled there as the ambient egress page
+enrols istio-egress (the namespace's label is out of view: that namespace is the
+platform's). Sidecars still need the VirtualService: they never send to a Service's
+waypoint (only gateways do, endpoint_builder.go findServiceWaypoint).
 """
 
 from __future__ import annotations
@@ -34,6 +46,11 @@ from webhook.policy.view import export_to
 
 RULE = "gateway-coverage"
 
+#: The labels that bind a ServiceEntry to a waypoint (istio/api label IoIstioUseWaypoint,
+#: IoIstioUseWaypointNamespace), as routing-labels reads them.
+USE_WAYPOINT = "istio.io/use-waypoint"
+USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
+
 
 def stale_view(subject: ServiceEntrySubject, advisory: bool) -> Violation:
     """The finding when the view cannot be trusted."""
@@ -49,7 +66,8 @@ def stale_view(subject: ServiceEntrySubject, advisory: bool) -> Violation:
 
 
 def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
-    """A guarded host and port with no VirtualService sending it to the egress gateway."""
+    """A guarded host and port with no VirtualService sending it to the egress gateway, or
+    (ambient) an entry bound to no approved egress waypoint."""
     view, policy = subject.view, subject.policy
     mode = policy.policy.egress_gateway.coverage
     if view is None or mode == "off" or subject.operation == "DELETE":
@@ -61,7 +79,22 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
         yield stale_view(subject, advisory)
         return
     reported: set[str] = set()
+    unbound = _waypoint_problem(subject)
+    unbound_reported: set[str] = set()
     for port in guarded:
+        if unbound is not None and port.host not in unbound_reported:
+            unbound_reported.add(port.host)
+            index = subject.spec.hosts.index(
+                next(h for h in subject.spec.hosts if h.lower() == port.host)
+            )
+            yield Violation(
+                RULE,
+                f"spec.hosts[{index}]",
+                f'host "{port.host}" is not bound to an approved egress waypoint ({unbound}), '
+                "so ambient pods would reach it directly through ztunnel, which no "
+                "VirtualService steers",
+                advisory=advisory,
+            )
         if port.host in reported:
             continue
         reader = uncovered_namespace(
@@ -89,3 +122,20 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
             + suggested_virtual_service(subject.namespace, port, policy),
             advisory=advisory,
         )
+
+
+def _waypoint_problem(subject: ServiceEntrySubject) -> str | None:
+    """Why the entry is not bound to an approved egress waypoint in ambient mode, or None."""
+    approved = subject.policy.policy.egress_gateway.waypoints
+    if not approved:
+        return None  # no ambient egress waypoint: sidecar coverage alone
+    labels = subject.metadata.labels
+    if USE_WAYPOINT in labels:
+        return None  # an approved one, or routing-labels refuses it
+    if subject.namespace in {ref.partition("/")[0] for ref in approved}:
+        return None  # the approved waypoint's own namespace, enrolled in it
+    first = approved[0].split("/", 1)
+    return (
+        f"label it {USE_WAYPOINT}: {first[1]} and {USE_WAYPOINT_NAMESPACE}: {first[0]}, "
+        f"or define it in namespace {first[0]!r}; approved: {', '.join(approved)}"
+    )

@@ -20,6 +20,13 @@ Service in a namespace without a waypoint, or whose waypoint is for workloads on
 bare ``istio.io/ingress-use-waypoint`` (ingressUseWaypointFromLabels) only makes ingress
 gateways call the waypoint the Service already has, from its namespace if not its own.
 An ``ExternalName`` Service is an alias for an outside host: it keeps the general rule.
+
+A WorkloadEntry may likewise name any waypoint, or ``none``: its labels give only the
+waypoint for traffic addressed to the workload itself (computeWaypoint and
+fetchWaypointForWorkload in pilot/pkg/serviceregistry/ambient/workloads.go and
+waypoints.go; its Services' waypoints come from the Services), which the waypoint
+forwards to that same address, judged by workload-entry-endpoint. Canary and ingress keys
+are read only from Services, ServiceEntries and namespaces.
 So may its canary (below): the canary takes a share of the same traffic
 (ResolveUseWaypointCanary).
 
@@ -44,6 +51,7 @@ from typing import Any
 from webhook.policy.core_subjects import ServiceSubject
 from webhook.policy.decision import Violation
 from webhook.policy.subject import ServiceEntrySubject, Subject
+from webhook.resources.workload_entry import WorkloadEntrySpec
 
 RULE = "routing-labels"
 
@@ -62,7 +70,9 @@ MANAGED_WITHOUT_WAYPOINT = ("istio.io-mesh-controller", "istio.io-eastwest-contr
 def check(subject: Subject[Any]) -> Iterator[Violation]:
     """A waypoint other than an approved egress waypoint, or an Istio-internal key."""
     meta = subject.metadata
-    in_cluster = isinstance(subject, ServiceSubject) and not subject.spec.is_external_name
+    in_cluster = (
+        isinstance(subject, ServiceSubject) and not subject.spec.is_external_name
+    ) or isinstance(subject.spec, WorkloadEntrySpec)
     for where, mapping in (
         ("metadata.labels", meta.labels),
         ("metadata.annotations", meta.annotations),

@@ -4,7 +4,11 @@ Istio sends a STATIC or DNS entry's traffic to its `endpoints` (istio/api
 service_entry.proto, WorkloadEntry.address: an IP, a host name resolved by DNS, or a
 ``unix://`` socket), converted by pilot/pkg/serviceregistry/serviceentry/conversion.go
 (convertEndpoint); an endpoint with a `network` is reached through that network's
-gateway. `addresses` (VIPs or CIDRs) bind the sidecar's listener for the entry
+gateway, and so is one whose ``labels`` carry ``topology.istio.io/network``: with no
+`network`, convertWorkloadEntryToWorkloadInstance's workloadEntryNetwork asks kube
+Controller.Network, which takes that label first (sidecars and gateways; ztunnel reads
+`network` alone, ambient/workloads.go serviceEntryWorkloadBuilder).
+`addresses` (VIPs or CIDRs) bind the sidecar's listener for the entry
 (buildSidecarOutboundListener). Each must stay inside what the allowlist entry permits.
 """
 
@@ -24,6 +28,9 @@ from webhook.policy.model import AllowlistEntry
 from webhook.policy.subject import ServiceEntrySubject
 
 RULE = "service-entry-endpoints"
+
+#: The endpoint label Istio reads as its network when `network` is empty.
+NETWORK_LABEL = "topology.istio.io/network"
 
 
 def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
@@ -58,6 +65,14 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
                 f"spec.endpoints[{k}].network",
                 f'endpoint "{address}" on network "{endpoint.network}" is reached through '
                 "that network's gateway, and leaves from another cluster; remove network",
+            )
+        elif label_network := (endpoint.labels or {}).get(NETWORK_LABEL):
+            yield Violation(
+                RULE,
+                f"spec.endpoints[{k}].labels[{NETWORK_LABEL}]",
+                f'endpoint "{address}" labelled for network "{label_network}" is reached '
+                "through that network's gateway, and leaves from another cluster; remove "
+                "the label",
             )
         elif address.startswith("unix://"):
             if subject.names_local_sockets:

@@ -13,7 +13,10 @@ the egress gateway (egressGateway.requireFor), on ports (`ports`, which replace 
 selecting Service's targetPort) its entry allows. `network` (or the
 ``topology.istio.io/network`` label, kube Controller.Network) puts the endpoint on another
 network, reached through that network's gateway (EndpointsByNetworkFilter): a way out
-nobody vouches for, refused as for ServiceEntry endpoints. An empty address is Istio's
+nobody vouches for, refused as for ServiceEntry endpoints. The label counts in
+``metadata.labels`` too: serviceentry/conversion.go ConvertWorkloadEntry merges the
+object's labels into ``spec.labels`` (the object's win) before workloadEntryNetwork reads
+them. An empty address is Istio's
 validation error unless `network` is set. A ``unix://`` socket is on the calling pod
 itself, not on the network. labels, serviceAccount (a SPIFFE identity in the entry's own
 namespace), locality and weight only choose and balance endpoints.
@@ -29,7 +32,7 @@ the pod name are ignored, parse.go parseRequest). So such a name is judged as th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from webhook.policy.allowlist import address_problem, describe_ports, port_allowed
 from webhook.policy.decision import Violation
@@ -49,7 +52,7 @@ def check(subject: Subject[WorkloadEntrySpec]) -> Iterator[Violation]:
     """An address, network or port that lets an in-cluster name lead outside the allowlist."""
     spec = subject.spec
     address = spec.address or ""
-    yield from _networks(spec)
+    yield from _networks(spec, subject.metadata.labels)
     if not address:
         if not spec.network:
             yield Violation(
@@ -106,11 +109,13 @@ def check(subject: Subject[WorkloadEntrySpec]) -> Iterator[Violation]:
             )
 
 
-def _networks(spec: WorkloadEntrySpec) -> Iterator[Violation]:
-    """`network`, or the label Istio reads as it, hands the traffic to another network."""
+def _networks(spec: WorkloadEntrySpec, labels: Mapping[str, str]) -> Iterator[Violation]:
+    """`network`, or the label Istio reads as it (in spec or metadata), hands the traffic to
+    another network."""
     for field, network in (
         ("spec.network", spec.network),
         (f"spec.labels[{NETWORK_LABEL}]", (spec.labels or {}).get(NETWORK_LABEL)),
+        (f"metadata.labels[{NETWORK_LABEL}]", labels.get(NETWORK_LABEL)),
     ):
         if network:
             yield Violation(
