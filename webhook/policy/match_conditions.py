@@ -8,8 +8,9 @@ guarded with ``has()`` and ``object`` (null on DELETE) is tested first.
 
 from __future__ import annotations
 
+from webhook.policy import istio_labels
 from webhook.policy.registry import MatchCondition
-from webhook.policy.rules import routing_labels, service_addresses
+from webhook.policy.rules import service_addresses
 
 #: Users the endpoint controllers of kube-controller-manager write as: with per-controller
 #: credentials (--use-service-account-credentials) and without. Their Endpoints and
@@ -26,11 +27,11 @@ ENDPOINT_CONTROLLERS = (
 
 #: Label and annotation keys a rule reads on a Service whatever its type.
 ROUTING_KEYS = (
-    routing_labels.USE_WAYPOINT,
-    routing_labels.USE_WAYPOINT_NAMESPACE,
-    routing_labels.INGRESS_USE_WAYPOINT,
-    routing_labels.USE_WAYPOINT_CANARY,
-    routing_labels.USE_WAYPOINT_CANARY_NAMESPACE,
+    istio_labels.USE_WAYPOINT,
+    istio_labels.USE_WAYPOINT_NAMESPACE,
+    istio_labels.INGRESS_USE_WAYPOINT,
+    istio_labels.USE_WAYPOINT_CANARY,
+    istio_labels.USE_WAYPOINT_CANARY_NAMESPACE,
     service_addresses.NETWORK_LABEL,
 )
 
@@ -48,7 +49,7 @@ NOT_AN_ENDPOINT_CONTROLLER = MatchCondition(
 def _keys(where: str) -> str:
     return (
         f"(has(object.metadata.{where}) && object.metadata.{where}.exists(k, "
-        f"k in {_cel_list(ROUTING_KEYS)} || k.startsWith('{routing_labels.INTERNAL_PREFIX}')))"
+        f"k in {_cel_list(ROUTING_KEYS)} || k.startsWith('{istio_labels.INTERNAL_PREFIX}')))"
     )
 
 

@@ -21,15 +21,16 @@ from collections.abc import Iterator
 
 from webhook.policy.decision import Violation
 from webhook.policy.gateway_api_gateways import GatewayApiGatewaySubject
+from webhook.policy.istio_labels import (
+    INGRESS_USE_WAYPOINT,
+    INTERNAL_PREFIX,
+    USE_WAYPOINT,
+    USE_WAYPOINT_CANARY,
+    USE_WAYPOINT_CANARY_NAMESPACE,
+    USE_WAYPOINT_NAMESPACE,
+)
 
 RULE = "gateway-api-infrastructure"
-
-USE_WAYPOINT = "istio.io/use-waypoint"
-USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
-INGRESS_USE_WAYPOINT = "istio.io/ingress-use-waypoint"
-USE_WAYPOINT_CANARY = "istio.io/use-waypoint-canary"
-USE_WAYPOINT_CANARY_NAMESPACE = "istio.io/use-waypoint-canary-namespace"
-INTERNAL_PREFIX = "internal.istio.io/"
 
 
 def check(subject: GatewayApiGatewaySubject) -> Iterator[Violation]:

@@ -41,15 +41,14 @@ from webhook.policy.coverage import (
     uncovered_namespace,
 )
 from webhook.policy.decision import Violation
+from webhook.policy.istio_labels import (
+    USE_WAYPOINT,
+    USE_WAYPOINT_NAMESPACE,
+)
 from webhook.policy.subject import ServiceEntrySubject
 from webhook.policy.view import export_to
 
 RULE = "gateway-coverage"
-
-#: The labels that bind a ServiceEntry to a waypoint (istio/api label IoIstioUseWaypoint,
-#: IoIstioUseWaypointNamespace), as routing-labels reads them.
-USE_WAYPOINT = "istio.io/use-waypoint"
-USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
 
 
 def stale_view(subject: ServiceEntrySubject, advisory: bool) -> Violation:

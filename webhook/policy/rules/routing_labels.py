@@ -50,17 +50,19 @@ from typing import Any
 
 from webhook.policy.core_subjects import ServiceSubject
 from webhook.policy.decision import Violation
+from webhook.policy.istio_labels import (
+    INGRESS_USE_WAYPOINT,
+    INTERNAL_PREFIX,
+    USE_WAYPOINT,
+    USE_WAYPOINT_CANARY,
+    USE_WAYPOINT_CANARY_NAMESPACE,
+    USE_WAYPOINT_NAMESPACE,
+)
 from webhook.policy.subject import ServiceEntrySubject, Subject
 from webhook.resources.workload_entry import WorkloadEntrySpec
 
 RULE = "routing-labels"
 
-USE_WAYPOINT = "istio.io/use-waypoint"
-USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
-INGRESS_USE_WAYPOINT = "istio.io/ingress-use-waypoint"
-USE_WAYPOINT_CANARY = "istio.io/use-waypoint-canary"
-USE_WAYPOINT_CANARY_NAMESPACE = "istio.io/use-waypoint-canary-namespace"
-INTERNAL_PREFIX = "internal.istio.io/"
 MANAGED = "gateway.istio.io/managed"
 #: ``gateway.istio.io/managed`` values that make Istio skip the object's waypoint
 #: (constants.ManagedGatewayMeshControllerLabel, ManagedGatewayEastWestControllerLabel).
