@@ -8,9 +8,11 @@ import pytest
 
 from tests.unit.gateway_api_objects import backend_tls_policy, se_target, service_target
 from tests.unit.gateway_route_objects import CNN_POLICY
-from tests.unit.istio_objects import GATEWAY, RULES_POLICY, findings
+from tests.unit.istio_objects import GATEWAY, RULES_POLICY, findings, service_entry
+from webhook.policy.engine import evaluate
 from webhook.policy.index import CompiledPolicy
 from webhook.policy.rules.backend_tls_sni import RULE
+from webhook.policy.view import StaticMeshView
 
 GITHUB = se_target("github")  # a ServiceEntry for api.github.com (its hosts are out of view)
 CA = {"caCertificateRefs": [{"group": "", "kind": "ConfigMap", "name": "auth-cert"}]}
@@ -167,3 +169,64 @@ def test_sni(obj: dict[str, Any], policy: CompiledPolicy, fragment: str | None) 
     else:
         assert len(messages) == 1, messages
         assert fragment in messages[0]
+
+
+def _entry(name: str, *hosts: str) -> dict[str, Any]:
+    return service_entry(hosts=list(hosts), name=name, namespace="default")
+
+
+#: The live entries of namespace "default": a CDN reached directly, a required host's own
+#: entry, and one that mixes both.
+VIEW = StaticMeshView(
+    [
+        _entry("cdn", "*.cdn.example.net"),
+        _entry("github", "api.github.com"),
+        _entry("mixed", "api.github.com", "www.cdn.example.net"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("obj", "fragment"),
+    [
+        # Door: the CDN entry is reached directly; asking it for a gateway-required host
+        # fronts that host from the CDN's addresses, around the egress gateway.
+        pytest.param(
+            backend_tls_policy("api.github.com", se_target("cdn")),
+            'ServiceEntry "cdn"',
+            id="required-host-fronted-through-a-direct-entry",
+        ),
+        pytest.param(
+            backend_tls_policy("api.github.com", se_target("mixed")),
+            "hosts whose traffic goes straight out",
+            id="entry-with-one-direct-host",
+        ),
+        pytest.param(
+            backend_tls_policy("api.github.com", GITHUB, se_target("cdn")),
+            'ServiceEntry "cdn"',
+            id="direct-entry-beside-the-own-entry",
+        ),
+        # Ordinary: the required host's own entry, a CDN's own name, an entry not (yet) live.
+        pytest.param(backend_tls_policy("api.github.com", GITHUB), None, id="own-entry"),
+        pytest.param(
+            backend_tls_policy("img.cdn.example.net", se_target("cdn")), None, id="cdn-own-name"
+        ),
+        pytest.param(
+            backend_tls_policy("api.github.com", se_target("absent")), None, id="entry-not-live"
+        ),
+    ],
+)
+def test_sni_with_view(obj: dict[str, Any], fragment: str | None) -> None:
+    decision = evaluate(obj, RULES_POLICY, view=VIEW)
+    messages = [v.message for v in decision.violations if v.rule == RULE]
+    if fragment is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1, messages
+        assert fragment in messages[0]
+
+
+def test_stale_view_judges_as_without() -> None:
+    stale = StaticMeshView(VIEW.objects, synced=False)
+    obj = backend_tls_policy("api.github.com", se_target("cdn"))
+    assert [v for v in evaluate(obj, RULES_POLICY, view=stale).violations if v.rule == RULE] == []

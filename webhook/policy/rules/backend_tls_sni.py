@@ -15,6 +15,15 @@ or allowlisted for the namespace. A policy for the namespace's own Services send
 SNI only to their endpoints, which the Service and endpoint rules keep in the cluster,
 so the Gateway API's usual ``hostname`` of the backend's certificate is fine there. The
 subjectAltNames and CA decide which certificate is accepted, not where bytes go.
+
+With the cluster view the ServiceEntry's hosts are known, and the hostname is judged as
+destination-rule-sni judges a rule's: a host whose mesh traffic must use the egress gateway
+may be the SNI only where every host of the entry must use it too; presented to an entry
+with a host reached directly (``*.cdn.example.net`` beside a required ``api.github.com``)
+it asks that front end for the required host from that host's addresses, around the
+gateway (domain fronting). Without the view (or before the entry exists) the entry's hosts
+are out of view, and a required hostname is admitted: it is what TLS origination to a
+required host's own entry writes.
 """
 
 from __future__ import annotations
@@ -40,8 +49,16 @@ def check(subject: Subject[BackendTLSPolicySpec]) -> Iterator[Violation]:
         return
     hostname = subject.spec.validation.hostname
     problem = sni_problem(subject, hostname)
+    target = outward[0]
+    if problem is None:
+        fronted = next((t for t in outward if _fronts_past_gateway(subject, t, hostname)), None)
+        if fronted is not None:
+            target = fronted
+            problem = (
+                f'"{hostname.lower()}" must use the egress gateway, and the ServiceEntry has '
+                "hosts whose traffic goes straight out"
+            )
     if problem is not None:
-        target = outward[0]
         yield Violation(
             RULE,
             "spec.validation.hostname",
@@ -60,3 +77,25 @@ def _outward(subject: Subject[BackendTLSPolicySpec], target: PolicyTargetRef) ->
         return False
     fqdn = f"{target.name}.{subject.namespace}.svc.{subject.policy.cluster_domain}".lower()
     return fqdn in egress_gateway_services(subject.policy)
+
+
+def _fronts_past_gateway(
+    subject: Subject[BackendTLSPolicySpec], target: PolicyTargetRef, hostname: str
+) -> bool:
+    """True when `hostname` is a gateway-required host and `target` is a live ServiceEntry
+    (cluster view) with an external host the egress gateway is not required for throughout
+    (destination-rule-sni's ``_fronts_past_gateway``, with the entry's hosts as the rule's)."""
+    view = subject.view
+    if (target.group, target.kind) != (ISTIO_GROUP, "ServiceEntry") or view is None:
+        return False
+    if view.stale or not subject.policy.fronts_gateway_host(hostname):
+        return False
+    entry = view.service_entry(subject.namespace, target.name)
+    spec = entry.get("spec") if entry is not None else None
+    hosts = spec.get("hosts") if isinstance(spec, dict) else None
+    return isinstance(hosts, list) and any(
+        isinstance(host, str)
+        and subject.is_external(host.lower())
+        and not subject.policy.requires_gateway_throughout(host.lower())
+        for host in hosts
+    )
