@@ -230,3 +230,78 @@ def test_stale_view_judges_as_without() -> None:
     stale = StaticMeshView(VIEW.objects, synced=False)
     obj = backend_tls_policy("api.github.com", se_target("cdn"))
     assert [v for v in evaluate(obj, RULES_POLICY, view=stale).violations if v.rule == RULE] == []
+
+
+def _xbackend(host: str, tls: dict[str, Any] | None, namespace: str = "default") -> dict[str, Any]:
+    """An XBackend (gateway.networking.x-k8s.io) for `host` on 443, as Istio's test data writes."""
+    spec: dict[str, Any] = {
+        "type": "ExternalHostname",
+        "externalHostname": {"hostname": host},
+        "port": {"port": 443},
+    }
+    if tls is not None:
+        spec["tls"] = tls
+    return {
+        "apiVersion": "gateway.networking.x-k8s.io/v1alpha1",
+        "kind": "XBackend",
+        "metadata": {"name": "backend", "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def _server_only(hostname: str | None = None) -> dict[str, Any]:
+    validation = {"hostname": hostname} if hostname else {}
+    return {"mode": "ServerOnly", "validation": validation}
+
+
+@pytest.mark.parametrize(
+    ("obj", "fragment"),
+    [
+        # Doors: the XBackend's TLS is a DestinationRule for its host, for every client.
+        pytest.param(
+            _xbackend("img.cdn.example.net", _server_only("blocked.example.org")),
+            "not on the egress allowlist",
+            id="xbackend-fronting-an-unlisted-host",
+        ),
+        pytest.param(
+            _xbackend("img.cdn.example.net", _server_only("api.github.com")),
+            '"api.github.com" must use the egress gateway',
+            id="xbackend-fronting-a-required-host-from-a-direct-one",
+        ),
+        pytest.param(
+            _xbackend("api.github.com", _server_only("db.example.com")),
+            "allowlisted only for namespace payments",
+            id="xbackend-another-namespaces-host",
+        ),
+        # Ordinary: the host's own name (the default), no TLS, a required host's own SNI.
+        pytest.param(_xbackend("img.cdn.example.net", _server_only()), None, id="xbackend-own"),
+        pytest.param(
+            _xbackend("secure.example.net", _server_only("secure.example.net")),
+            None,
+            id="xbackend-own-name-unlisted",
+        ),
+        pytest.param(
+            _xbackend("img.cdn.example.net", {"mode": "None", "validation": {"hostname": "x.org"}}),
+            None,
+            id="xbackend-no-tls",
+        ),
+        pytest.param(_xbackend("img.cdn.example.net", None), None, id="xbackend-plain"),
+        pytest.param(
+            _xbackend("api.github.com", _server_only("api.github.com")),
+            None,
+            id="xbackend-required-host-own-name",
+        ),
+        pytest.param(
+            _xbackend("storage.googleapis.com", _server_only("www.googleapis.com")),
+            None,
+            id="xbackend-sibling-under-a-required-wildcard",
+        ),
+    ],
+)
+def test_xbackend_sni(obj: dict[str, Any], fragment: str | None) -> None:
+    messages = _messages(obj, RULES_POLICY)
+    if fragment is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1, messages
+        assert fragment in messages[0]

@@ -24,6 +24,15 @@ it asks that front end for the required host from that host's addresses, around 
 gateway (domain fronting). Without the view (or before the entry exists) the entry's hosts
 are out of view, and a required hostname is admitted: it is what TLS origination to a
 required host's own entry writes.
+
+An XBackend (gateway.networking.x-k8s.io, read with PILOT_ENABLE_ALPHA_GATEWAY_API) with
+``tls.mode: ServerOnly`` is a policy of its own: Istio makes a DestinationRule for its
+``externalHostname.hostname`` with ``sni: tls.validation.hostname`` (or that hostname
+when unset) whether or not any route uses it (XBackendCollection and
+backendResourceTLSSettings in backend_policies.go), so it steers every client of that
+registry host, the egress gateway's included. An SNI other than that hostname is judged
+the same way, with the hostname as the target's host (its own name, the default, steers
+nothing; the hostname itself reaches traffic only once a ServiceEntry registers it).
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from webhook.policy.gateway_routes import egress_gateway_services
 from webhook.policy.hosts import shown
 from webhook.policy.subject import Subject
 from webhook.resources.backend_tls_policy import BackendTLSPolicySpec, PolicyTargetRef
+from webhook.resources.xbackend import XBackendSpec
 
 RULE = "backend-tls-sni"
 
@@ -99,3 +109,35 @@ def _fronts_past_gateway(
         and not subject.policy.requires_gateway_throughout(host.lower())
         for host in hosts
     )
+
+
+def check_xbackend(subject: Subject[XBackendSpec]) -> Iterator[Violation]:
+    """An XBackend's TLS SNI that is not a name the namespace may use there."""
+    spec = subject.spec
+    tls, target = spec.tls, spec.external_hostname
+    if tls is None or tls.mode != "ServerOnly" or target is None or not target.hostname:
+        return  # None builds no TLS; ClientAndServer and others are refused by Istio
+    field = "spec.tls.validation.hostname"
+    sni = tls.validation.hostname
+    if not sni:
+        field, sni = "spec.externalHostname.hostname", target.hostname
+    host = target.hostname.lower()
+    if sni.lower() == host:
+        return  # the host's own name, sent to the host: nothing is steered
+    problem = sni_problem(subject, sni)
+    if (
+        problem is None
+        and subject.is_external(host)
+        and not subject.policy.requires_gateway_throughout(host)
+        and subject.policy.fronts_gateway_host(sni)
+    ):
+        problem = f'"{sni.lower()}" must use the egress gateway, and "{host}" goes straight out'
+    if problem is not None:
+        yield Violation(
+            RULE,
+            field,
+            f"hostname {shown(sni)} is the SNI Istio presents to every client's connection to "
+            f'"{target.hostname}" (the XBackend\'s TLS is a DestinationRule for that host), and '
+            f"that name decides what the far end serves: {problem}; set it to a host "
+            f'allowlisted for namespace "{subject.namespace}" (usually "{target.hostname}")',
+        )
