@@ -81,6 +81,30 @@ def _cnn(**kwargs: Any) -> dict[str, Any]:
             "deployed for it",
             id="waypoint-named-like-the-approved-service",
         ),
+        # The agentgateway classes (PILOT_ENABLE_AGENTGATEWAY) deploy their Service under the
+        # Gateway's own name too (ClassInfo.DisableNameSuffix, gatewaycommon/classinfo.go).
+        pytest.param(
+            gateway(CNN_SVC, class_name="istio-agentgateway"),
+            CNN_POLICY,
+            "metadata.name",
+            f"{CNN_SVC}.default.svc.cluster.local",
+            id="agentgateway-named-like-the-approved-service",
+        ),
+        pytest.param(
+            gateway(CNN_SVC, class_name="istio-agentgateway-waypoint", listeners=[HBONE_LISTENER]),
+            CNN_POLICY,
+            "metadata.name",
+            f"{CNN_SVC}.default.svc.cluster.local",
+            id="agentgateway-waypoint-named-like-the-approved-service",
+        ),
+        # A GatewayClass out of view may name the waypoint controller: no suffix either.
+        pytest.param(
+            gateway(CNN_SVC, class_name="team-waypoints", listeners=[HBONE_LISTENER]),
+            CNN_POLICY,
+            "metadata.name",
+            "unsuffixed controllers",
+            id="custom-class-named-like-the-approved-service",
+        ),
         # A GatewayClass "gateway-istio" of Istio's controller: <name>-<class> collides.
         pytest.param(
             gateway("cnn-egress", class_name="gateway-istio"),
@@ -165,6 +189,16 @@ def test_refused(obj: dict[str, Any], policy: CompiledPolicy, field: str, fragme
             ),
             RULES_POLICY,
             id="ambient-waypoint",
+        ),
+        pytest.param(
+            gateway("agentgateway", class_name="istio-agentgateway"),
+            CNN_POLICY,
+            id="agentgateway-of-its-own-name",
+        ),
+        pytest.param(
+            gateway("cnn-egress-gateway", class_name="team-waypoints", listeners=[HBONE_LISTENER]),
+            RULES_POLICY,
+            id="custom-class-unlisted-gateway",
         ),
         pytest.param(
             gateway("cnn-egress-gateway", "payments"),

@@ -4,7 +4,8 @@ Istio programs a Gateway at the pods behind the Service(s) extractGatewayService
 (pilot/pkg/config/kube/gateway/conversion.go) names: with no address, or one
 ``IPAddress``, the Gateway is managed (IsManaged) and the deployment controller deploys
 a Deployment and a Service ``<name>-<class>`` (getDefaultName; no suffix for the
-waypoint and east-west classes, ``gateway.istio.io/name-override`` replaces the name);
+waypoint, east-west and agentgateway classes, and possibly for a GatewayClass that is
+not one of Istio's own, ``gateway.istio.io/name-override`` replaces the name);
 otherwise every ``Hostname`` address is an existing Service the Gateway binds to (a short
 name is ``<name>.<gateway namespace>.svc.<domain>``), which is how Istio's "manual
 deployment" attaches a Gateway to pods it did not deploy. The deployed pods and Service
@@ -28,9 +29,17 @@ from webhook.resources.gateway_api_gateway import GatewayApiGatewaySpec
 NAME_OVERRIDE = "gateway.istio.io/name-override"
 NETWORK_LABEL = "topology.istio.io/network"
 
-#: Classes whose deployed Service is named after the Gateway alone (classInfo
-#: disableNameSuffix in deploymentcontroller.go).
-UNSUFFIXED_CLASSES = frozenset({"istio-waypoint", "istio-east-west"})
+#: Istio's built-in classes whose deployed Service is ``<name>-<class>`` (getDefaultName:
+#: the ``istio`` class's ManagedGatewayController, and ``istio-remote``'s unmanaged one,
+#: neither with ClassInfo.DisableNameSuffix; gatewaycommon/classinfo.go).
+SUFFIXED_CLASSES = frozenset({"istio", "istio-remote"})
+
+#: Istio's built-in classes whose deployed Service is named after the Gateway alone
+#: (ClassInfo.DisableNameSuffix in gatewaycommon/classinfo.go): the waypoint and east-west
+#: classes, and the agentgateway ones (PILOT_ENABLE_AGENTGATEWAY).
+UNSUFFIXED_CLASSES = frozenset(
+    {"istio-waypoint", "istio-east-west", "istio-agentgateway", "istio-agentgateway-waypoint"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +111,12 @@ def served_services(
         override = metadata.annotations.get(NAME_OVERRIDE)
         if override:
             field, how = f"metadata.annotations[{NAME_OVERRIDE}]", "renamed by name-override"
-            name = override
-        else:
-            field, how = "metadata.name", "deployed for it"
-            suffixed = spec.gateway_class_name not in UNSUFFIXED_CLASSES
-            name = f"{metadata.name}-{spec.gateway_class_name}" if suffixed else metadata.name
-        fqdn = f"{name}.{namespace}.svc.{cluster_domain}".lower()
-        return (GatewayService(field, fqdn, how),)
+            fqdn = f"{override}.{namespace}.svc.{cluster_domain}".lower()
+            return (GatewayService(field, fqdn, how),)
+        return tuple(
+            GatewayService("metadata.name", f"{name}.{namespace}.svc.{cluster_domain}".lower(), how)
+            for name, how in _deployed_names(metadata.name, spec.gateway_class_name)
+        )
     services = []
     for i, address in enumerate(spec.addresses):
         if address.type != "Hostname":
@@ -117,3 +125,26 @@ def served_services(
         fqdn = value if "." in value else f"{value}.{namespace}.svc.{cluster_domain}"
         services.append(GatewayService(f"spec.addresses[{i}].value", fqdn, "bound by address"))
     return tuple(services)
+
+
+def _deployed_names(name: str, class_name: str) -> tuple[tuple[str, str], ...]:
+    """getDefaultName: ``<name>-<class>``, or ``<name>`` for a class with DisableNameSuffix.
+
+    The suffix is the controller's choice (ClassInfo, keyed by the GatewayClass's
+    controllerName), and a GatewayClass is cluster-scoped and out of view: a class that is
+    not one of Istio's built-in ones may name any of Istio's controllers, so both names are
+    taken as possible.
+    """
+    suffixed = (f"{name}-{class_name}", "deployed for it")
+    if class_name in SUFFIXED_CLASSES:
+        return (suffixed,)
+    unsuffixed = (name, "deployed for it")
+    if class_name in UNSUFFIXED_CLASSES:
+        return (unsuffixed,)
+    return (
+        suffixed,
+        (
+            name,
+            f'deployed for it if class "{class_name}" is one of Istio\'s unsuffixed controllers',
+        ),
+    )

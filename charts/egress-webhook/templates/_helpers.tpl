@@ -207,6 +207,11 @@ The kinds the API server sends to the webhook: exactly the engine's registry of 
   operations: ["CREATE", "UPDATE"]
   resources: ["backendtlspolicies"]
   scope: Namespaced
+- apiGroups: ["gateway.networking.x-k8s.io"]
+  apiVersions: ["v1alpha1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["xbackends"]
+  scope: Namespaced
 {{- end }}
 
 {{/*
@@ -279,6 +284,9 @@ fails when the two differ.
   verbs: ["get", "list", "watch"]
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes", "grpcroutes", "tlsroutes", "tcproutes", "gateways", "backendtlspolicies"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["gateway.networking.x-k8s.io"]
+  resources: ["xbackends"]
   verbs: ["get", "list", "watch"]
 - apiGroups: [""]
   resources: ["services", "endpoints"]

@@ -24,6 +24,7 @@ from webhook.policy.kinds import (
     virtual_service,
     wasm_plugin,
     workload_entry,
+    xbackend,
 )
 from webhook.policy.registry import Registry
 
@@ -41,6 +42,7 @@ KINDS = Registry(
     *gateway_routes.KINDS,
     gateway_api_gateway.KIND,
     backend_tls_policy.KIND,
+    xbackend.KIND,
     service.KIND,
     endpoints.KIND,
     endpoint_slice.KIND,
