@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from tests.unit.fetch_objects import DOCS_JWKS, FETCH_POLICY, request_authentication
-from tests.unit.istio_objects import findings
+from tests.unit.istio_objects import decide, findings
+from webhook.policy.engine import SCHEMA_RULE
 from webhook.policy.rules.request_authentication_jwks import RULE
 
 ISSUER = "testing@secure.istio.io"
@@ -101,6 +102,18 @@ BYPASSES: list[tuple[str, dict[str, Any], str]] = [
         ),
         "spec.jwtRules[1].issuer",
     ),
+    (
+        "jwks_uri, the proto name the CRD also lists, on a host nobody allowlisted",
+        request_authentication({"issuer": ISSUER, "jwks_uri": "https://evil.example.org/k"}),
+        "spec.jwtRules[0].jwks_uri",
+    ),
+    (
+        "jwks_uri stops OIDC discovery of the issuer, and is judged in its place",
+        request_authentication(
+            {"issuer": "https://login.example.com", "jwks_uri": "https://evil.example.org/k"}
+        ),
+        "spec.jwtRules[0].jwks_uri",
+    ),
 ]
 
 ORDINARY: list[tuple[str, dict[str, Any]]] = [
@@ -113,6 +126,10 @@ ORDINARY: list[tuple[str, dict[str, Any]]] = [
     (
         "the Istio docs' RequestAuthentication (jwksUri on GitHub, allowlisted)",
         request_authentication({"issuer": ISSUER, "jwksUri": DOCS_JWKS}),
+    ),
+    (
+        "jwks_uri, the proto name the CRD lists beside jwksUri, on an allowlisted host",
+        request_authentication({"issuer": ISSUER, "jwks_uri": DOCS_JWKS}),
     ),
     (
         "served as v1beta1 too",
@@ -186,3 +203,14 @@ def test_the_message_names_the_value_the_fetcher_and_the_fix() -> None:
     assert "istiod" in found.message
     assert "not on the egress allowlist" in found.message
     assert "inline in jwks" in found.message
+
+
+def test_both_spellings_of_jwks_uri_are_refused_as_istio_refuses_them() -> None:
+    # One proto field under two JSON names: protojson and the CRD's CEL rule refuse the pair.
+    obj = request_authentication({"jwksUri": DOCS_JWKS, "jwks_uri": "https://evil.example.org/k"})
+    decision = decide(obj, FETCH_POLICY)
+    assert not decision.allowed
+    [found] = decision.violations
+    assert (found.rule, found.field) == (SCHEMA_RULE, "spec.jwtRules[0]")
+    assert "jwks_uri" in found.message
+    assert "keep only jwksUri" in found.message

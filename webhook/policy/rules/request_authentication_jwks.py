@@ -22,9 +22,11 @@ usable under ``requireFor: ["*"]``. A mesh run with ``envoy`` makes every sideca
 directly; the README says so. A
 ``jwksUri`` is judged whenever it is set, an issuer only when both ``jwksUri`` and
 ``jwks`` are empty and it is an http(s) URL (``testing@secure.istio.io`` is never
-fetched). ``timeout``, ``fromHeaders``, ``fromParams``, ``fromCookies``,
-``outputPayloadToHeader`` and ``outputClaimToHeaders`` only say where the token is read
-and where its claims are copied, never where a connection goes.
+fetched). ``jwks_uri`` is the same field under its proto name (protojson reads both
+spellings, the CRD lists both) and is judged alike. ``timeout``, ``fromHeaders``,
+``fromParams``, ``fromCookies``, ``outputPayloadToHeader`` and ``outputClaimToHeaders``
+only say where the token is read and where its claims are copied, never where a
+connection goes.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ _FIX = (
 def check(subject: Subject[RequestAuthenticationSpec]) -> Iterator[Violation]:
     """A jwksUri, or a discovered issuer, whose host the namespace may not fetch from."""
     for k, rule in enumerate(subject.spec.jwt_rules):
-        if rule.jwks_uri:
-            field, what, url = f"spec.jwtRules[{k}].jwksUri", "jwksUri", rule.jwks_uri
+        what, url = rule.fetched_uri
+        if url:
+            field = f"spec.jwtRules[{k}].{what}"
         elif not rule.jwks and (found := discovery_url(rule.issuer)) is not None:
             field, what, url = f"spec.jwtRules[{k}].issuer", "issuer", found
         else:
