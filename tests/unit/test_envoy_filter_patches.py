@@ -184,6 +184,20 @@ BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["spec.configPatches[1].applyTo"],
     ),
     (
+        "a waypoint's route sent to PassthroughCluster (context WAYPOINT, match.waypoint)",
+        envoy_filter(
+            patch(
+                "HTTP_ROUTE",
+                PASSTHROUGH_ROUTE,
+                operation="MERGE",
+                context="WAYPOINT",
+                waypoint={"portNumber": 443, "route": {"name": "default"}},
+            ),
+            targetRefs=[{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "w"}],
+        ),
+        ["spec.configPatches[0].match.context"],
+    ),
+    (
         "applyTo unset",
         envoy_filter({"patch": {"operation": "ADD", "value": STATIC_OUT}}),
         ["spec.configPatches[0].applyTo"],
@@ -244,6 +258,25 @@ ORDINARY: list[tuple[str, dict[str, Any]]] = [
                 context="SIDECAR_OUTBOUND",
                 listener=HCM,
             )
+        ),
+    ),
+    (
+        # istio/api v1.30 adds the WAYPOINT context and match.waypoint to the CRD
+        "local rate limit on a waypoint (context WAYPOINT, match.waypoint, targetRefs)",
+        envoy_filter(
+            patch(
+                "HTTP_FILTER",
+                LOCAL_RATELIMIT,
+                context="WAYPOINT",
+                waypoint={
+                    "filter": {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "subFilter": {"name": "envoy.filters.http.router"},
+                    },
+                    "portNumber": 9080,
+                },
+            ),
+            targetRefs=[{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "w"}],
         ),
     ),
     (

@@ -55,6 +55,18 @@ BYPASSES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["name", "typed_config.@type", "typed_config.inline_code"],
     ),
     (
+        "Lua on a waypoint (context WAYPOINT, istio/api v1.30): httpCall reaches its clusters",
+        envoy_filter(
+            patch(
+                "HTTP_FILTER",
+                lua(),
+                context="WAYPOINT",
+                waypoint={"filter": {"name": "envoy.filters.network.http_connection_manager"}},
+            )
+        ),
+        ["name", "typed_config.@type", "typed_config.inline_code"],
+    ),
+    (
         "Lua disguised by name, known by its TypedStruct type_url",
         inbound(
             {

@@ -189,7 +189,8 @@ def placement_problem(patch: ConfigPatch) -> tuple[str, str] | None:
         return where, (
             f"applyTo {apply_to} in context {patch.context}"
             f"{' (the default)' if where == 'match' else ''} patches "
-            "outbound or gateway traffic, where it can choose the destination (route.cluster, "
+            "outbound, gateway or waypoint traffic, where it can choose the destination "
+            "(route.cluster, "
             "a tcp_proxy, PassthroughCluster) around the egress gateway"
         )
     return None

@@ -27,7 +27,9 @@ ApplyTo = Literal[
     "LISTENER_FILTER",
 ]
 #: PatchContext; the proto default (0) is ANY: every sidecar listener, both ways, and gateways.
-PatchContext = Literal["ANY", "SIDECAR_INBOUND", "SIDECAR_OUTBOUND", "GATEWAY"]
+#: WAYPOINT (istio/api v1.30 networking/v1alpha3/envoy_filter.proto, with `match.waypoint`)
+#: patches ambient waypoints, whose routes pick the upstream as a gateway's do.
+PatchContext = Literal["ANY", "SIDECAR_INBOUND", "SIDECAR_OUTBOUND", "GATEWAY", "WAYPOINT"]
 Operation = Literal[
     "INVALID", "MERGE", "ADD", "REMOVE", "INSERT_BEFORE", "INSERT_AFTER", "INSERT_FIRST", "REPLACE"
 ]
@@ -109,6 +111,25 @@ class ClusterMatch(IstioSpec):
     name: str | None = None
 
 
+class WaypointRouteMatch(IstioSpec):
+    """WaypointMatch.route: a route of the waypoint, by name."""
+
+    name: str | None = None
+
+
+class WaypointMatch(IstioSpec):
+    """Match.waypoint (context WAYPOINT only, by the CRD's CEL rule): a filter, port or route.
+
+    It only narrows where on a waypoint a patch lands (route_patch.go `hasRouteMatch`
+    reads `route`); where that placement may redirect bytes is envoy-filter-patches'
+    verdict on applyTo and context, whatever this says.
+    """
+
+    filter: FilterMatch | None = None
+    port_number: int | None = Field(default=None, alias="portNumber")
+    route: WaypointRouteMatch | None = None
+
+
 class ObjectMatch(IstioSpec):
     """EnvoyConfigObjectMatch: where a patch applies."""
 
@@ -119,6 +140,7 @@ class ObjectMatch(IstioSpec):
         default=None, alias="routeConfiguration"
     )
     cluster: ClusterMatch | None = None
+    waypoint: WaypointMatch | None = None
 
 
 class Patch(IstioSpec):

@@ -6,7 +6,9 @@ BOOTSTRAP and EXTENSION_CONFIG (`InsertedExtensionConfigurations`) patches as ra
 configuration: each can add or rewrite a destination, so they are refused in every
 context. NETWORK_FILTER (`patchNetworkFilters`), ROUTE_CONFIGURATION, VIRTUAL_HOST and
 HTTP_ROUTE (`ApplyRouteConfigurationPatches`) choose the upstream of the traffic they
-touch, so they may only touch inbound traffic: `match.context` SIDECAR_INBOUND.
+touch, so they may only touch inbound traffic: `match.context` SIDECAR_INBOUND. WAYPOINT
+(istio/api v1.30; route_patch.go patches a waypoint's routes, `hasRouteMatch`) is refused
+for them like GATEWAY: a waypoint's routes pick the upstream of every client it serves.
 `patchContextMatch` makes ANY (the proto default, also when `match` is omitted) match
 outbound and gateway listeners too. `workloadSelector` and `targetRefs` only narrow which
 proxies get a patch (`PolicyMatcherForProxy`), so they change nothing here.
