@@ -1,4 +1,5 @@
-"""EnvoyFilter through the real API server: raw patch values reach us whole and are judged."""
+"""EnvoyFilter through the real API server: raw patch values reach us whole and are judged;
+Istio 1.30's WAYPOINT context and match.waypoint are kept and judged."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.e2e.egress_webhook import WEBHOOK_NAME
 from tests.e2e.objects import dump
 from tests.unit.sidecar_envoy_filter_objects import (
     HCM,
+    LOCAL_RATELIMIT,
     envoy_filter,
     local_ratelimit_filter,
     lua,
@@ -81,3 +83,50 @@ def test_the_local_rate_limit_task_is_admitted_and_its_value_kept(
     # patch.value is preserved whole (x-kubernetes-preserve-unknown-fields): what we walk is
     # what istiod converts.
     assert value == good["spec"]["configPatches"][0]["patch"]["value"]
+
+
+WAYPOINT_REF = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "waypoint"}
+
+
+@pytest.mark.usefixtures("webhook")
+def test_a_waypoint_rate_limit_is_admitted_and_its_match_kept(
+    cluster: Cluster, namespace: str
+) -> None:
+    # istio/api v1.30.8: context WAYPOINT and match.waypoint, which the CRD requires together
+    waypoint = {"filter": {"name": "envoy.filters.network.http_connection_manager"}}
+    good = envoy_filter(
+        patch("HTTP_FILTER", LOCAL_RATELIMIT, context="WAYPOINT", waypoint=waypoint),
+        namespace=namespace,
+        name="waypoint-ratelimit",
+        targetRefs=[WAYPOINT_REF],
+    )
+
+    cluster.kubectl("apply", "-f", "-", input=dump(good))
+
+    proc = cluster.kubectl("get", RESOURCE, "waypoint-ratelimit", "-n", namespace, "-o", "json")
+    assert json.loads(proc.stdout)["spec"]["configPatches"][0]["match"]["waypoint"] == waypoint
+
+
+@pytest.mark.usefixtures("webhook")
+def test_a_waypoint_route_patch_is_denied(cluster: Cluster, namespace: str) -> None:
+    bad = envoy_filter(
+        patch(
+            "HTTP_ROUTE",
+            {"route": {"cluster": "PassthroughCluster"}},
+            operation="MERGE",
+            context="WAYPOINT",
+            waypoint={"route": {"name": "default"}},
+        ),
+        namespace=namespace,
+        name="waypoint-passthrough",
+        targetRefs=[WAYPOINT_REF],
+    )
+
+    proc = cluster.kubectl("apply", "-f", "-", input=dump(bad), check=False)
+
+    assert proc.returncode != 0
+    assert DENIED_BY_US in proc.stderr
+    assert "spec.configPatches[0].match.context: applyTo HTTP_ROUTE in context WAYPOINT" in (
+        proc.stderr
+    )
+    assert not stored(cluster, namespace, "waypoint-passthrough")

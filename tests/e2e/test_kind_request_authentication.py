@@ -1,6 +1,6 @@
 """RequestAuthentication through the real API server: unlisted JWKS hosts denied in both
-served versions; in-cluster and inline keys, and an allowlisted gateway-required host (istiod
-fetches it), admitted."""
+served versions, under jwksUri or its proto name jwks_uri; in-cluster and inline keys, and an
+allowlisted gateway-required host (istiod fetches it), admitted."""
 
 from __future__ import annotations
 
@@ -32,8 +32,10 @@ def stored(cluster: Cluster, namespace: str, name: str) -> bool:
     [
         ({"issuer": "testing@secure.istio.io", "jwksUri": DOCS_JWKS}, "jwksUri"),
         ({"issuer": "https://api.github.com@evil.example.org"}, "issuer"),
+        # the proto name the CRD also lists (istio/api v1.30.8): kept, and judged alike
+        ({"issuer": "testing@secure.istio.io", "jwks_uri": DOCS_JWKS}, "jwks_uri"),
     ],
-    ids=["unlisted-jwks-host", "userinfo-issuer"],
+    ids=["unlisted-jwks-host", "userinfo-issuer", "unlisted-jwks-host-proto-name"],
 )
 def test_a_jwks_fetch_outside_the_policy_is_denied(
     cluster: Cluster, namespace: str, version: str, rule: dict[str, str], field: str
@@ -58,6 +60,7 @@ def test_in_cluster_and_inline_keys_are_admitted(cluster: Cluster, namespace: st
         {"issuer": "testing@secure.istio.io", "jwks": '{"keys": []}'},
         # allowlisted, and requireFor: ["*"]: istiod's own fetch, not the tenant's traffic
         {"issuer": "https://github.com", "jwksUri": "https://api.github.com/keys"},
+        {"issuer": "https://github.com/proto-name", "jwks_uri": "https://api.github.com/keys"},
         namespace=namespace,
     )
 
