@@ -196,6 +196,12 @@ REFUSED: dict[str, str] = {
     "workload-entry-reference/WorkloadEntry/default/foo-workloads-cluster-2": (
         "workload-entry-endpoint"
     ),
+    # Envoy's Lua httpCall() reaches any cluster of the proxy the code runs on (README:
+    # traffic-extension-lua; extension/lua.go BuildHTTPLuaFilter): the ingress Gateway's and the
+    # waypoint's external clusters too, whatever this page's code does.
+    "extend-waypoint-lua/TrafficExtension/default/parity-at-gateway": "traffic-extension-lua",
+    "extend-waypoint-lua/TrafficExtension/default/parity-at-waypoint": "traffic-extension-lua",
+    "extend-waypoint-lua/TrafficExtension/default/parity-for-reviews": "traffic-extension-lua",
 }
 
 #: Pages whose objects need a policy other than ORDINARY_POLICY.
