@@ -202,6 +202,17 @@ REFUSED: dict[str, str] = {
     "extend-waypoint-lua/TrafficExtension/default/parity-at-gateway": "traffic-extension-lua",
     "extend-waypoint-lua/TrafficExtension/default/parity-at-waypoint": "traffic-extension-lua",
     "extend-waypoint-lua/TrafficExtension/default/parity-for-reviews": "traffic-extension-lua",
+    # The archived SDS page sends an in-cluster name (nginx in the unmeshed mesh-external) through
+    # the shared egress gateway. README: gateway-servers refuses in-cluster names on a server the
+    # egress gateway pods take (mergeGateways, pilot/pkg/model/gateway.go), and
+    # virtual-service-hosts a route to the egress gateway Service for one (it would ride another
+    # namespace's gateway route on that port). The current page's form, with a real external
+    # nginx.example.com, is admitted (egress-gateway-tls-origination.yaml).
+    "egress-gateway-tls-origination-sds/Gateway/default/istio-egressgateway": "gateway-servers",
+    (
+        "egress-gateway-tls-origination-sds/VirtualService/default/"
+        "direct-nginx-through-egress-gateway"
+    ): "virtual-service-hosts",
 }
 
 #: Pages whose objects need a policy other than ORDINARY_POLICY.
