@@ -278,6 +278,14 @@ class Cluster:
         """Run kubectl against this cluster; raise CommandFailedError on failure if `check`."""
         return self._run([self.toolchain.binary("kubectl"), *args], input, check, timeout)
 
+    def stored(self, resource: str, namespace: str, name: str) -> bool:
+        """True when the object `resource` (a kind or ``plural.group``) `namespace`/`name`
+        exists; False when the API server says NotFound; anything else fails the test."""
+        proc = self.kubectl("get", resource, name, "-n", namespace, "-o", "name", check=False)
+        if proc.returncode != 0 and "NotFound" not in proc.stderr:
+            raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
+        return proc.returncode == 0
+
     def helm(
         self,
         *args: str | Path,

@@ -29,13 +29,6 @@ pytestmark = pytest.mark.e2e
 DENIED_BY_US = f'admission webhook "{WEBHOOK_NAME}" denied the request'
 
 
-def stored(cluster: Cluster, kind: str, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl("get", kind, name, "-n", namespace, "-o", "name", check=False)
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 def hosts_of(cluster: Cluster, kind: str, namespace: str, name: str) -> list[str]:
     proc = cluster.kubectl("get", kind, name, "-n", namespace, "-o", "json")
     hosts: list[str] = json.loads(proc.stdout)["spec"]["hosts"]
@@ -48,7 +41,7 @@ def test_compliant_examples_are_admitted_and_stored(cluster: Cluster) -> None:
         cluster.kubectl("apply", "-f", path)
         for obj in load(path):
             meta = obj["metadata"]
-            assert stored(cluster, obj["kind"], meta["namespace"], meta["name"]), path.name
+            assert cluster.stored(obj["kind"], meta["namespace"], meta["name"]), path.name
     for path in sorted((EXAMPLES / "allowed").glob("*.yaml")):
         cluster.kubectl("delete", "-f", path)
 
@@ -72,7 +65,7 @@ def test_non_compliant_examples_are_denied_with_our_message(
     for text in expected:
         assert text in proc.stderr
     for obj in load(path):
-        assert not stored(cluster, obj["kind"], "default", obj["metadata"]["name"])
+        assert not cluster.stored(obj["kind"], "default", obj["metadata"]["name"])
 
 
 @pytest.mark.usefixtures("webhook")
@@ -86,14 +79,14 @@ def test_every_served_version_is_validated(cluster: Cluster, namespace: str, ver
     denied_entry = cluster.kubectl("apply", "-f", "-", input=dump(bad_entry), check=False)
     denied_route = cluster.kubectl("apply", "-f", "-", input=dump(bad_route), check=False)
 
-    assert stored(cluster, "serviceentries.networking.istio.io", namespace, "github")
+    assert cluster.stored("serviceentries.networking.istio.io", namespace, "github")
     assert denied_entry.returncode != 0
     assert DENIED_BY_US in denied_entry.stderr
     assert EVIL_HOST in denied_entry.stderr
     assert denied_route.returncode != 0
     assert "egress gateway" in denied_route.stderr
-    assert not stored(cluster, "serviceentries.networking.istio.io", namespace, "exfil")
-    assert not stored(cluster, "virtualservices.networking.istio.io", namespace, "github-direct")
+    assert not cluster.stored("serviceentries.networking.istio.io", namespace, "exfil")
+    assert not cluster.stored("virtualservices.networking.istio.io", namespace, "github-direct")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -107,7 +100,7 @@ def test_server_dry_run_of_a_bad_object_is_denied_and_stores_nothing(
     assert proc.returncode != 0
     assert DENIED_BY_US in proc.stderr
     assert NOT_ALLOWLISTED in proc.stderr
-    assert not stored(cluster, "serviceentry", namespace, "exfil")
+    assert not cluster.stored("serviceentry", namespace, "exfil")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -119,7 +112,7 @@ def test_server_dry_run_of_a_good_object_is_admitted_and_stores_nothing(
     proc = cluster.kubectl("apply", "--dry-run=server", "-f", "-", input=dump(good))
 
     assert "(server dry run)" in proc.stdout
-    assert not stored(cluster, "serviceentry", namespace, "github")
+    assert not cluster.stored("serviceentry", namespace, "github")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -146,7 +139,7 @@ def test_delete_of_a_stored_object_works(cluster: Cluster, namespace: str) -> No
 
     cluster.kubectl("delete", "serviceentry", "api", "-n", namespace)
 
-    assert not stored(cluster, "serviceentry", namespace, "api")
+    assert not cluster.stored("serviceentry", namespace, "api")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -155,7 +148,7 @@ def test_exempt_namespace_objects_pass(cluster: Cluster) -> None:
 
     cluster.kubectl("apply", "-f", "-", input=dump(bad))
 
-    assert stored(cluster, "serviceentry", EXEMPT_NAMESPACE, "exfil")
+    assert cluster.stored("serviceentry", EXEMPT_NAMESPACE, "exfil")
     cluster.kubectl("delete", "serviceentry", "exfil", "-n", EXEMPT_NAMESPACE)
 
 
@@ -177,6 +170,6 @@ def test_kube_system_is_never_sent_to_the_webhook(
         "apply", "-f", "-", input=dump(service_entry("exfil-2", "kube-system", EVIL_HOST))
     )
 
-    assert stored(cluster, "serviceentry", "kube-system", "exfil")
-    assert stored(cluster, "serviceentry", "kube-system", "exfil-2")
+    assert cluster.stored("serviceentry", "kube-system", "exfil")
+    assert cluster.stored("serviceentry", "kube-system", "exfil-2")
     cluster.kubectl("delete", "serviceentry", "exfil", "exfil-2", "-n", "kube-system")

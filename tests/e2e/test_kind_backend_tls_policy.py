@@ -31,13 +31,6 @@ def policy(
     }
 
 
-def stored(cluster: Cluster, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl("get", f"backendtlspolicies.{GROUP}", name, "-n", namespace, check=False)
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 def test_the_crd_serves_the_checked_versions(cluster: Cluster) -> None:
     api_versions = cluster.kubectl("api-versions").stdout.split()
 
@@ -59,7 +52,7 @@ def test_fronting_through_an_external_host_is_denied(
     assert "spec.validation.hostname" in proc.stderr
     assert f'hostname "{EVIL_HOST}"' in proc.stderr
     assert "[backend-tls-sni]" in proc.stderr
-    assert not stored(cluster, namespace, "fronting")
+    assert not cluster.stored(f"backendtlspolicies.{GROUP}", namespace, "fronting")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -71,5 +64,5 @@ def test_ordinary_policies_are_admitted(cluster: Cluster, namespace: str) -> Non
 
     cluster.kubectl("apply", "-f", "-", input=dump(own_host, in_cluster))
 
-    assert stored(cluster, namespace, "github")
-    assert stored(cluster, namespace, "echo")
+    assert cluster.stored(f"backendtlspolicies.{GROUP}", namespace, "github")
+    assert cluster.stored(f"backendtlspolicies.{GROUP}", namespace, "echo")

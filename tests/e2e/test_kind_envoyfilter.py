@@ -25,13 +25,6 @@ DENIED_BY_US = f'admission webhook "{WEBHOOK_NAME}" denied the request'
 RESOURCE = "envoyfilters.networking.istio.io"
 
 
-def stored(cluster: Cluster, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl("get", RESOURCE, name, "-n", namespace, check=False)
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 @pytest.mark.usefixtures("webhook")
 def test_inbound_lua_is_denied_whatever_its_context(cluster: Cluster, namespace: str) -> None:
     code = "function envoy_on_request(h) h:httpCall('outbound|443||api.github.com', {}, '', 1) end"
@@ -47,7 +40,7 @@ def test_inbound_lua_is_denied_whatever_its_context(cluster: Cluster, namespace:
     assert DENIED_BY_US in proc.stderr
     assert "spec.configPatches[0].patch.value.typed_config.inline_code" in proc.stderr
     assert "[envoy-filter-upstreams]" in proc.stderr
-    assert not stored(cluster, namespace, "lua-call-out")
+    assert not cluster.stored(RESOURCE, namespace, "lua-call-out")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -65,7 +58,7 @@ def test_a_cluster_patch_is_denied(cluster: Cluster, namespace: str) -> None:
     assert proc.returncode != 0
     assert DENIED_BY_US in proc.stderr
     assert "spec.configPatches[0].applyTo: applyTo CLUSTER" in proc.stderr
-    assert not stored(cluster, namespace, "passthrough")
+    assert not cluster.stored(RESOURCE, namespace, "passthrough")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -129,4 +122,4 @@ def test_a_waypoint_route_patch_is_denied(cluster: Cluster, namespace: str) -> N
     assert "spec.configPatches[0].match.context: applyTo HTTP_ROUTE in context WAYPOINT" in (
         proc.stderr
     )
-    assert not stored(cluster, namespace, "waypoint-passthrough")
+    assert not cluster.stored(RESOURCE, namespace, "waypoint-passthrough")

@@ -34,15 +34,6 @@ def istio_gateway(
     }
 
 
-def stored(cluster: Cluster, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl(
-        "get", "gateways.networking.istio.io", name, "-n", namespace, "-o", "name", check=False
-    )
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 @pytest.mark.usefixtures("webhook")
 @pytest.mark.parametrize("version", ["v1alpha3", "v1beta1", "v1"])
 def test_an_egress_server_for_every_host_is_denied(
@@ -57,7 +48,7 @@ def test_an_egress_server_for_every_host_is_denied(
     assert "spec.servers[0].hosts[0]" in proc.stderr
     assert "programs the egress gateway pods" in proc.stderr
     assert "[gateway-servers]" in proc.stderr
-    assert not stored(cluster, namespace, "any-host")
+    assert not cluster.stored("gateways.networking.istio.io", namespace, "any-host")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -69,5 +60,5 @@ def test_ordinary_egress_and_ingress_gateways_are_admitted(
 
     cluster.kubectl("apply", "-f", "-", input=dump(egress, ingress))
 
-    assert stored(cluster, namespace, "egress")
-    assert stored(cluster, namespace, "ingress")
+    assert cluster.stored("gateways.networking.istio.io", namespace, "egress")
+    assert cluster.stored("gateways.networking.istio.io", namespace, "ingress")

@@ -32,13 +32,6 @@ def gateway(
             "spec": spec}  # fmt: skip
 
 
-def stored(cluster: Cluster, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl("get", f"gateways.{GROUP}", name, "-n", namespace, check=False)
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 def test_the_crd_serves_the_checked_versions(cluster: Cluster) -> None:
     api_versions = cluster.kubectl("api-versions").stdout.split()
 
@@ -63,7 +56,7 @@ def test_a_gateway_bound_to_the_egress_gateway_is_denied(
     assert "spec.addresses[0].value" in proc.stderr
     assert f'serves at "{EGRESS_GATEWAY}"' in proc.stderr
     assert "[gateway-api-service]" in proc.stderr
-    assert not stored(cluster, namespace, "on-egress")
+    assert not cluster.stored(f"gateways.{GROUP}", namespace, "on-egress")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -78,7 +71,7 @@ def test_egress_gateway_labels_on_the_deployed_pods_are_denied(
     assert DENIED_BY_US in proc.stderr
     assert "spec.infrastructure.labels[istio]" in proc.stderr
     assert "[gateway-api-infrastructure]" in proc.stderr
-    assert not stored(cluster, namespace, "fake-egress")
+    assert not cluster.stored(f"gateways.{GROUP}", namespace, "fake-egress")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -98,7 +91,7 @@ def test_a_network_gateway_at_an_external_ip_is_denied(cluster: Cluster, namespa
     assert DENIED_BY_US in proc.stderr
     assert "metadata.labels[topology.istio.io/network]" in proc.stderr
     assert "[gateway-api-network]" in proc.stderr
-    assert not stored(cluster, namespace, "remote")
+    assert not cluster.stored(f"gateways.{GROUP}", namespace, "remote")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -124,4 +117,4 @@ def test_ordinary_gateways_are_admitted(cluster: Cluster, namespace: str) -> Non
     cluster.kubectl("apply", "-f", "-", input=dump(ingress, egress_task, waypoint))
 
     for name in ("gateway", "cnn-egress-gateway", "waypoint"):
-        assert stored(cluster, namespace, name)
+        assert cluster.stored(f"gateways.{GROUP}", namespace, name)

@@ -45,13 +45,6 @@ def se_parent(name: str) -> dict[str, Any]:
     return {"group": "networking.istio.io", "kind": "ServiceEntry", "name": name}
 
 
-def stored(cluster: Cluster, resource: str, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl("get", f"{resource}.{GROUP}", name, "-n", namespace, check=False)
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 def test_gateway_api_crds_serve_the_checked_versions(cluster: Cluster) -> None:
     api_versions = cluster.kubectl("api-versions").stdout.split()
 
@@ -79,7 +72,7 @@ def test_mesh_route_straight_to_the_external_host_is_denied(
     assert "spec.rules[0].backendRefs[0].name" in proc.stderr
     assert 'to "api.github.com", around the egress gateway' in proc.stderr
     assert "[route-mesh-routing]" in proc.stderr
-    assert not stored(cluster, "httproutes", namespace, "github-direct")
+    assert not cluster.stored(f"{'httproutes'}.{GROUP}", namespace, "github-direct")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -97,7 +90,7 @@ def test_every_kind_and_version_is_judged(
     assert proc.returncode != 0
     assert DENIED_BY_US in proc.stderr
     assert f'backend host "{EVIL_HOST}" is not on the egress allowlist' in proc.stderr
-    assert not stored(cluster, resource, namespace, "exfil")
+    assert not cluster.stored(f"{resource}.{GROUP}", namespace, "exfil")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -134,5 +127,5 @@ def test_ordinary_routes_are_admitted(cluster: Cluster, namespace: str) -> None:
 
     cluster.kubectl("apply", "-f", "-", input=dump(shifting, to_gateway))
 
-    assert stored(cluster, "httproutes", namespace, "reviews")
-    assert stored(cluster, "httproutes", namespace, "github-via-egress-gateway")
+    assert cluster.stored(f"{'httproutes'}.{GROUP}", namespace, "reviews")
+    assert cluster.stored(f"{'httproutes'}.{GROUP}", namespace, "github-via-egress-gateway")

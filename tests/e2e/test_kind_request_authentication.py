@@ -16,15 +16,6 @@ pytestmark = pytest.mark.e2e
 DENIED_BY_US = f'admission webhook "{WEBHOOK_NAME}" denied the request'
 
 
-def stored(cluster: Cluster, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl(
-        "get", "requestauthentications.security.istio.io", name, "-n", namespace, check=False
-    )
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 @pytest.mark.usefixtures("webhook")
 @pytest.mark.parametrize("version", ["v1", "v1beta1"])
 @pytest.mark.parametrize(
@@ -50,7 +41,7 @@ def test_a_jwks_fetch_outside_the_policy_is_denied(
     assert DENIED_BY_US in proc.stderr
     assert f"spec.jwtRules[0].{field}" in proc.stderr
     assert "[request-authentication-jwks]" in proc.stderr
-    assert not stored(cluster, namespace, "jwt")
+    assert not cluster.stored("requestauthentications.security.istio.io", namespace, "jwt")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -66,4 +57,4 @@ def test_in_cluster_and_inline_keys_are_admitted(cluster: Cluster, namespace: st
 
     cluster.kubectl("apply", "-f", "-", input=dump(good))
 
-    assert stored(cluster, namespace, "jwt")
+    assert cluster.stored("requestauthentications.security.istio.io", namespace, "jwt")

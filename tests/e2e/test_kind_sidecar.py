@@ -14,15 +14,6 @@ pytestmark = pytest.mark.e2e
 DENIED_BY_US = f'admission webhook "{WEBHOOK_NAME}" denied the request'
 
 
-def stored(cluster: Cluster, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl(
-        "get", "sidecars.networking.istio.io", name, "-n", namespace, check=False
-    )
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 @pytest.mark.usefixtures("webhook")
 @pytest.mark.parametrize("version", ["v1alpha3", "v1beta1", "v1"])
 def test_allow_any_is_denied_in_every_served_version(
@@ -41,7 +32,7 @@ def test_allow_any_is_denied_in_every_served_version(
     assert DENIED_BY_US in proc.stderr
     assert "spec.outboundTrafficPolicy.mode" in proc.stderr
     assert "[sidecar-outbound-policy]" in proc.stderr
-    assert not stored(cluster, namespace, "open")
+    assert not cluster.stored("sidecars.networking.istio.io", namespace, "open")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -62,7 +53,7 @@ def test_an_egress_listener_port_is_denied(cluster: Cluster, namespace: str) -> 
     assert proc.returncode != 0
     assert DENIED_BY_US in proc.stderr
     assert "spec.egress[0].port" in proc.stderr
-    assert not stored(cluster, namespace, "tcp-443")
+    assert not cluster.stored("sidecars.networking.istio.io", namespace, "tcp-443")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -76,4 +67,4 @@ def test_a_scoping_sidecar_with_registry_only_is_admitted(cluster: Cluster, name
 
     cluster.kubectl("apply", "-f", "-", input=dump(good))
 
-    assert stored(cluster, namespace, "default")
+    assert cluster.stored("sidecars.networking.istio.io", namespace, "default")

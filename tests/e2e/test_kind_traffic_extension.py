@@ -16,15 +16,6 @@ pytestmark = pytest.mark.e2e
 DENIED_BY_US = f'admission webhook "{WEBHOOK_NAME}" denied the request'
 
 
-def stored(cluster: Cluster, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl(
-        "get", "trafficextensions.extensions.istio.io", name, "-n", namespace, check=False
-    )
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 @pytest.mark.usefixtures("webhook")
 def test_lua_code_is_denied(cluster: Cluster, namespace: str) -> None:
     bad = traffic_extension(namespace, lua=HTTP_CALL)
@@ -35,7 +26,9 @@ def test_lua_code_is_denied(cluster: Cluster, namespace: str) -> None:
     assert DENIED_BY_US in proc.stderr
     assert "spec.lua.inlineCode" in proc.stderr
     assert "[traffic-extension-lua]" in proc.stderr
-    assert not stored(cluster, namespace, bad["metadata"]["name"])
+    assert not cluster.stored(
+        "trafficextensions.extensions.istio.io", namespace, bad["metadata"]["name"]
+    )
 
 
 @pytest.mark.usefixtures("webhook")
@@ -48,7 +41,9 @@ def test_a_module_from_an_unlisted_registry_is_denied(cluster: Cluster, namespac
     assert DENIED_BY_US in proc.stderr
     assert "spec.wasm.url" in proc.stderr
     assert "[wasm-plugin-url]" in proc.stderr
-    assert not stored(cluster, namespace, bad["metadata"]["name"])
+    assert not cluster.stored(
+        "trafficextensions.extensions.istio.io", namespace, bad["metadata"]["name"]
+    )
 
 
 @pytest.mark.usefixtures("webhook")
@@ -57,4 +52,6 @@ def test_a_module_in_the_proxy_is_admitted(cluster: Cluster, namespace: str) -> 
 
     cluster.kubectl("apply", "-f", "-", input=dump(good))
 
-    assert stored(cluster, namespace, good["metadata"]["name"])
+    assert cluster.stored(
+        "trafficextensions.extensions.istio.io", namespace, good["metadata"]["name"]
+    )

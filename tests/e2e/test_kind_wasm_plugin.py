@@ -15,15 +15,6 @@ pytestmark = pytest.mark.e2e
 DENIED_BY_US = f'admission webhook "{WEBHOOK_NAME}" denied the request'
 
 
-def stored(cluster: Cluster, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl(
-        "get", "wasmplugins.extensions.istio.io", name, "-n", namespace, check=False
-    )
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 @pytest.mark.usefixtures("webhook")
 @pytest.mark.parametrize(
     "url",
@@ -41,7 +32,7 @@ def test_a_module_fetch_outside_the_policy_is_denied(
     assert DENIED_BY_US in proc.stderr
     assert "spec.url" in proc.stderr
     assert "[wasm-plugin-url]" in proc.stderr
-    assert not stored(cluster, namespace, "wp")
+    assert not cluster.stored("wasmplugins.extensions.istio.io", namespace, "wp")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -57,4 +48,4 @@ def test_in_cluster_and_local_modules_are_admitted(
 
     cluster.kubectl("apply", "-f", "-", input=dump(good))
 
-    assert stored(cluster, namespace, "wp")
+    assert cluster.stored("wasmplugins.extensions.istio.io", namespace, "wp")

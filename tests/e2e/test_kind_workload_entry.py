@@ -25,22 +25,6 @@ def workload_entry(name: str, namespace: str, address: str, *, version: str = "v
     }
 
 
-def stored(cluster: Cluster, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl(
-        "get",
-        "workloadentries.networking.istio.io",
-        name,
-        "-n",
-        namespace,
-        "-o",
-        "name",
-        check=False,
-    )
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 @pytest.mark.usefixtures("webhook")
 @pytest.mark.parametrize("version", ["v1alpha3", "v1beta1", "v1"])
 def test_an_address_outside_the_mesh_is_denied(
@@ -54,7 +38,7 @@ def test_an_address_outside_the_mesh_is_denied(
     assert DENIED_BY_US in proc.stderr
     assert 'spec.address: address "203.0.113.9" is outside the internal networks' in proc.stderr
     assert "[workload-entry-endpoint]" in proc.stderr
-    assert not stored(cluster, namespace, "exfil")
+    assert not cluster.stored("workloadentries.networking.istio.io", namespace, "exfil")
 
 
 def test_a_vm_on_an_internal_network_is_admitted(
@@ -68,4 +52,4 @@ def test_a_vm_on_an_internal_network_is_admitted(
     wait_for_verdict(cluster, vm, admitted=True)
     cluster.kubectl("apply", "-f", "-", input=vm)
 
-    assert stored(cluster, namespace, "vm")
+    assert cluster.stored("workloadentries.networking.istio.io", namespace, "vm")

@@ -26,13 +26,6 @@ def xbackend(host: str, sni: str, namespace: str) -> dict[str, Any]:
     return _xbackend(host, tls, namespace=namespace)
 
 
-def stored(cluster: Cluster, namespace: str, name: str) -> bool:
-    proc = cluster.kubectl("get", RESOURCE, name, "-n", namespace, check=False)
-    if proc.returncode != 0 and "NotFound" not in proc.stderr:
-        raise AssertionError(f"kubectl get failed unexpectedly:\n{proc.stderr}")
-    return proc.returncode == 0
-
-
 @pytest.mark.usefixtures("webhook")
 def test_an_sni_fronting_an_unlisted_host_is_denied(cluster: Cluster, namespace: str) -> None:
     bad = xbackend("api.github.com", EVIL_HOST, namespace)
@@ -42,7 +35,7 @@ def test_an_sni_fronting_an_unlisted_host_is_denied(cluster: Cluster, namespace:
     assert proc.returncode != 0
     assert DENIED_BY_US in proc.stderr
     assert "spec.tls.validation.hostname" in proc.stderr
-    assert not stored(cluster, namespace, "backend")
+    assert not cluster.stored(RESOURCE, namespace, "backend")
 
 
 @pytest.mark.usefixtures("webhook")
@@ -51,4 +44,4 @@ def test_the_hosts_own_name_is_admitted(cluster: Cluster, namespace: str) -> Non
 
     cluster.kubectl("apply", "-f", "-", input=dump(good))
 
-    assert stored(cluster, namespace, "backend")
+    assert cluster.stored(RESOURCE, namespace, "backend")
