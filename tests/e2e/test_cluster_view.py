@@ -35,6 +35,16 @@ def delete(cluster: Cluster, obj: dict[str, Any], *extra: str) -> subprocess.Com
     )
 
 
+def delete_once_admitted(cluster: Cluster, obj: dict[str, Any]) -> None:
+    """Delete `obj` once the view has seen what made its delete safe (a dry run passes)."""
+
+    def deletable() -> bool | None:
+        return True if delete(cluster, obj, "--dry-run=server").returncode == 0 else None
+
+    wait_until(deletable, timeout=30, what=f"the {obj['kind']} delete to be admitted")
+    assert delete(cluster, obj).returncode == 0
+
+
 def test_the_virtual_service_first_then_the_service_entry(
     cluster: Cluster, viewing_webhook: ViewingWebhook
 ) -> None:
@@ -63,11 +73,7 @@ def test_the_virtual_service_first_then_the_service_entry(
 
     assert delete(cluster, entry).returncode == 0
 
-    def route_deletable() -> bool | None:
-        return True if delete(cluster, route, "--dry-run=server").returncode == 0 else None
-
-    wait_until(route_deletable, timeout=30, what="the VirtualService delete to be admitted")
-    assert delete(cluster, route).returncode == 0
+    delete_once_admitted(cluster, route)
 
 
 def test_a_sidecar_may_not_drop_the_virtual_service_that_covers_an_entry(
@@ -104,11 +110,7 @@ def test_a_sidecar_may_not_drop_the_virtual_service_that_covers_an_entry(
     for obj in (importing, entry):
         assert delete(cluster, obj).returncode == 0
 
-    def route_deletable() -> bool | None:
-        return True if delete(cluster, route, "--dry-run=server").returncode == 0 else None
-
-    wait_until(route_deletable, timeout=30, what="the VirtualService delete to be admitted")
-    assert delete(cluster, route).returncode == 0
+    delete_once_admitted(cluster, route)
 
 
 def test_a_gateway_api_route_attached_to_the_entry_covers_it(
@@ -153,11 +155,7 @@ def test_a_gateway_api_route_attached_to_the_entry_covers_it(
 
     assert delete(cluster, entry).returncode == 0
 
-    def route_deletable() -> bool | None:
-        return True if delete(cluster, route, "--dry-run=server").returncode == 0 else None
-
-    wait_until(route_deletable, timeout=30, what="the TLSRoute delete to be admitted")
-    assert delete(cluster, route).returncode == 0
+    delete_once_admitted(cluster, route)
 
 
 GATEWAY_HOST = "view-gateways.googleapis.com"
