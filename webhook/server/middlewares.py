@@ -10,7 +10,6 @@ counted in egress_webhook_client_disconnects_total), never a 500.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -78,8 +77,11 @@ async def errors_and_logging(request: web.Request, handler: Handler) -> web.Stre
     try:
         with in_flight.track():
             response = await _respond(request, handler)
-            if not request.content.is_eof():
-                await _answer_then_discard(request, response, draining=in_flight.draining)
+            draining = in_flight.draining
+            if not request.content.is_eof() and not await _read_small_body(
+                request, response, draining=draining
+            ):
+                await _answer_then_discard(request, response, draining=draining)
     finally:
         if connection is not None:
             connection.request_finished()
@@ -211,7 +213,6 @@ async def admission_body(request: web.Request, handler: Handler) -> web.StreamRe
     given = request.headers.get("Content-Type")
     settings = request.app[SETTINGS]
     if request.content_type != "application/json":
-        await _read_small_body(request, settings.body_timeout)
         return problem(
             415,
             "UnsupportedMediaType",
@@ -246,23 +247,36 @@ async def admission_body(request: web.Request, handler: Handler) -> web.StreamRe
 SMALL_REFUSED_BODY = 64 * 1024
 
 
-async def _read_small_body(request: web.Request, seconds: float) -> None:
-    """Read (and drop) a small refused body, within `seconds`, so keep-alive survives.
+async def _read_small_body(
+    request: web.Request, response: web.StreamResponse, *, draining: bool
+) -> bool:
+    """Read (and drop) what is left of a small refused body; True when it is all read, so
+    the connection stays usable.
 
     Whether a body had arrived by the time its headers were handled depends on how the
     client wrote it and how the event loop read it; without this, a client that sent its
     headers and body in two writes lost its connection for a wrong Content-Type, and one
-    that sent them in one write did not. A larger body, one without a length, or one
-    that does not arrive in time is left to the answer-then-discard path (and the
+    that sent them in one write did not. A larger body, one without a length, one that
+    ran out of time already or does not arrive within body_timeout, a client that is
+    gone, and a server draining for shutdown are left to _answer_then_discard (and the
     connection closed).
     """
     length = request.content_length
-    if length is None or length > SMALL_REFUSED_BODY or request.content.is_eof():
-        return
-    # EOFError: the client ended the body early (asyncio.IncompleteReadError)
-    with contextlib.suppress(TimeoutError, OSError, EOFError, HttpProcessingError):
-        async with asyncio.timeout(seconds):
-            await request.content.readexactly(length)
+    if (
+        length is None
+        or length > SMALL_REFUSED_BODY
+        or draining
+        or request.get(BODY_TIMED_OUT, False)
+        or response.status == CLIENT_CLOSED_REQUEST
+    ):
+        return False
+    try:
+        async with asyncio.timeout(request.app[SETTINGS].body_timeout):
+            while await request.content.readany():
+                pass
+    except (TimeoutError, OSError, HttpProcessingError):
+        return False
+    return request.content.is_eof()
 
 
 def _body_too_slow(request: web.Request, seconds: float) -> web.Response:
