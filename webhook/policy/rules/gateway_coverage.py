@@ -83,12 +83,9 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
     for port in guarded:
         if unbound is not None and port.host not in unbound_reported:
             unbound_reported.add(port.host)
-            index = subject.spec.hosts.index(
-                next(h for h in subject.spec.hosts if h.lower() == port.host)
-            )
             yield Violation(
                 RULE,
-                f"spec.hosts[{index}]",
+                _host_field(subject, port.host),
                 f'host "{port.host}" is not bound to an approved egress waypoint ({unbound}), '
                 "so ambient pods would reach it directly through ztunnel, which no "
                 "VirtualService steers",
@@ -107,12 +104,9 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
             if reader == EVERY_NAMESPACE
             else f'to namespace "{reader}"'
         )
-        index = subject.spec.hosts.index(
-            next(h for h in subject.spec.hosts if h.lower() == port.host)
-        )
         yield Violation(
             RULE,
-            f"spec.hosts[{index}]",
+            _host_field(subject, port.host),
             f'host "{port.host}" port {port.port} is not covered: no VirtualService visible '
             f"{where} (nor Gateway API route attached to the entry) sends its mesh traffic "
             "to the egress gateway "
@@ -121,6 +115,13 @@ def check(subject: ServiceEntrySubject) -> Iterator[Violation]:
             + suggested_virtual_service(subject.namespace, port, policy),
             advisory=advisory,
         )
+
+
+def _host_field(subject: ServiceEntrySubject, host: str) -> str:
+    """The path of the first of the entry's hosts that is `host` (guarded hosts are
+    lower-cased)."""
+    index = next(i for i, h in enumerate(subject.spec.hosts) if h.lower() == host)
+    return f"spec.hosts[{index}]"
 
 
 def _waypoint_problem(subject: ServiceEntrySubject) -> str | None:
